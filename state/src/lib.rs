@@ -1,1 +1,8 @@
+//! Parallax world state: Ethereum-exact commitments (state, storage and receipts roots, logs
+//! bloom) and state views the executor reads through.
 
+mod memory;
+pub mod roots;
+
+pub use memory::{MemoryAccount, MemoryState, MemoryStateError};
+pub use roots::{logs_bloom, receipts_root, secure_trie_root, state_root, storage_root, trie_root};
