@@ -61,6 +61,12 @@ pub(crate) type TxError<E> = EVMError<E, InvalidTransaction>;
 pub(crate) fn cfg_env(env: &ExecutionEnv) -> CfgEnv {
     let mut cfg = CfgEnv::new_with_spec(env.spec);
     cfg.chain_id = env.chain_id;
+    // revm leaves the blob count unchecked unless told; the limit is the block's blob budget
+    // (Cancun 786432 / 131072 = 6 blobs, Prague 9) and, from Osaka, EIP-7594's 6 per transaction.
+    if env.spec.is_enabled_in(SpecId::CANCUN) {
+        let prague_only = env.spec.is_enabled_in(SpecId::PRAGUE) && !env.spec.is_enabled_in(SpecId::OSAKA);
+        cfg.set_max_blobs_per_tx(if prague_only { 9 } else { 6 });
+    }
     cfg
 }
 

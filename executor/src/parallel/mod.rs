@@ -71,7 +71,9 @@ impl BlockStm {
         }
     }
 
-    /// Sets the smallest block run in parallel (tests use 0 to force the parallel path).
+    /// Sets the smallest block run in parallel. Zero turns the up-front heuristics off (block
+    /// size and single-sender chains), so even a one-transaction block takes the parallel path:
+    /// the equivalence tests use it. The abort-rate fallback stays on.
     pub fn with_min_parallel_txs(mut self, min_parallel_txs: usize) -> Self {
         self.min_parallel_txs = min_parallel_txs;
         self
@@ -86,10 +88,13 @@ impl BlockStm {
     /// a fork older than EIP-161 (whose touch rules defeat lazy fee accounting), or mostly one
     /// sender's nonce chain, which no scheduling can parallelise.
     fn prefers_sequential(&self, env: &ExecutionEnv, txs: &[TxEnv]) -> bool {
-        if self.threads.get() == 1
-            || txs.len() < self.min_parallel_txs.max(2)
-            || !env.spec.is_enabled_in(SpecId::SPURIOUS_DRAGON)
-        {
+        if self.threads.get() == 1 || txs.is_empty() || !env.spec.is_enabled_in(SpecId::SPURIOUS_DRAGON) {
+            return true;
+        }
+        if self.min_parallel_txs == 0 {
+            return false;
+        }
+        if txs.len() < self.min_parallel_txs {
             return true;
         }
         let mut per_sender: HashMap<Address, usize> = HashMap::new();
