@@ -41,7 +41,11 @@ pub(crate) fn tx_writes(state: &EvmState, spec: SpecId) -> TxWrites {
         }
         let address = *address;
         if account.is_selfdestructed() || (state_clear && account.is_empty()) {
-            writes.accounts.push(AccountWrite { address, info: None, storage_reset: true });
+            writes.accounts.push(AccountWrite {
+                address,
+                info: None,
+                storage_reset: true,
+            });
             continue;
         }
         let created = account.is_created();
@@ -52,7 +56,9 @@ pub(crate) fn tx_writes(state: &EvmState, spec: SpecId) -> TxWrites {
         });
         if created {
             if let Some(code) = account.info.code.as_ref().filter(|code| !code.is_empty()) {
-                writes.contracts.push((account.info.code_hash, code.clone()));
+                writes
+                    .contracts
+                    .push((account.info.code_hash, code.clone()));
             }
         }
         for (slot, value) in account.storage.iter() {
@@ -63,7 +69,9 @@ pub(crate) fn tx_writes(state: &EvmState, spec: SpecId) -> TxWrites {
     }
     // Deterministic order, whatever the hash map's iteration order was.
     writes.accounts.sort_unstable_by_key(|write| write.address);
-    writes.storage.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    writes
+        .storage
+        .sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
     writes.contracts.sort_unstable_by_key(|(hash, _)| *hash);
     writes
 }
@@ -77,7 +85,14 @@ pub(crate) fn receipt(tx_type: u8, result: ExecutionResult<HaltReason>) -> TxRec
         ExecutionResult::Revert { output, .. } => (TxStatus::Revert(output), Vec::new()),
         ExecutionResult::Halt { reason, .. } => (TxStatus::Halt(format!("{reason:?}")), Vec::new()),
     };
-    TxReceipt { tx_type, status, gas_used, cumulative_gas_used: 0, logs, contract_address }
+    TxReceipt {
+        tx_type,
+        status,
+        gas_used,
+        cumulative_gas_used: 0,
+        logs,
+        contract_address,
+    }
 }
 
 /// Fills in cumulative gas and sums the block's gas.

@@ -64,7 +64,8 @@ pub(crate) fn cfg_env(env: &ExecutionEnv) -> CfgEnv {
     // revm leaves the blob count unchecked unless told; the limit is the block's blob budget
     // (Cancun 786432 / 131072 = 6 blobs, Prague 9) and, from Osaka, EIP-7594's 6 per transaction.
     if env.spec.is_enabled_in(SpecId::CANCUN) {
-        let prague_only = env.spec.is_enabled_in(SpecId::PRAGUE) && !env.spec.is_enabled_in(SpecId::OSAKA);
+        let prague_only =
+            env.spec.is_enabled_in(SpecId::PRAGUE) && !env.spec.is_enabled_in(SpecId::OSAKA);
         cfg.set_max_blobs_per_tx(if prague_only { 9 } else { 6 });
     }
     cfg
@@ -96,7 +97,11 @@ impl<'a, DB: Database> Handler for FeeHandler<'a, DB> {
         let basefee = ctx.block().basefee() as u128;
         let gas_price = ctx.tx().effective_gas_price(basefee);
         let london = ctx.cfg().spec().is_enabled_in(SpecId::LONDON);
-        let tip = if london { gas_price.saturating_sub(basefee) } else { gas_price };
+        let tip = if london {
+            gas_price.saturating_sub(basefee)
+        } else {
+            gas_price
+        };
         // Same gas figure revm's mainnet reward uses; U256 so no gas price can overflow it.
         let used = U256::from(gas.used().saturating_sub(gas.reservoir()));
         let fees = Fees {
@@ -110,9 +115,13 @@ impl<'a, DB: Database> Handler for FeeHandler<'a, DB> {
             FeeMode::Deferred => self.fees.set(fees),
             FeeMode::Immediate => {
                 let beneficiary = ctx.block().beneficiary();
-                ctx.journal_mut().load_account_mut(beneficiary)?.incr_balance(fees.beneficiary);
+                ctx.journal_mut()
+                    .load_account_mut(beneficiary)?
+                    .incr_balance(fees.beneficiary);
                 if let Some(vault) = self.base_fee_recipient {
-                    ctx.journal_mut().load_account_mut(vault)?.incr_balance(fees.base_fee_vault);
+                    ctx.journal_mut()
+                        .load_account_mut(vault)?
+                        .incr_balance(fees.base_fee_vault);
                 }
             }
         }
@@ -141,5 +150,9 @@ pub(crate) fn transact<'a, DB: Database>(
     };
     let result = handler.run(&mut evm);
     let state = evm.ctx().journal_mut().finalize();
-    Ok(TxOutput { result: result?, state, fees: handler.fees.get() })
+    Ok(TxOutput {
+        result: result?,
+        state,
+        fees: handler.fees.get(),
+    })
 }

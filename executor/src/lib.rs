@@ -28,7 +28,8 @@ use revm::{context::TxEnv, database_interface::DatabaseRef};
 /// type, so the state crate's views, revm's in-memory databases and test fixtures all qualify.
 pub trait StateView: DatabaseRef<Error: std::error::Error + Send + Sync + 'static> + Sync {}
 
-impl<T> StateView for T where T: DatabaseRef<Error: std::error::Error + Send + Sync + 'static> + Sync {}
+impl<T> StateView for T where T: DatabaseRef<Error: std::error::Error + Send + Sync + 'static> + Sync
+{}
 
 /// Executes whole blocks.
 pub trait BlockExecutor {
@@ -43,7 +44,8 @@ pub trait BlockExecutor {
         txs: &[TxEnv],
         state: &S,
     ) -> Result<BlockOutcome, ExecutionError> {
-        self.execute_block_with_stats(env, txs, state).map(|(outcome, _)| outcome)
+        self.execute_block_with_stats(env, txs, state)
+            .map(|(outcome, _)| outcome)
     }
 
     /// As [`BlockExecutor::execute_block`], also returning how the engine got there.

@@ -47,7 +47,14 @@ impl BlockExecutor for Sequential {
             fell_back_to_sequential: true,
             ..Default::default()
         };
-        Ok((BlockOutcome { receipts, state_changes: overlay.into_changes(), gas_used }, stats))
+        Ok((
+            BlockOutcome {
+                receipts,
+                state_changes: overlay.into_changes(),
+                gas_used,
+            },
+            stats,
+        ))
     }
 }
 
@@ -67,7 +74,11 @@ struct AccountChangeBuf {
 
 impl<'s, S: StateView> Overlay<'s, S> {
     pub(crate) fn new(view: &'s S) -> Self {
-        Self { view, accounts: HashMap::new(), contracts: BTreeMap::new() }
+        Self {
+            view,
+            accounts: HashMap::new(),
+            contracts: BTreeMap::new(),
+        }
     }
 
     /// Commits one transaction's writes.
@@ -81,7 +92,11 @@ impl<'s, S: StateView> Overlay<'s, S> {
             }
         }
         for (address, slot, value) in &writes.storage {
-            self.accounts.entry(*address).or_default().storage.insert(*slot, *value);
+            self.accounts
+                .entry(*address)
+                .or_default()
+                .storage
+                .insert(*slot, *value);
         }
         for (hash, code) in &writes.contracts {
             self.contracts.insert(*hash, code.clone());
@@ -101,7 +116,10 @@ impl<'s, S: StateView> Overlay<'s, S> {
                 (address, change)
             })
             .collect();
-        StateChanges { accounts, contracts: self.contracts }
+        StateChanges {
+            accounts,
+            contracts: self.contracts,
+        }
     }
 }
 

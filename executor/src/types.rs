@@ -29,14 +29,21 @@ pub struct ExecutionEnv {
 impl ExecutionEnv {
     /// An environment with Ethereum L1 fee rules (base fee burnt).
     pub fn ethereum(spec: SpecId, chain_id: u64, block: BlockEnv) -> Self {
-        Self { spec, chain_id, block, base_fee_recipient: None }
+        Self {
+            spec,
+            chain_id,
+            block,
+            base_fee_recipient: None,
+        }
     }
 
     /// Accounts every transaction credits fees to. The parallel engine accounts them lazily so
     /// that fee payments do not make every transaction depend on the previous one.
     pub(crate) fn fee_recipients(&self) -> impl Iterator<Item = Address> + '_ {
-        std::iter::once(self.block.beneficiary)
-            .chain(self.base_fee_recipient.filter(|vault| *vault != self.block.beneficiary))
+        std::iter::once(self.block.beneficiary).chain(
+            self.base_fee_recipient
+                .filter(|vault| *vault != self.block.beneficiary),
+        )
     }
 }
 
@@ -54,13 +61,19 @@ pub struct AccountBasic {
 impl AccountBasic {
     /// EIP-161 emptiness: no balance, no nonce, no code.
     pub fn is_empty(&self) -> bool {
-        self.balance.is_zero() && self.nonce == 0 && self.code_hash == revm::primitives::KECCAK_EMPTY
+        self.balance.is_zero()
+            && self.nonce == 0
+            && self.code_hash == revm::primitives::KECCAK_EMPTY
     }
 }
 
 impl From<&revm::state::AccountInfo> for AccountBasic {
     fn from(info: &revm::state::AccountInfo) -> Self {
-        Self { balance: info.balance, nonce: info.nonce, code_hash: info.code_hash }
+        Self {
+            balance: info.balance,
+            nonce: info.nonce,
+            code_hash: info.code_hash,
+        }
     }
 }
 

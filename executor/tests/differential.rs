@@ -153,77 +153,215 @@ fn hub_code() -> Vec<u8> {
     let create2_child = init_code_for(&[STOP], true);
     let mut items = vec![push(0), Op(CALLDATALOAD)];
     for selector in 0..10u64 {
-        items.extend([Op(DUP1), push(selector), Op(EQ), PushLabel(SELECTORS[selector as usize]), Op(JUMPI)]);
+        items.extend([
+            Op(DUP1),
+            push(selector),
+            Op(EQ),
+            PushLabel(SELECTORS[selector as usize]),
+            Op(JUMPI),
+        ]);
     }
     items.push(Op(STOP));
 
     // 0: counter — slot[a] += b; LOG1(topic a, data new value).
     items.extend([
         Label("counter"),
-        push(32), Op(CALLDATALOAD), // a
-        Op(DUP1), Op(SLOAD), push(64), Op(CALLDATALOAD), Op(ADD), // a, new
-        Op(DUP1), push(0), Op(MSTORE), // a, new
-        Op(DUP2), push(32), push(0), Op(LOG1), // a, new
-        Op(SWAP1), Op(SSTORE), Op(STOP),
+        push(32),
+        Op(CALLDATALOAD), // a
+        Op(DUP1),
+        Op(SLOAD),
+        push(64),
+        Op(CALLDATALOAD),
+        Op(ADD), // a, new
+        Op(DUP1),
+        push(0),
+        Op(MSTORE), // a, new
+        Op(DUP2),
+        push(32),
+        push(0),
+        Op(LOG1), // a, new
+        Op(SWAP1),
+        Op(SSTORE),
+        Op(STOP),
     ]);
     // 1: token transfer of b from caller to address a; reverts on insufficient balance.
     items.extend([
         Label("token"),
-        Op(CALLER), Op(SLOAD), // bal
-        push(64), Op(CALLDATALOAD), // bal, amount
-        Op(DUP1), Op(DUP3), Op(LT), PushLabel("revert"), Op(JUMPI), // bal < amount → revert
-        Op(DUP1), Op(DUP3), Op(SUB), Op(CALLER), Op(SSTORE), // caller bal -= amount
-        push(32), Op(CALLDATALOAD), Op(DUP1), Op(SLOAD), Op(DUP3), Op(ADD), Op(SWAP1), Op(SSTORE), // to += amount
-        Op(DUP1), push(0), Op(MSTORE),
-        push(32), Op(CALLDATALOAD), Op(CALLER), push(0xddf2), push(32), push(0), Op(LOG3),
+        Op(CALLER),
+        Op(SLOAD), // bal
+        push(64),
+        Op(CALLDATALOAD), // bal, amount
+        Op(DUP1),
+        Op(DUP3),
+        Op(LT),
+        PushLabel("revert"),
+        Op(JUMPI), // bal < amount → revert
+        Op(DUP1),
+        Op(DUP3),
+        Op(SUB),
+        Op(CALLER),
+        Op(SSTORE), // caller bal -= amount
+        push(32),
+        Op(CALLDATALOAD),
+        Op(DUP1),
+        Op(SLOAD),
+        Op(DUP3),
+        Op(ADD),
+        Op(SWAP1),
+        Op(SSTORE), // to += amount
+        Op(DUP1),
+        push(0),
+        Op(MSTORE),
+        push(32),
+        Op(CALLDATALOAD),
+        Op(CALLER),
+        push(0xddf2),
+        push(32),
+        push(0),
+        Op(LOG3),
         Op(STOP),
     ]);
     // 2: record the fee recipient's balance in slot 0xc0.
-    items.extend([Label("coinbase"), Op(COINBASE), Op(BALANCE), push(0xc0), Op(SSTORE), Op(STOP)]);
+    items.extend([
+        Label("coinbase"),
+        Op(COINBASE),
+        Op(BALANCE),
+        push(0xc0),
+        Op(SSTORE),
+        Op(STOP),
+    ]);
     // 3: write slot a, then revert.
-    items.extend([Label("write_revert"), push(7), push(32), Op(CALLDATALOAD), Op(SSTORE), PushLabel("revert"), Op(JUMP)]);
+    items.extend([
+        Label("write_revert"),
+        push(7),
+        push(32),
+        Op(CALLDATALOAD),
+        Op(SSTORE),
+        PushLabel("revert"),
+        Op(JUMP),
+    ]);
     // 4: burn all gas in a loop.
-    items.extend([Label("loop"), push(1), push(0x10), Op(SSTORE), PushLabel("loop"), Op(JUMP)]);
+    items.extend([
+        Label("loop"),
+        push(1),
+        push(0x10),
+        Op(SSTORE),
+        PushLabel("loop"),
+        Op(JUMP),
+    ]);
     // 5: create a child (it stores a slot) and call it: it self-destructs in its creation tx.
     let mut create_child = vec![Label("create_child")];
     create_child.extend(code_to_memory(&child));
     create_child.extend([
-        push(child.len() as u64), push(0), push(0), Op(CREATE), // addr
-        Op(DUP1), push(0xc5), Op(SSTORE),
-        push(0), push(0), push(0), push(0), push(0), Op(DUP6), Op(GAS), Op(CALL), Op(POP), Op(POP), Op(STOP),
+        push(child.len() as u64),
+        push(0),
+        push(0),
+        Op(CREATE), // addr
+        Op(DUP1),
+        push(0xc5),
+        Op(SSTORE),
+        push(0),
+        push(0),
+        push(0),
+        push(0),
+        push(0),
+        Op(DUP6),
+        Op(GAS),
+        Op(CALL),
+        Op(POP),
+        Op(POP),
+        Op(STOP),
     ]);
     items.extend(create_child);
     // 6: CREATE2 with salt a (a repeated salt collides and yields address 0).
     let mut create2 = vec![Label("create2")];
     create2.extend(code_to_memory(&create2_child));
     create2.extend([
-        push(32), Op(CALLDATALOAD), push(create2_child.len() as u64), push(0), push(0), Op(CREATE2),
-        push(0xc6), Op(SSTORE), Op(STOP),
+        push(32),
+        Op(CALLDATALOAD),
+        push(create2_child.len() as u64),
+        push(0),
+        push(0),
+        Op(CREATE2),
+        push(0xc6),
+        Op(SSTORE),
+        Op(STOP),
     ]);
     items.extend(create2);
     // 7: transient storage, BLOCKHASH, BLOBHASH and a SHA-256 precompile call.
     items.extend([
         Label("misc"),
-        push(32), Op(CALLDATALOAD), push(1), Op(TSTORE), push(1), Op(TLOAD), push(0xd0), Op(SSTORE),
-        push(1), Op(NUMBER), Op(SUB), Op(BLOCKHASH), push(0xd1), Op(SSTORE),
-        push(0), Op(BLOBHASH), push(0xd2), Op(SSTORE),
-        push(32), push(0), push(32), push(0), push(2), Op(GAS), Op(STATICCALL), Op(POP),
-        push(0), Op(MLOAD), push(0xd3), Op(SSTORE), Op(STOP),
+        push(32),
+        Op(CALLDATALOAD),
+        push(1),
+        Op(TSTORE),
+        push(1),
+        Op(TLOAD),
+        push(0xd0),
+        Op(SSTORE),
+        push(1),
+        Op(NUMBER),
+        Op(SUB),
+        Op(BLOCKHASH),
+        push(0xd1),
+        Op(SSTORE),
+        push(0),
+        Op(BLOBHASH),
+        push(0xd2),
+        Op(SSTORE),
+        push(32),
+        push(0),
+        push(32),
+        push(0),
+        push(2),
+        Op(GAS),
+        Op(STATICCALL),
+        Op(POP),
+        push(0),
+        Op(MLOAD),
+        push(0xd3),
+        Op(SSTORE),
+        Op(STOP),
     ]);
     // 8: send b wei of the hub's balance to the fee recipient.
     items.extend([
         Label("pay_coinbase"),
-        push(0), push(0), push(0), push(0), push(64), Op(CALLDATALOAD), Op(COINBASE), Op(GAS), Op(CALL), Op(POP),
-        Op(SELFBALANCE), push(0xd4), Op(SSTORE), Op(STOP),
+        push(0),
+        push(0),
+        push(0),
+        push(0),
+        push(64),
+        Op(CALLDATALOAD),
+        Op(COINBASE),
+        Op(GAS),
+        Op(CALL),
+        Op(POP),
+        Op(SELFBALANCE),
+        push(0xd4),
+        Op(SSTORE),
+        Op(STOP),
     ]);
     // 9: SELFDESTRUCT to address a (pre-existing contract: only moves the balance under EIP-6780).
-    items.extend([Label("destruct"), push(32), Op(CALLDATALOAD), Op(SELFDESTRUCT)]);
+    items.extend([
+        Label("destruct"),
+        push(32),
+        Op(CALLDATALOAD),
+        Op(SELFDESTRUCT),
+    ]);
     items.extend([Label("revert"), push(0), push(0), Op(REVERT)]);
     asm::assemble(&items)
 }
 
 const SELECTORS: [&str; 10] = [
-    "counter", "token", "coinbase", "write_revert", "loop", "create_child", "create2", "misc", "pay_coinbase",
+    "counter",
+    "token",
+    "coinbase",
+    "write_revert",
+    "loop",
+    "create_child",
+    "create2",
+    "misc",
+    "pay_coinbase",
     "destruct",
 ];
 
@@ -271,7 +409,13 @@ fn build_state(rng: &mut StdRng) -> (CacheDB<EmptyDB>, World) {
     };
     for eoa in &world.eoas {
         let balance = U256::from(rng.random_range(1u64..1_000_000_000_000_000));
-        db.insert_account_info(*eoa, AccountInfo { balance, ..Default::default() });
+        db.insert_account_info(
+            *eoa,
+            AccountInfo {
+                balance,
+                ..Default::default()
+            },
+        );
     }
     for contract in world.hubs.iter().chain(&world.victims) {
         let info = AccountInfo {
@@ -286,11 +430,19 @@ fn build_state(rng: &mut StdRng) -> (CacheDB<EmptyDB>, World) {
         for eoa in &world.eoas {
             if rng.random_bool(0.7) {
                 let slot = U256::from_be_slice(eoa.as_slice());
-                let _ = db.insert_account_storage(*contract, slot, U256::from(rng.random_range(0u64..1_000)));
+                let _ = db.insert_account_storage(
+                    *contract,
+                    slot,
+                    U256::from(rng.random_range(0u64..1_000)),
+                );
             }
         }
         for slot in 0..8u64 {
-            let _ = db.insert_account_storage(*contract, U256::from(slot), U256::from(rng.random_range(0u64..5)));
+            let _ = db.insert_account_storage(
+                *contract,
+                U256::from(slot),
+                U256::from(rng.random_range(0u64..5)),
+            );
         }
     }
     (db, world)
@@ -323,44 +475,122 @@ fn random_block(rng: &mut StdRng, world: &World, shape: &Shape) -> (ExecutionEnv
     };
     let mut env = ExecutionEnv::ethereum(SpecId::CANCUN, 1, block);
     if rng.random_bool(0.3) {
-        env.base_fee_recipient = Some(if rng.random_bool(0.2) { beneficiary } else { address(0xfe, 0) });
+        env.base_fee_recipient = Some(if rng.random_bool(0.2) {
+            beneficiary
+        } else {
+            address(0xfe, 0)
+        });
     }
 
     let mut nonces = std::collections::HashMap::<Address, u64>::new();
     let mut txs = Vec::with_capacity(shape.txs);
     let hot = |rng: &mut StdRng| rng.random_bool(shape.conflict);
     for index in 0..shape.txs {
-        let sender = if hot(rng) { world.eoas[rng.random_range(0..4)] } else { world.eoas[index % world.eoas.len()] };
+        let sender = if hot(rng) {
+            world.eoas[rng.random_range(0..4)]
+        } else {
+            world.eoas[index % world.eoas.len()]
+        };
         let nonce = nonces.entry(sender).or_default();
-        let hub = world.hubs[if hot(rng) { 0 } else { rng.random_range(0..world.hubs.len()) }];
-        let slot = U256::from(if hot(rng) { rng.random_range(0..2u64) } else { rng.random_range(0..1_000u64) });
+        let hub = world.hubs[if hot(rng) {
+            0
+        } else {
+            rng.random_range(0..world.hubs.len())
+        }];
+        let slot = U256::from(if hot(rng) {
+            rng.random_range(0..2u64)
+        } else {
+            rng.random_range(0..1_000u64)
+        });
         let recipient = match rng.random_range(0..5) {
             0 => beneficiary,
             1 => address(0x77, rng.random_range(0..1_000)), // fresh account
             _ => world.eoas[rng.random_range(0..world.eoas.len())],
         };
         let (kind, value, data, gas_limit) = match rng.random_range(0..14) {
-            0..=2 => (TxKind::Call(recipient), U256::from(rng.random_range(0u64..1_000_000)), Bytes::new(), 21_000),
-            3 | 4 => (TxKind::Call(hub), U256::ZERO, calldata(0, slot, U256::from(rng.random_range(1u64..10))), 100_000),
+            0..=2 => (
+                TxKind::Call(recipient),
+                U256::from(rng.random_range(0u64..1_000_000)),
+                Bytes::new(),
+                21_000,
+            ),
+            3 | 4 => (
+                TxKind::Call(hub),
+                U256::ZERO,
+                calldata(0, slot, U256::from(rng.random_range(1u64..10))),
+                100_000,
+            ),
             5 | 6 => {
-                let to = U256::from_be_slice(world.eoas[rng.random_range(0..world.eoas.len())].as_slice());
-                (TxKind::Call(hub), U256::ZERO, calldata(1, to, U256::from(rng.random_range(0u64..600))), 100_000)
+                let to = U256::from_be_slice(
+                    world.eoas[rng.random_range(0..world.eoas.len())].as_slice(),
+                );
+                (
+                    TxKind::Call(hub),
+                    U256::ZERO,
+                    calldata(1, to, U256::from(rng.random_range(0u64..600))),
+                    100_000,
+                )
             }
-            7 => (TxKind::Call(hub), U256::ZERO, calldata(2, U256::ZERO, U256::ZERO), 60_000),
-            8 => (TxKind::Call(hub), U256::from(5), calldata(3, slot, U256::ZERO), 60_000),
-            9 => (TxKind::Call(hub), U256::ZERO, calldata(4, U256::ZERO, U256::ZERO), rng.random_range(25_000..40_000)),
-            10 => (TxKind::Call(hub), U256::ZERO, calldata(5, U256::ZERO, U256::ZERO), 300_000),
-            11 => (TxKind::Call(hub), U256::ZERO, calldata(6, U256::from(rng.random_range(0u64..3)), U256::ZERO), 200_000),
+            7 => (
+                TxKind::Call(hub),
+                U256::ZERO,
+                calldata(2, U256::ZERO, U256::ZERO),
+                60_000,
+            ),
+            8 => (
+                TxKind::Call(hub),
+                U256::from(5),
+                calldata(3, slot, U256::ZERO),
+                60_000,
+            ),
+            9 => (
+                TxKind::Call(hub),
+                U256::ZERO,
+                calldata(4, U256::ZERO, U256::ZERO),
+                rng.random_range(25_000..40_000),
+            ),
+            10 => (
+                TxKind::Call(hub),
+                U256::ZERO,
+                calldata(5, U256::ZERO, U256::ZERO),
+                300_000,
+            ),
+            11 => (
+                TxKind::Call(hub),
+                U256::ZERO,
+                calldata(6, U256::from(rng.random_range(0u64..3)), U256::ZERO),
+                200_000,
+            ),
             12 => match rng.random_range(0..3) {
-                0 => (TxKind::Call(hub), U256::ZERO, calldata(7, slot, U256::ZERO), 120_000),
-                1 => (TxKind::Call(hub), U256::from(100), calldata(8, U256::ZERO, U256::from(rng.random_range(0u64..200))), 100_000),
+                0 => (
+                    TxKind::Call(hub),
+                    U256::ZERO,
+                    calldata(7, slot, U256::ZERO),
+                    120_000,
+                ),
+                1 => (
+                    TxKind::Call(hub),
+                    U256::from(100),
+                    calldata(8, U256::ZERO, U256::from(rng.random_range(0u64..200))),
+                    100_000,
+                ),
                 _ => {
                     let victim = world.victims[rng.random_range(0..world.victims.len())];
                     let to = U256::from_be_slice(recipient.as_slice());
-                    (TxKind::Call(victim), U256::ZERO, calldata(9, to, U256::ZERO), 60_000)
+                    (
+                        TxKind::Call(victim),
+                        U256::ZERO,
+                        calldata(9, to, U256::ZERO),
+                        60_000,
+                    )
                 }
             },
-            _ => (TxKind::Create, U256::from(rng.random_range(0u64..3)), Bytes::from(selfdestructing_child_init()), 120_000),
+            _ => (
+                TxKind::Create,
+                U256::from(rng.random_range(0u64..3)),
+                Bytes::from(selfdestructing_child_init()),
+                120_000,
+            ),
         };
         let legacy = rng.random_bool(0.25);
         let max_fee = rng.random_range(BASE_FEE..BASE_FEE + 20) as u128;
@@ -378,10 +608,12 @@ fn random_block(rng: &mut StdRng, world: &World, shape: &Shape) -> (ExecutionEnv
             ..Default::default()
         };
         if !legacy && rng.random_bool(0.2) {
-            tx.access_list = vec![parallax_executor::revm::context::transaction::AccessListItem {
-                address: hub,
-                storage_keys: vec![B256::from(slot.to_be_bytes::<32>())],
-            }]
+            tx.access_list = vec![
+                parallax_executor::revm::context::transaction::AccessListItem {
+                    address: hub,
+                    storage_keys: vec![B256::from(slot.to_be_bytes::<32>())],
+                },
+            ]
             .into();
             tx.gas_limit += 2_400 + 1_900; // intrinsic cost of the access list
         }
@@ -393,7 +625,12 @@ fn random_block(rng: &mut StdRng, world: &World, shape: &Shape) -> (ExecutionEnv
 
 /// Runs the block on all engines and asserts they agree. Returns whether the block was valid and
 /// how many of the parallel runs really ran in parallel (rather than falling back).
-fn check_block(env: &ExecutionEnv, txs: &[TxEnv], state: &CacheDB<EmptyDB>, context: &str) -> (bool, usize) {
+fn check_block(
+    env: &ExecutionEnv,
+    txs: &[TxEnv],
+    state: &CacheDB<EmptyDB>,
+    context: &str,
+) -> (bool, usize) {
     let sequential = Sequential.execute_block(env, txs, state);
     let mut parallel_runs = 0;
     for threads in [2, 8] {
@@ -446,7 +683,10 @@ fn check_block(env: &ExecutionEnv, txs: &[TxEnv], state: &CacheDB<EmptyDB>, cont
 }
 
 fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[test]
@@ -463,14 +703,22 @@ fn block_stm_equals_sequential_on_random_blocks() {
             conflict: [0.0, 0.05, 0.2, 0.5, 0.9][block as usize % 5],
         };
         let (env, txs) = random_block(&mut rng, &world, &shape);
-        let (is_valid, parallel) = check_block(&env, &txs, &state, &format!("seed {seed} block {block}"));
+        let (is_valid, parallel) =
+            check_block(&env, &txs, &state, &format!("seed {seed} block {block}"));
         valid += u64::from(is_valid);
         parallel_runs += parallel as u64;
     }
     // Fees and balances are generous: almost every block must be valid, or the test tests little.
-    assert!(valid * 10 >= blocks * 9, "only {valid} of {blocks} random blocks were valid");
+    assert!(
+        valid * 10 >= blocks * 9,
+        "only {valid} of {blocks} random blocks were valid"
+    );
     // Most runs must take the parallel path (the rest are single-sender chains or fell back).
-    assert!(parallel_runs * 4 >= blocks * 2 * 3, "only {parallel_runs} of {} runs were parallel", blocks * 2);
+    assert!(
+        parallel_runs * 4 >= blocks * 2 * 3,
+        "only {parallel_runs} of {} runs were parallel",
+        blocks * 2
+    );
     eprintln!("{blocks} random blocks equal ({valid} valid, {parallel_runs} of {} Block-STM runs parallel)", blocks * 2);
 }
 
@@ -478,13 +726,33 @@ fn block_stm_equals_sequential_on_random_blocks() {
 fn invalid_transaction_is_reported_identically() {
     let mut rng = StdRng::seed_from_u64(7);
     let (state, world) = build_state(&mut rng);
-    let (env, mut txs) = random_block(&mut rng, &world, &Shape { txs: 20, conflict: 0.1 });
+    let (env, mut txs) = random_block(
+        &mut rng,
+        &world,
+        &Shape {
+            txs: 20,
+            conflict: 0.1,
+        },
+    );
     txs[11].nonce += 5; // nonce too high
     let sequential = Sequential.execute_block(&env, &txs, &state);
-    assert!(matches!(sequential, Err(ExecutionError::InvalidTransaction { index: 11, .. })), "{sequential:?}");
+    assert!(
+        matches!(
+            sequential,
+            Err(ExecutionError::InvalidTransaction { index: 11, .. })
+        ),
+        "{sequential:?}"
+    );
     check_block(&env, &txs, &state, "nonce gap");
 
-    let (env, mut txs) = random_block(&mut rng, &world, &Shape { txs: 20, conflict: 0.1 });
+    let (env, mut txs) = random_block(
+        &mut rng,
+        &world,
+        &Shape {
+            txs: 20,
+            conflict: 0.1,
+        },
+    );
     txs[3].gas_limit = 40_000_000; // above the block gas limit
     check_block(&env, &txs, &state, "gas above limit");
 }
@@ -494,7 +762,14 @@ fn hub_bytecode_behaves() {
     // The assembled contract does what the generator expects: counter, revert and create paths.
     let mut rng = StdRng::seed_from_u64(1);
     let (state, world) = build_state(&mut rng);
-    let (env, _) = random_block(&mut rng, &world, &Shape { txs: 1, conflict: 0.0 });
+    let (env, _) = random_block(
+        &mut rng,
+        &world,
+        &Shape {
+            txs: 1,
+            conflict: 0.0,
+        },
+    );
     let hub = world.hubs[1];
     let tx = |selector, a: u64, b: u64, nonce| TxEnv {
         tx_type: 2,
@@ -508,16 +783,37 @@ fn hub_bytecode_behaves() {
         chain_id: Some(1),
         ..Default::default()
     };
-    let txs = vec![tx(0, 5, 3, 0), tx(3, 5, 0, 1), tx(5, 0, 0, 2), tx(7, 9, 0, 3)];
-    let outcome = Sequential.execute_block(&env, &txs, &state).expect("valid block");
-    let statuses: Vec<bool> = outcome.receipts.iter().map(|r| r.status.is_success()).collect();
+    let txs = vec![
+        tx(0, 5, 3, 0),
+        tx(3, 5, 0, 1),
+        tx(5, 0, 0, 2),
+        tx(7, 9, 0, 3),
+    ];
+    let outcome = Sequential
+        .execute_block(&env, &txs, &state)
+        .expect("valid block");
+    let statuses: Vec<bool> = outcome
+        .receipts
+        .iter()
+        .map(|r| r.status.is_success())
+        .collect();
     assert_eq!(statuses, [true, false, true, true]);
     assert_eq!(outcome.receipts[0].logs.len(), 1);
     let hub_storage = &outcome.state_changes.accounts[&hub].storage;
-    assert_eq!(hub_storage.get(&U256::from(0xd0)), Some(&U256::from(9)), "transient storage round trip");
-    let child_slot = hub_storage.get(&U256::from(0xc5)).copied().unwrap_or_default();
+    assert_eq!(
+        hub_storage.get(&U256::from(0xd0)),
+        Some(&U256::from(9)),
+        "transient storage round trip"
+    );
+    let child_slot = hub_storage
+        .get(&U256::from(0xc5))
+        .copied()
+        .unwrap_or_default();
     assert!(!child_slot.is_zero(), "child was created");
     let child = Address::from_word(B256::from(child_slot.to_be_bytes::<32>()));
     // Created and self-destructed in the same transaction: gone (EIP-6780).
-    assert_eq!(outcome.state_changes.accounts.get(&child).map(|c| c.info), Some(None));
+    assert_eq!(
+        outcome.state_changes.accounts.get(&child).map(|c| c.info),
+        Some(None)
+    );
 }

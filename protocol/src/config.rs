@@ -14,7 +14,10 @@ pub struct Eip1559Params {
 impl Default for Eip1559Params {
     fn default() -> Self {
         // OP Stack's values: gentle changes suit 1-second blocks.
-        Self { elasticity: 6, denominator: 250 }
+        Self {
+            elasticity: 6,
+            denominator: 250,
+        }
     }
 }
 
@@ -100,7 +103,10 @@ impl RollupConfig {
             return Err(ConfigError::Denominator(self.eip1559.denominator));
         }
         if self.max_tx_gas < 21_000 || self.max_tx_gas > self.gas_limit {
-            return Err(ConfigError::GasLimits { gas_limit: self.gas_limit, max_tx_gas: self.max_tx_gas });
+            return Err(ConfigError::GasLimits {
+                gas_limit: self.gas_limit,
+                max_tx_gas: self.max_tx_gas,
+            });
         }
         for (name, value) in [
             ("sequencing_window", self.sequencing_window),
@@ -115,9 +121,19 @@ impl RollupConfig {
     }
 
     /// Base fee of the next L2 block: EIP-1559 with this chain's parameters, floored.
-    pub fn next_base_fee(&self, parent_gas_used: u64, parent_gas_limit: u64, parent_base_fee: u64) -> u64 {
-        crate::fees::next_base_fee(parent_gas_used, parent_gas_limit, parent_base_fee, self.eip1559)
-            .max(self.min_base_fee)
+    pub fn next_base_fee(
+        &self,
+        parent_gas_used: u64,
+        parent_gas_limit: u64,
+        parent_base_fee: u64,
+    ) -> u64 {
+        crate::fees::next_base_fee(
+            parent_gas_used,
+            parent_gas_limit,
+            parent_base_fee,
+            self.eip1559,
+        )
+        .max(self.min_base_fee)
     }
 }
 
@@ -130,7 +146,10 @@ mod tests {
         let config = RollupConfig::default();
         assert_eq!(config.validate(), Ok(()));
         let json = serde_json::to_string(&config).expect("serialize");
-        assert_eq!(serde_json::from_str::<RollupConfig>(&json).expect("parse"), config);
+        assert_eq!(
+            serde_json::from_str::<RollupConfig>(&json).expect("parse"),
+            config
+        );
     }
 
     #[test]
@@ -140,11 +159,26 @@ mod tests {
             change(&mut config);
             config.validate()
         };
-        assert_eq!(bad(|c| c.block_time_ms = 99), Err(ConfigError::BlockTimeTooShort(99)));
-        assert_eq!(bad(|c| c.eip1559.elasticity = 7), Err(ConfigError::Elasticity(7)));
-        assert_eq!(bad(|c| c.eip1559.denominator = 8), Err(ConfigError::Denominator(8)));
-        assert!(matches!(bad(|c| c.max_tx_gas = c.gas_limit + 1), Err(ConfigError::GasLimits { .. })));
-        assert_eq!(bad(|c| c.proposal_interval = 0), Err(ConfigError::Zero("proposal_interval")));
+        assert_eq!(
+            bad(|c| c.block_time_ms = 99),
+            Err(ConfigError::BlockTimeTooShort(99))
+        );
+        assert_eq!(
+            bad(|c| c.eip1559.elasticity = 7),
+            Err(ConfigError::Elasticity(7))
+        );
+        assert_eq!(
+            bad(|c| c.eip1559.denominator = 8),
+            Err(ConfigError::Denominator(8))
+        );
+        assert!(matches!(
+            bad(|c| c.max_tx_gas = c.gas_limit + 1),
+            Err(ConfigError::GasLimits { .. })
+        ));
+        assert_eq!(
+            bad(|c| c.proposal_interval = 0),
+            Err(ConfigError::Zero("proposal_interval"))
+        );
         // Unknown fields are errors, not silently ignored typos.
         let typo = r#"{"l2_chain_id":1,"block_time_ms":1000,"gas_limit":1,"max_tx_gas":1,"min_base_fee":0,"max_sequencer_drift":1,"sequencing_window":1,"proposal_interval":1,"gas_limt":5}"#;
         assert!(serde_json::from_str::<RollupConfig>(typo).is_err());
@@ -153,6 +187,9 @@ mod tests {
     #[test]
     fn base_fee_never_drops_below_the_floor() {
         let config = RollupConfig::default();
-        assert_eq!(config.next_base_fee(0, config.gas_limit, config.min_base_fee), config.min_base_fee);
+        assert_eq!(
+            config.next_base_fee(0, config.gas_limit, config.min_base_fee),
+            config.min_base_fee
+        );
     }
 }

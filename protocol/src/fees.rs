@@ -8,7 +8,12 @@ use crate::config::Eip1559Params;
 ///
 /// Blocks at the gas target keep the base fee; fuller blocks raise it by at least 1 wei (so it
 /// can climb from any value); emptier blocks lower it, never below zero.
-pub fn next_base_fee(parent_gas_used: u64, parent_gas_limit: u64, parent_base_fee: u64, params: Eip1559Params) -> u64 {
+pub fn next_base_fee(
+    parent_gas_used: u64,
+    parent_gas_limit: u64,
+    parent_base_fee: u64,
+    params: Eip1559Params,
+) -> u64 {
     let elasticity = u128::from(params.elasticity.max(1));
     let denominator = u128::from(params.denominator.max(1));
     let target = u128::from(parent_gas_limit) / elasticity;
@@ -58,11 +63,23 @@ mod tests {
 
     #[test]
     fn ethereum_examples() {
-        let mainnet = Eip1559Params { elasticity: 2, denominator: 8 };
+        let mainnet = Eip1559Params {
+            elasticity: 2,
+            denominator: 8,
+        };
         // Full block: +12.5%; empty block: -12.5%; at target: unchanged.
-        assert_eq!(next_base_fee(30_000_000, 30_000_000, 1_000_000_000, mainnet), 1_125_000_000);
-        assert_eq!(next_base_fee(0, 30_000_000, 1_000_000_000, mainnet), 875_000_000);
-        assert_eq!(next_base_fee(15_000_000, 30_000_000, 1_000_000_000, mainnet), 1_000_000_000);
+        assert_eq!(
+            next_base_fee(30_000_000, 30_000_000, 1_000_000_000, mainnet),
+            1_125_000_000
+        );
+        assert_eq!(
+            next_base_fee(0, 30_000_000, 1_000_000_000, mainnet),
+            875_000_000
+        );
+        assert_eq!(
+            next_base_fee(15_000_000, 30_000_000, 1_000_000_000, mainnet),
+            1_000_000_000
+        );
         // A full block always raises the fee, even from 0 or 1 wei.
         assert_eq!(next_base_fee(30_000_000, 30_000_000, 0, mainnet), 1);
     }

@@ -41,6 +41,9 @@ pub enum MemoryStateError {
     /// An account's code hash names code that is not stored.
     #[error("no code stored for hash {0}")]
     MissingCode(B256),
+    /// Code that no chain can hold (a malformed EIP-7702 delegation designator).
+    #[error("invalid code with hash {0}: {1}")]
+    InvalidCode(B256, String),
 }
 
 impl DBErrorMarker for MemoryStateError {}
@@ -52,6 +55,7 @@ impl MemoryState {
     }
 
     /// Inserts (or replaces) an account; `code` may be empty. Zero-valued slots are ignored.
+    /// Fails on code that cannot exist on chain (a malformed EIP-7702 delegation).
     pub fn insert_account(
         &mut self,
         address: Address,
@@ -59,16 +63,28 @@ impl MemoryState {
         nonce: u64,
         code: Bytes,
         storage: impl IntoIterator<Item = (U256, U256)>,
-    ) {
+    ) -> Result<(), MemoryStateError> {
         let code_hash = if code.is_empty() {
             KECCAK_EMPTY
         } else {
-            let hash = keccak256(&code);
-            self.contracts.insert(hash, Bytecode::new_raw(code));
-            hash
+            self.insert_code(code)?
         };
-        let storage = storage.into_iter().filter(|(_, value)| !value.is_zero()).collect();
-        self.accounts.insert(address, MemoryAccount { info: AccountBasic { balance, nonce, code_hash }, storage });
+        let storage = storage
+            .into_iter()
+            .filter(|(_, value)| !value.is_zero())
+            .collect();
+        self.accounts.insert(
+            address,
+            MemoryAccount {
+                info: AccountBasic {
+                    balance,
+                    nonce,
+                    code_hash,
+                },
+                storage,
+            },
+        );
+        Ok(())
     }
 
     /// Inserts an account whose code is stored separately with [`MemoryState::insert_code`].
@@ -78,15 +94,21 @@ impl MemoryState {
         info: AccountBasic,
         storage: impl IntoIterator<Item = (U256, U256)>,
     ) {
-        let storage = storage.into_iter().filter(|(_, value)| !value.is_zero()).collect();
-        self.accounts.insert(address, MemoryAccount { info, storage });
+        let storage = storage
+            .into_iter()
+            .filter(|(_, value)| !value.is_zero())
+            .collect();
+        self.accounts
+            .insert(address, MemoryAccount { info, storage });
     }
 
-    /// Stores contract code under its hash.
-    pub fn insert_code(&mut self, code: Bytes) -> B256 {
+    /// Stores contract code under its hash, which it returns.
+    pub fn insert_code(&mut self, code: Bytes) -> Result<B256, MemoryStateError> {
         let hash = keccak256(&code);
-        self.contracts.insert(hash, Bytecode::new_raw(code));
-        hash
+        let bytecode = Bytecode::new_raw_checked(code)
+            .map_err(|error| MemoryStateError::InvalidCode(hash, error.to_string()))?;
+        self.contracts.insert(hash, bytecode);
+        Ok(hash)
     }
 
     /// Makes `BLOCKHASH(number)` return `hash`.
@@ -121,10 +143,16 @@ impl MemoryState {
 
     /// Writes one storage slot directly (system writes such as the EIP-4788 beacon root).
     pub fn set_storage(&mut self, address: Address, slot: U256, value: U256) {
-        let account = self.accounts.entry(address).or_insert_with(|| MemoryAccount {
-            info: AccountBasic { code_hash: KECCAK_EMPTY, ..Default::default() },
-            storage: HashMap::new(),
-        });
+        let account = self
+            .accounts
+            .entry(address)
+            .or_insert_with(|| MemoryAccount {
+                info: AccountBasic {
+                    code_hash: KECCAK_EMPTY,
+                    ..Default::default()
+                },
+                storage: HashMap::new(),
+            });
         if value.is_zero() {
             account.storage.remove(&slot);
         } else {
@@ -134,10 +162,16 @@ impl MemoryState {
 
     /// Credits `amount` wei to `address`, creating the account if needed (beacon withdrawals).
     pub fn increment_balance(&mut self, address: Address, amount: U256) {
-        let account = self.accounts.entry(address).or_insert_with(|| MemoryAccount {
-            info: AccountBasic { code_hash: KECCAK_EMPTY, ..Default::default() },
-            storage: HashMap::new(),
-        });
+        let account = self
+            .accounts
+            .entry(address)
+            .or_insert_with(|| MemoryAccount {
+                info: AccountBasic {
+                    code_hash: KECCAK_EMPTY,
+                    ..Default::default()
+                },
+                storage: HashMap::new(),
+            });
         account.info.balance = account.info.balance.saturating_add(amount);
     }
 
@@ -157,7 +191,9 @@ impl MemoryState {
     /// The account's code, if it has any.
     pub fn code(&self, address: Address) -> Option<Bytes> {
         let account = self.accounts.get(&address)?;
-        self.contracts.get(&account.info.code_hash).map(|code| code.original_bytes())
+        self.contracts
+            .get(&account.info.code_hash)
+            .map(|code| code.original_bytes())
     }
 
     /// Every account, for comparisons with expected post-states.
@@ -167,11 +203,13 @@ impl MemoryState {
 
     /// The Ethereum state root of the whole state.
     pub fn state_root(&self) -> B256 {
-        roots::state_root(
-            self.accounts
-                .iter()
-                .map(|(address, account)| (*address, account.info, roots::storage_root(&account.storage))),
-        )
+        roots::state_root(self.accounts.iter().map(|(address, account)| {
+            (
+                *address,
+                account.info,
+                roots::storage_root(&account.storage),
+            )
+        }))
     }
 }
 
@@ -190,7 +228,10 @@ impl DatabaseRef for MemoryState {
         if code_hash == KECCAK_EMPTY {
             return Ok(Bytecode::default());
         }
-        self.contracts.get(&code_hash).cloned().ok_or(MemoryStateError::MissingCode(code_hash))
+        self.contracts
+            .get(&code_hash)
+            .cloned()
+            .ok_or(MemoryStateError::MissingCode(code_hash))
     }
 
     fn storage_ref(&self, address: Address, index: U256) -> Result<U256, Self::Error> {
@@ -198,6 +239,9 @@ impl DatabaseRef for MemoryState {
     }
 
     fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
-        self.block_hashes.get(&number).copied().ok_or(MemoryStateError::MissingBlockHash(number))
+        self.block_hashes
+            .get(&number)
+            .copied()
+            .ok_or(MemoryStateError::MissingBlockHash(number))
     }
 }

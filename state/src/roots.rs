@@ -29,7 +29,9 @@ pub fn storage_root<'a>(slots: impl IntoIterator<Item = (&'a U256, &'a U256)>) -
 }
 
 /// Root of the account trie from `(address, account, storage root)` triples (in any order).
-pub fn state_root(accounts: impl IntoIterator<Item = (alloy_primitives::Address, AccountBasic, B256)>) -> B256 {
+pub fn state_root(
+    accounts: impl IntoIterator<Item = (alloy_primitives::Address, AccountBasic, B256)>,
+) -> B256 {
     let mut leaves: Vec<(B256, TrieAccount)> = accounts
         .into_iter()
         .map(|(address, info, storage_root)| {
@@ -77,14 +79,16 @@ pub fn encode_receipt(receipt: &TxReceipt, out: &mut Vec<u8>) {
     let status = u8::from(receipt.status.is_success());
     let bloom = logs_bloom_of(receipt.logs.iter());
     let logs_length = alloy_rlp::list_length(&receipt.logs);
-    let payload_length = status.length()
-        + receipt.cumulative_gas_used.length()
-        + bloom.length()
-        + logs_length;
+    let payload_length =
+        status.length() + receipt.cumulative_gas_used.length() + bloom.length() + logs_length;
     if receipt.tx_type != 0 {
         out.push(receipt.tx_type);
     }
-    Header { list: true, payload_length }.encode(out);
+    Header {
+        list: true,
+        payload_length,
+    }
+    .encode(out);
     status.encode(out);
     receipt.cumulative_gas_used.encode(out);
     bloom.encode(out);
@@ -93,7 +97,9 @@ pub fn encode_receipt(receipt: &TxReceipt, out: &mut Vec<u8>) {
 
 /// Receipts root of a block (Byzantium and later receipts).
 pub fn receipts_root(receipts: &[TxReceipt]) -> B256 {
-    ordered_root(receipts.len(), |index, out| encode_receipt(&receipts[index], out))
+    ordered_root(receipts.len(), |index, out| {
+        encode_receipt(&receipts[index], out)
+    })
 }
 
 /// Root of a trie keyed by `rlp(index)`, the layout of transactions, receipts and withdrawals
@@ -125,8 +131,10 @@ pub fn trie_root(pairs: impl IntoIterator<Item = (Vec<u8>, Vec<u8>)>) -> B256 {
             map.insert(key, value);
         }
     }
-    let leaves: Vec<(Vec<u8>, &[u8])> =
-        map.iter().map(|(key, value)| (to_nibbles(key), value.as_slice())).collect();
+    let leaves: Vec<(Vec<u8>, &[u8])> = map
+        .iter()
+        .map(|(key, value)| (to_nibbles(key), value.as_slice()))
+        .collect();
     if leaves.is_empty() {
         return EMPTY_ROOT_HASH;
     }
@@ -135,11 +143,18 @@ pub fn trie_root(pairs: impl IntoIterator<Item = (Vec<u8>, Vec<u8>)>) -> B256 {
 
 /// [`trie_root`] with every key replaced by its keccak256 (the "secure" trie of Ethereum state).
 pub fn secure_trie_root(pairs: impl IntoIterator<Item = (Vec<u8>, Vec<u8>)>) -> B256 {
-    trie_root(pairs.into_iter().map(|(key, value)| (keccak256(key).to_vec(), value)))
+    trie_root(
+        pairs
+            .into_iter()
+            .map(|(key, value)| (keccak256(key).to_vec(), value)),
+    )
 }
 
 fn to_nibbles(bytes: &[u8]) -> Vec<u8> {
-    bytes.iter().flat_map(|byte| [byte >> 4, byte & 0x0f]).collect()
+    bytes
+        .iter()
+        .flat_map(|byte| [byte >> 4, byte & 0x0f])
+        .collect()
 }
 
 /// Hex-prefix encoding of a nibble path (Yellow Paper appendix C).
@@ -160,14 +175,24 @@ fn hex_prefix(nibbles: &[u8], leaf: bool) -> Vec<u8> {
 /// RLP of the node holding `leaves` (sorted, unique, all sharing the first `depth` nibbles).
 fn encode_node(leaves: &[(Vec<u8>, &[u8])], depth: usize) -> Vec<u8> {
     if let [(key, value)] = leaves {
-        return rlp_list(&[rlp_bytes(&hex_prefix(&key[depth..], true)), rlp_bytes(value)]);
+        return rlp_list(&[
+            rlp_bytes(&hex_prefix(&key[depth..], true)),
+            rlp_bytes(value),
+        ]);
     }
     let first = &leaves[0].0;
     let last = &leaves[leaves.len() - 1].0;
-    let common = first[depth..].iter().zip(&last[depth..]).take_while(|(a, b)| a == b).count();
+    let common = first[depth..]
+        .iter()
+        .zip(&last[depth..])
+        .take_while(|(a, b)| a == b)
+        .count();
     if common > 0 {
         let child = encode_node(leaves, depth + common);
-        return rlp_list(&[rlp_bytes(&hex_prefix(&first[depth..depth + common], false)), node_ref(child)]);
+        return rlp_list(&[
+            rlp_bytes(&hex_prefix(&first[depth..depth + common], false)),
+            node_ref(child),
+        ]);
     }
     let mut items = Vec::with_capacity(17);
     let mut value: &[u8] = &[];
@@ -179,9 +204,16 @@ fn encode_node(leaves: &[(Vec<u8>, &[u8])], depth: usize) -> Vec<u8> {
         }
     }
     for nibble in 0..16u8 {
-        let end = rest.iter().position(|(key, _)| key[depth] != nibble).unwrap_or(rest.len());
+        let end = rest
+            .iter()
+            .position(|(key, _)| key[depth] != nibble)
+            .unwrap_or(rest.len());
         let (group, tail) = rest.split_at(end);
-        items.push(if group.is_empty() { vec![EMPTY_STRING_CODE] } else { node_ref(encode_node(group, depth + 1)) });
+        items.push(if group.is_empty() {
+            vec![EMPTY_STRING_CODE]
+        } else {
+            node_ref(encode_node(group, depth + 1))
+        });
         rest = tail;
     }
     items.push(rlp_bytes(value));
@@ -206,7 +238,11 @@ fn rlp_bytes(bytes: &[u8]) -> Vec<u8> {
 fn rlp_list(items: &[Vec<u8>]) -> Vec<u8> {
     let payload_length = items.iter().map(Vec::len).sum();
     let mut out = Vec::with_capacity(payload_length + 4);
-    Header { list: true, payload_length }.encode(&mut out);
+    Header {
+        list: true,
+        payload_length,
+    }
+    .encode(&mut out);
     for item in items {
         out.extend_from_slice(item);
     }
@@ -254,6 +290,11 @@ mod tests {
             (b"doge".to_vec(), b"coin".to_vec()),
             (b"horse".to_vec(), b"stallion".to_vec()),
         ]);
-        assert_eq!(root, "0x5991bb8c6514148a29db676a14ac506cd2cd5775ace63c30a4fe457715e9ac84".parse::<B256>().unwrap());
+        assert_eq!(
+            root,
+            "0x5991bb8c6514148a29db676a14ac506cd2cd5775ace63c30a4fe457715e9ac84"
+                .parse::<B256>()
+                .unwrap()
+        );
     }
 }

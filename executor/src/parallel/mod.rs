@@ -30,7 +30,9 @@ use revm::{
 };
 
 use self::{
-    mv_memory::{BasicValue, MemoryEntry, MemoryLocation, MemoryValue, MvMemory, PlainMutex, TxVersion},
+    mv_memory::{
+        BasicValue, MemoryEntry, MemoryLocation, MemoryValue, MvMemory, PlainMutex, TxVersion,
+    },
     scheduler::{Scheduler, Task},
     vm::{validate_reads, ReadOrigin, SharedView, VmDb, VmDbError},
 };
@@ -88,7 +90,10 @@ impl BlockStm {
     /// a fork older than EIP-161 (whose touch rules defeat lazy fee accounting), or mostly one
     /// sender's nonce chain, which no scheduling can parallelise.
     fn prefers_sequential(&self, env: &ExecutionEnv, txs: &[TxEnv]) -> bool {
-        if self.threads.get() == 1 || txs.is_empty() || !env.spec.is_enabled_in(SpecId::SPURIOUS_DRAGON) {
+        if self.threads.get() == 1
+            || txs.is_empty()
+            || !env.spec.is_enabled_in(SpecId::SPURIOUS_DRAGON)
+        {
             return true;
         }
         if self.min_parallel_txs == 0 {
@@ -119,8 +124,13 @@ impl BlockExecutor for BlockStm {
                 Ok(done) => return Ok(done),
                 Err(Stop::Error(error)) => return Err(error),
                 Err(Stop::Fallback(stats)) => {
-                    tracing::debug!(txs = txs.len(), ?stats, "block is a dependency chain; running it sequentially");
-                    let (outcome, sequential) = Sequential.execute_block_with_stats(env, txs, state)?;
+                    tracing::debug!(
+                        txs = txs.len(),
+                        ?stats,
+                        "block is a dependency chain; running it sequentially"
+                    );
+                    let (outcome, sequential) =
+                        Sequential.execute_block_with_stats(env, txs, state)?;
                     let stats = ExecutionStats {
                         executions: stats.executions + sequential.executions,
                         fell_back_to_sequential: true,
@@ -144,13 +154,19 @@ enum Stop {
 
 /// What the latest incarnation of a transaction produced.
 enum TxResult {
-    Executed { receipt: TxReceipt, contracts: Vec<(B256, Bytecode)> },
+    Executed {
+        receipt: TxReceipt,
+        contracts: Vec<(B256, Bytecode)>,
+    },
     Invalid(InvalidTx),
 }
 
 /// Result of one incarnation.
 enum Execution {
-    Done { writes: Vec<(MemoryLocation, MemoryValue)>, result: TxResult },
+    Done {
+        writes: Vec<(MemoryLocation, MemoryValue)>,
+        result: TxResult,
+    },
     Blocked(TxIdx),
     Fatal(ExecutionError),
 }
@@ -197,7 +213,9 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
             scheduler: Scheduler::new(txs.len()),
             new_code: DashMap::with_hasher(DefaultHashBuilder::default()),
             fee_recipients: env.fee_recipients().collect(),
-            reads: (0..txs.len()).map(|_| PlainMutex::new(Vec::new())).collect(),
+            reads: (0..txs.len())
+                .map(|_| PlainMutex::new(Vec::new()))
+                .collect(),
             results: (0..txs.len()).map(|_| PlainMutex::new(None)).collect(),
             executions: AtomicU64::new(0),
             aborts: AtomicU64::new(0),
@@ -227,7 +245,10 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
 
     /// Stops the run; the first reason wins.
     fn stop_with(&self, stop: Stop) {
-        let mut slot = self.stop.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut slot = self
+            .stop
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         slot.get_or_insert(stop);
         self.scheduler.halt();
     }
@@ -256,7 +277,12 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
                 });
             }
         });
-        if let Some(stop) = self.stop.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() {
+        if let Some(stop) = self
+            .stop
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+        {
             return Err(stop);
         }
         self.finish().map_err(Stop::Error)
@@ -324,17 +350,24 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
         let tx = &self.txs[idx];
         let output = match transact(self.env, &self.cfg, tx, &mut *db, FeeMode::Deferred) {
             Ok(output) => output,
-            Err(EVMError::Database(VmDbError::Blocked(blocking))) => return Execution::Blocked(blocking),
+            Err(EVMError::Database(VmDbError::Blocked(blocking))) => {
+                return Execution::Blocked(blocking)
+            }
             Err(error) => {
                 return match TxFailure::from(error) {
                     // Possibly an artefact of a speculative read (a nonce not yet bumped):
                     // validation decides; only the final incarnation's verdict counts.
-                    TxFailure::Invalid(reason) => {
-                        Execution::Done { writes: Vec::new(), result: TxResult::Invalid(reason) }
+                    TxFailure::Invalid(reason) => Execution::Done {
+                        writes: Vec::new(),
+                        result: TxResult::Invalid(reason),
+                    },
+                    TxFailure::Header(reason) => {
+                        Execution::Fatal(ExecutionError::InvalidHeader(reason))
                     }
-                    TxFailure::Header(reason) => Execution::Fatal(ExecutionError::InvalidHeader(reason)),
                     TxFailure::State(VmDbError::Blocked(blocking)) => Execution::Blocked(blocking),
-                    TxFailure::State(VmDbError::View(error)) => Execution::Fatal(TxFailure::State(error).at(idx)),
+                    TxFailure::State(VmDbError::View(error)) => {
+                        Execution::Fatal(TxFailure::State(error).at(idx))
+                    }
                 };
             }
         };
@@ -350,7 +383,10 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
                 credited[slot] = true;
                 let account = output.state.get(&write.address);
                 if !account.is_some_and(|a| a.is_selfdestructed()) {
-                    let mut basic = info.unwrap_or(AccountBasic { code_hash: KECCAK_EMPTY, ..Default::default() });
+                    let mut basic = info.unwrap_or(AccountBasic {
+                        code_hash: KECCAK_EMPTY,
+                        ..Default::default()
+                    });
                     basic.balance = basic.balance.saturating_add(self.credit(slot, output.fees));
                     if basic.is_empty() {
                         (info, reset) = (None, true);
@@ -366,12 +402,17 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
                 match db.storage_epoch(write.address) {
                     Ok(epoch) => epoch,
                     Err(VmDbError::Blocked(blocking)) => return Execution::Blocked(blocking),
-                    Err(VmDbError::View(error)) => return Execution::Fatal(TxFailure::State(error).at(idx)),
+                    Err(VmDbError::View(error)) => {
+                        return Execution::Fatal(TxFailure::State(error).at(idx))
+                    }
                 }
             };
             mv_writes.push((
                 MemoryLocation::Basic(write.address),
-                MemoryValue::Basic(BasicValue { info, storage_reset_by }),
+                MemoryValue::Basic(BasicValue {
+                    info,
+                    storage_reset_by,
+                }),
             ));
         }
         for (slot, recipient) in self.fee_recipients.iter().enumerate() {
@@ -384,10 +425,19 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
             }
         }
         for (address, slot, value) in &writes.storage {
-            mv_writes.push((MemoryLocation::Storage(*address, *slot), MemoryValue::Storage(*value)));
+            mv_writes.push((
+                MemoryLocation::Storage(*address, *slot),
+                MemoryValue::Storage(*value),
+            ));
         }
-        let result = TxResult::Executed { receipt: receipt(tx.tx_type, output.result), contracts: writes.contracts };
-        Execution::Done { writes: mv_writes, result }
+        let result = TxResult::Executed {
+            receipt: receipt(tx.tx_type, output.result),
+            contracts: writes.contracts,
+        };
+        Execution::Done {
+            writes: mv_writes,
+            result,
+        }
     }
 
     /// The credit fee recipient number `slot` gets from one transaction's fees.
@@ -407,7 +457,10 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
         let mut contracts = BTreeMap::new();
         for (idx, result) in self.results.into_iter().enumerate() {
             match result.into_inner() {
-                Some(TxResult::Executed { receipt, contracts: deployed }) => {
+                Some(TxResult::Executed {
+                    receipt,
+                    contracts: deployed,
+                }) => {
                     receipts.push(receipt);
                     contracts.extend(deployed);
                 }
@@ -415,7 +468,9 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
                     return Err(ExecutionError::InvalidTransaction { index: idx, reason })
                 }
                 None => {
-                    return Err(ExecutionError::WorkerPanic(format!("transaction {idx} never executed")))
+                    return Err(ExecutionError::WorkerPanic(format!(
+                        "transaction {idx} never executed"
+                    )))
                 }
             }
         }
@@ -430,13 +485,21 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
         for (location, versions) in self.mv.into_final() {
             match location {
                 MemoryLocation::Storage(address, slot) => {
-                    if let Some((idx, MemoryEntry::Data(_, MemoryValue::Storage(value)))) = versions.last_key_value() {
+                    if let Some((idx, MemoryEntry::Data(_, MemoryValue::Storage(value)))) =
+                        versions.last_key_value()
+                    {
                         storage_writes.push((address, slot, *idx, *value));
                     }
                 }
                 MemoryLocation::Basic(address) if fee_recipients.contains(&address) => {
-                    let base = view.basic_ref(address).map_err(|e| ExecutionError::State(Box::new(view_error(e))))?;
-                    let (change, epoch) = replay_fee_recipient(base.map(|i| AccountBasic::from(&i)), &versions, state_clear);
+                    let base = view
+                        .basic_ref(address)
+                        .map_err(|e| ExecutionError::State(Box::new(view_error(e))))?;
+                    let (change, epoch) = replay_fee_recipient(
+                        base.map(|i| AccountBasic::from(&i)),
+                        &versions,
+                        state_clear,
+                    );
                     if let Some(change) = change {
                         if let Some(epoch) = epoch {
                             epochs.insert(address, epoch);
@@ -445,7 +508,9 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
                     }
                 }
                 MemoryLocation::Basic(address) => {
-                    if let Some((_, MemoryEntry::Data(_, MemoryValue::Basic(value)))) = versions.last_key_value() {
+                    if let Some((_, MemoryEntry::Data(_, MemoryValue::Basic(value)))) =
+                        versions.last_key_value()
+                    {
                         if let Some(epoch) = value.storage_reset_by {
                             epochs.insert(address, epoch);
                         }
@@ -466,10 +531,24 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
             if epochs.get(&address).is_some_and(|wiped_by| idx < *wiped_by) {
                 continue;
             }
-            accounts.entry(address).or_default().storage.insert(slot, value);
+            accounts
+                .entry(address)
+                .or_default()
+                .storage
+                .insert(slot, value);
         }
-        let state_changes = StateChanges { accounts, contracts };
-        Ok((BlockOutcome { receipts, state_changes, gas_used }, stats))
+        let state_changes = StateChanges {
+            accounts,
+            contracts,
+        };
+        Ok((
+            BlockOutcome {
+                receipts,
+                state_changes,
+                gas_used,
+            },
+            stats,
+        ))
     }
 }
 
@@ -494,7 +573,10 @@ fn replay_fee_recipient(
             }
             MemoryEntry::Data(_, MemoryValue::FeeCredit(amount)) => {
                 touched = true;
-                let mut basic = info.unwrap_or(AccountBasic { code_hash: KECCAK_EMPTY, ..Default::default() });
+                let mut basic = info.unwrap_or(AccountBasic {
+                    code_hash: KECCAK_EMPTY,
+                    ..Default::default()
+                });
                 basic.balance = basic.balance.saturating_add(*amount);
                 if state_clear && basic.is_empty() {
                     info = None;
@@ -506,7 +588,11 @@ fn replay_fee_recipient(
             MemoryEntry::Data(_, MemoryValue::Storage(_)) | MemoryEntry::Estimate => {}
         }
     }
-    let change = touched.then(|| AccountChange { info, storage_cleared: epoch.is_some(), storage: BTreeMap::new() });
+    let change = touched.then(|| AccountChange {
+        info,
+        storage_cleared: epoch.is_some(),
+        storage: BTreeMap::new(),
+    });
     (change, epoch)
 }
 
@@ -519,17 +605,43 @@ mod tests {
         let mut versions = BTreeMap::new();
         versions.insert(0, MemoryEntry::Data(0, MemoryValue::FeeCredit(U256::ZERO)));
         let (change, epoch) = replay_fee_recipient(None, &versions, true);
-        assert_eq!(change, Some(AccountChange { info: None, storage_cleared: true, storage: BTreeMap::new() }));
+        assert_eq!(
+            change,
+            Some(AccountChange {
+                info: None,
+                storage_cleared: true,
+                storage: BTreeMap::new()
+            })
+        );
         assert_eq!(epoch, Some(0));
     }
 
     #[test]
     fn fee_recipient_replay_sums_credits_over_last_write() {
         let mut versions = BTreeMap::new();
-        let written = AccountBasic { balance: U256::from(5), nonce: 1, code_hash: KECCAK_EMPTY };
-        versions.insert(0, MemoryEntry::Data(0, MemoryValue::FeeCredit(U256::from(7))));
-        versions.insert(1, MemoryEntry::Data(0, MemoryValue::Basic(BasicValue { info: Some(written), storage_reset_by: None })));
-        versions.insert(2, MemoryEntry::Data(0, MemoryValue::FeeCredit(U256::from(3))));
+        let written = AccountBasic {
+            balance: U256::from(5),
+            nonce: 1,
+            code_hash: KECCAK_EMPTY,
+        };
+        versions.insert(
+            0,
+            MemoryEntry::Data(0, MemoryValue::FeeCredit(U256::from(7))),
+        );
+        versions.insert(
+            1,
+            MemoryEntry::Data(
+                0,
+                MemoryValue::Basic(BasicValue {
+                    info: Some(written),
+                    storage_reset_by: None,
+                }),
+            ),
+        );
+        versions.insert(
+            2,
+            MemoryEntry::Data(0, MemoryValue::FeeCredit(U256::from(3))),
+        );
         let (change, _) = replay_fee_recipient(None, &versions, true);
         let info = change.and_then(|c| c.info).map(|i| i.balance);
         assert_eq!(info, Some(U256::from(8)));

@@ -104,7 +104,10 @@ impl MvMemory {
         let mut last = self.last_written[idx].lock();
         for location in locations {
             if !last.contains(location) {
-                self.data.entry(*location).or_default().insert(idx, MemoryEntry::Estimate);
+                self.data
+                    .entry(*location)
+                    .or_default()
+                    .insert(idx, MemoryEntry::Estimate);
                 last.push(*location);
             }
         }
@@ -127,12 +130,17 @@ impl MvMemory {
             new_locations.push(location);
         }
         let mut last = self.last_written[version.idx].lock();
-        for stale in last.iter().filter(|location| !new_locations.contains(location)) {
+        for stale in last
+            .iter()
+            .filter(|location| !new_locations.contains(location))
+        {
             if let Some(mut versions) = self.data.get_mut(stale) {
                 versions.remove(&version.idx);
             }
         }
-        let wrote_new_location = new_locations.iter().any(|location| !last.contains(location));
+        let wrote_new_location = new_locations
+            .iter()
+            .any(|location| !last.contains(location));
         *last = new_locations;
         wrote_new_location
     }
@@ -148,22 +156,34 @@ impl MvMemory {
 
     /// The closest write below `reader` of `location`.
     pub(crate) fn read(&self, location: &MemoryLocation, reader: TxIdx) -> Lookup {
-        let Some(versions) = self.data.get(location) else { return Lookup::Base };
+        let Some(versions) = self.data.get(location) else {
+            return Lookup::Base;
+        };
         match versions.range(..reader).next_back() {
             None => Lookup::Base,
             Some((idx, MemoryEntry::Estimate)) => Lookup::Blocked(*idx),
-            Some((idx, MemoryEntry::Data(incarnation, value))) => {
-                Lookup::Versioned(TxVersion { idx: *idx, incarnation: *incarnation }, *value)
-            }
+            Some((idx, MemoryEntry::Data(incarnation, value))) => Lookup::Versioned(
+                TxVersion {
+                    idx: *idx,
+                    incarnation: *incarnation,
+                },
+                *value,
+            ),
         }
     }
 
     /// The entries a lazily accounted fee recipient's value is made of, for `reader`: the
     /// closest full write below it and the fee credits above that write. `Err` names the
     /// transaction to wait for.
-    pub(crate) fn read_fee_recipient(&self, address: Address, reader: TxIdx) -> Result<FeeRecipientRead, TxIdx> {
+    pub(crate) fn read_fee_recipient(
+        &self,
+        address: Address,
+        reader: TxIdx,
+    ) -> Result<FeeRecipientRead, TxIdx> {
         let mut read = FeeRecipientRead::default();
-        let Some(versions) = self.data.get(&MemoryLocation::Basic(address)) else { return Ok(read) };
+        let Some(versions) = self.data.get(&MemoryLocation::Basic(address)) else {
+            return Ok(read);
+        };
         for (idx, entry) in versions.range(..reader).rev() {
             read.highest_writer.get_or_insert(*idx);
             match entry {
@@ -199,11 +219,15 @@ mod parking_lot_like {
         }
 
         pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, T> {
-            self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
         }
 
         pub(crate) fn into_inner(self) -> T {
-            self.0.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)
+            self.0
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
         }
     }
 }

@@ -54,7 +54,12 @@ impl Scheduler {
             done: AtomicBool::new(block_size == 0),
             halted: AtomicBool::new(false),
             states: (0..block_size)
-                .map(|_| Mutex::new(TxState { incarnation: 0, status: Status::ReadyToExecute }))
+                .map(|_| {
+                    Mutex::new(TxState {
+                        incarnation: 0,
+                        status: Status::ReadyToExecute,
+                    })
+                })
                 .collect(),
             dependents: (0..block_size).map(|_| Mutex::new(Vec::new())).collect(),
         }
@@ -104,7 +109,10 @@ impl Scheduler {
         let mut state = self.states[idx].lock();
         if state.status == Status::ReadyToExecute {
             state.status = Status::Executing;
-            Some(TxVersion { idx, incarnation: state.incarnation })
+            Some(TxVersion {
+                idx,
+                incarnation: state.incarnation,
+            })
         } else {
             None
         }
@@ -134,7 +142,10 @@ impl Scheduler {
         if idx < self.block_size {
             let state = self.states[idx].lock();
             if state.status == Status::Executed {
-                return Some(TxVersion { idx, incarnation: state.incarnation });
+                return Some(TxVersion {
+                    idx,
+                    incarnation: state.incarnation,
+                });
             }
         }
         self.num_active_tasks.fetch_sub(1, Ordering::SeqCst);
@@ -188,7 +199,11 @@ impl Scheduler {
     }
 
     /// Marks `version` executed, wakes its dependents, and says what its thread does next.
-    pub(crate) fn finish_execution(&self, version: TxVersion, wrote_new_location: bool) -> Option<Task> {
+    pub(crate) fn finish_execution(
+        &self,
+        version: TxVersion,
+        wrote_new_location: bool,
+    ) -> Option<Task> {
         self.states[version.idx].lock().status = Status::Executed;
         let dependents = std::mem::take(&mut *self.dependents[version.idx].lock());
         if let Some(min_dependent) = dependents.iter().copied().min() {

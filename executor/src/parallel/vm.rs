@@ -65,7 +65,12 @@ pub(crate) struct VmDb<'a, S> {
 
 impl<'a, S: StateView> VmDb<'a, S> {
     pub(crate) fn new(shared: &'a SharedView<'a, S>, idx: TxIdx) -> Self {
-        Self { shared, idx, reads: Vec::with_capacity(16), epochs: Vec::with_capacity(8) }
+        Self {
+            shared,
+            idx,
+            reads: Vec::with_capacity(16),
+            epochs: Vec::with_capacity(8),
+        }
     }
 
     /// The transaction that last wiped `address`'s storage below this one, as this incarnation
@@ -75,7 +80,11 @@ impl<'a, S: StateView> VmDb<'a, S> {
             return Ok(*epoch);
         }
         self.read_basic(address)?;
-        Ok(self.epochs.iter().find(|(a, _)| *a == address).and_then(|(_, epoch)| *epoch))
+        Ok(self
+            .epochs
+            .iter()
+            .find(|(a, _)| *a == address)
+            .and_then(|(_, epoch)| *epoch))
     }
 
     fn read_basic(&mut self, address: Address) -> Result<Option<AccountInfo>, VmDbError> {
@@ -101,7 +110,10 @@ impl<'a, S: StateView> VmDb<'a, S> {
             Lookup::Base => {
                 self.reads.push((location, ReadOrigin::Base));
                 self.epochs.push((address, None));
-                self.shared.view.basic_ref(address).map_err(|e| VmDbError::View(view_error(e)))
+                self.shared
+                    .view
+                    .basic_ref(address)
+                    .map_err(|e| VmDbError::View(view_error(e)))
             }
         }
     }
@@ -116,7 +128,10 @@ pub(crate) fn resolve_fee_recipient<S: StateView>(
     address: Address,
     reader: TxIdx,
 ) -> Result<BasicValue, VmDbError> {
-    let resolved = shared.mv.read_fee_recipient(address, reader).map_err(VmDbError::Blocked)?;
+    let resolved = shared
+        .mv
+        .read_fee_recipient(address, reader)
+        .map_err(VmDbError::Blocked)?;
     let mut value = match resolved.below {
         Some(value) => value,
         None => BasicValue {
@@ -129,10 +144,16 @@ pub(crate) fn resolve_fee_recipient<S: StateView>(
         },
     };
     if let Some(highest) = resolved.highest_writer {
-        let mut info = value.info.unwrap_or(AccountBasic { code_hash: KECCAK_EMPTY, ..Default::default() });
+        let mut info = value.info.unwrap_or(AccountBasic {
+            code_hash: KECCAK_EMPTY,
+            ..Default::default()
+        });
         info.balance = info.balance.saturating_add(resolved.credits);
         if shared.state_clear && info.is_empty() {
-            value = BasicValue { info: None, storage_reset_by: Some(highest) };
+            value = BasicValue {
+                info: None,
+                storage_reset_by: Some(highest),
+            };
         } else {
             value.info = Some(info);
         }
@@ -151,7 +172,10 @@ impl<S: StateView> Database for &mut VmDb<'_, S> {
         if let Some(code) = self.shared.new_code.get(&code_hash) {
             return Ok(code.clone());
         }
-        self.shared.view.code_by_hash_ref(code_hash).map_err(|e| VmDbError::View(view_error(e)))
+        self.shared
+            .view
+            .code_by_hash_ref(code_hash)
+            .map_err(|e| VmDbError::View(view_error(e)))
     }
 
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, Self::Error> {
@@ -162,7 +186,11 @@ impl<S: StateView> Database for &mut VmDb<'_, S> {
             Lookup::Versioned(version, MemoryValue::Storage(value)) => {
                 self.reads.push((location, ReadOrigin::Versioned(version)));
                 // A write older than the account's last storage wipe is gone.
-                Ok(if epoch.is_some_and(|wiped_by| version.idx < wiped_by) { U256::ZERO } else { value })
+                Ok(if epoch.is_some_and(|wiped_by| version.idx < wiped_by) {
+                    U256::ZERO
+                } else {
+                    value
+                })
             }
             Lookup::Versioned(version, _) => Err(VmDbError::Blocked(version.idx)),
             Lookup::Base => {
@@ -180,7 +208,10 @@ impl<S: StateView> Database for &mut VmDb<'_, S> {
     }
 
     fn block_hash(&mut self, number: u64) -> Result<B256, Self::Error> {
-        self.shared.view.block_hash_ref(number).map_err(|e| VmDbError::View(view_error(e)))
+        self.shared
+            .view
+            .block_hash_ref(number)
+            .map_err(|e| VmDbError::View(view_error(e)))
     }
 }
 
