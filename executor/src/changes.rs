@@ -32,7 +32,16 @@ pub(crate) struct TxWrites {
 /// commit rules: untouched accounts are only reads; a self-destructed account is deleted with
 /// its storage; from Spurious Dragon on a touched empty account is deleted (EIP-161; revm has
 /// already normalised earlier forks); a created account starts from empty storage.
-pub(crate) fn tx_writes(state: &EvmState, spec: SpecId) -> TxWrites {
+///
+/// `loaded(address)` is the account as the transaction read it (`None` when unknown). An account
+/// that was touched but ends as it was loaded — every contract a call passes through — is not a
+/// write: recording it would make every caller of a popular contract depend on the previous one.
+/// A created account always is (its storage starts empty).
+pub(crate) fn tx_writes(
+    state: &EvmState,
+    spec: SpecId,
+    loaded: impl Fn(&Address) -> Option<Option<AccountBasic>>,
+) -> TxWrites {
     let mut writes = TxWrites::default();
     let state_clear = spec.is_enabled_in(SpecId::SPURIOUS_DRAGON);
     for (address, account) in state {
@@ -40,20 +49,24 @@ pub(crate) fn tx_writes(state: &EvmState, spec: SpecId) -> TxWrites {
             continue;
         }
         let address = *address;
-        if account.is_selfdestructed() || (state_clear && account.is_empty()) {
+        let created = account.is_created();
+        let (info, storage_reset) =
+            if account.is_selfdestructed() || (state_clear && account.is_empty()) {
+                (None, true)
+            } else {
+                (Some(AccountBasic::from(&account.info)), created)
+            };
+        // Deleting an account that did not exist (a touched, still-empty address) is no write.
+        if loaded(&address) != Some(info) || (storage_reset && info.is_some()) {
             writes.accounts.push(AccountWrite {
                 address,
-                info: None,
-                storage_reset: true,
+                info,
+                storage_reset,
             });
+        }
+        if info.is_none() {
             continue;
         }
-        let created = account.is_created();
-        writes.accounts.push(AccountWrite {
-            address,
-            info: Some(AccountBasic::from(&account.info)),
-            storage_reset: created,
-        });
         if created {
             if let Some(code) = account.info.code.as_ref().filter(|code| !code.is_empty()) {
                 writes

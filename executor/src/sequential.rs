@@ -36,9 +36,13 @@ impl BlockExecutor for Sequential {
         let mut overlay = Overlay::new(state);
         let mut receipts = Vec::with_capacity(txs.len());
         for (index, tx) in txs.iter().enumerate() {
+            overlay.loaded.clear();
             let output = transact(env, &cfg, tx, &mut overlay, FeeMode::Immediate)
                 .map_err(|error| TxFailure::from(error).at(index))?;
-            overlay.apply(&tx_writes(&output.state, env.spec));
+            let writes = tx_writes(&output.state, env.spec, |address| {
+                overlay.loaded_info(address)
+            });
+            overlay.apply(&writes);
             receipts.push(receipt(tx.tx_type, output.result));
         }
         let gas_used = seal_receipts(&mut receipts);
@@ -47,10 +51,13 @@ impl BlockExecutor for Sequential {
             fell_back_to_sequential: true,
             ..Default::default()
         };
+        let state_changes = overlay
+            .into_changes()
+            .map_err(|error| ExecutionError::State(Box::new(error)))?;
         Ok((
             BlockOutcome {
                 receipts,
-                state_changes: overlay.into_changes(),
+                state_changes,
                 gas_used,
             },
             stats,
@@ -63,11 +70,14 @@ pub(crate) struct Overlay<'s, S> {
     view: &'s S,
     accounts: HashMap<Address, AccountChangeBuf>,
     contracts: BTreeMap<B256, Bytecode>,
+    /// Accounts the current transaction loaded, as it loaded them.
+    loaded: Vec<(Address, Option<AccountBasic>)>,
 }
 
 #[derive(Default)]
 struct AccountChangeBuf {
-    info: Option<AccountBasic>,
+    /// `None`: the block never wrote the account's fields (only its storage).
+    info: Option<Option<AccountBasic>>,
     storage_cleared: bool,
     storage: HashMap<U256, U256>,
 }
@@ -78,14 +88,23 @@ impl<'s, S: StateView> Overlay<'s, S> {
             view,
             accounts: HashMap::new(),
             contracts: BTreeMap::new(),
+            loaded: Vec::new(),
         }
+    }
+
+    /// The account as the current transaction loaded it.
+    fn loaded_info(&self, address: &Address) -> Option<Option<AccountBasic>> {
+        self.loaded
+            .iter()
+            .find(|(loaded, _)| loaded == address)
+            .map(|(_, info)| *info)
     }
 
     /// Commits one transaction's writes.
     pub(crate) fn apply(&mut self, writes: &TxWrites) {
         for write in &writes.accounts {
             let account = self.accounts.entry(write.address).or_default();
-            account.info = write.info;
+            account.info = Some(write.info);
             if write.storage_reset {
                 account.storage_cleared = true;
                 account.storage.clear();
@@ -103,23 +122,37 @@ impl<'s, S: StateView> Overlay<'s, S> {
         }
     }
 
-    pub(crate) fn into_changes(self) -> StateChanges {
-        let accounts = self
-            .accounts
-            .into_iter()
-            .map(|(address, buf)| {
-                let change = AccountChange {
-                    info: buf.info,
+    /// The block's net changes. Accounts whose storage changed but whose fields did not take
+    /// their fields from the pre-state.
+    pub(crate) fn into_changes(self) -> Result<StateChanges, ViewError> {
+        let mut changes = Vec::with_capacity(self.accounts.len());
+        for (address, buf) in self.accounts {
+            let info = match buf.info {
+                Some(info) => info,
+                None => self
+                    .view
+                    .basic_ref(address)
+                    .map_err(view_error)?
+                    .map(|info| AccountBasic::from(&info)),
+            };
+            let mut storage: Vec<(U256, U256)> = buf.storage.into_iter().collect();
+            storage.sort_unstable_by_key(|(slot, _)| *slot);
+            let storage = storage.into_iter().collect();
+            changes.push((
+                address,
+                AccountChange {
+                    info,
                     storage_cleared: buf.storage_cleared,
-                    storage: buf.storage.into_iter().collect(),
-                };
-                (address, change)
-            })
-            .collect();
-        StateChanges {
-            accounts,
-            contracts: self.contracts,
+                    storage,
+                },
+            ));
         }
+        // Sorted input: the map is bulk-built rather than inserted into one by one.
+        changes.sort_unstable_by_key(|(address, _)| *address);
+        Ok(StateChanges {
+            accounts: changes.into_iter().collect(),
+            contracts: self.contracts,
+        })
     }
 }
 
@@ -134,10 +167,13 @@ impl<S: StateView> Database for &mut Overlay<'_, S> {
     type Error = ViewError;
 
     fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
-        match self.accounts.get(&address) {
-            Some(account) => Ok(account.info.map(AccountInfo::from)),
-            None => self.view.basic_ref(address).map_err(view_error),
-        }
+        let info = match self.accounts.get(&address).and_then(|account| account.info) {
+            Some(info) => info.map(AccountInfo::from),
+            None => self.view.basic_ref(address).map_err(view_error)?,
+        };
+        self.loaded
+            .push((address, info.as_ref().map(AccountBasic::from)));
+        Ok(info)
     }
 
     fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytecode, Self::Error> {

@@ -7,6 +7,7 @@
 //! executed but recorded as credits, summed only when a transaction actually reads one of
 //! those accounts, so they create no dependencies.
 
+mod lazy;
 mod mv_memory;
 mod scheduler;
 mod vm;
@@ -22,19 +23,19 @@ use std::{
 };
 
 use alloy_primitives::{map::DefaultHashBuilder, Address, B256, U256};
+use crossbeam_utils::CachePadded;
 use dashmap::DashMap;
 use revm::{
     context::{result::EVMError, TxEnv},
-    primitives::{hardfork::SpecId, KECCAK_EMPTY},
+    primitives::hardfork::SpecId,
     state::Bytecode,
 };
 
 use self::{
-    mv_memory::{
-        BasicValue, MemoryEntry, MemoryLocation, MemoryValue, MvMemory, PlainMutex, TxVersion,
-    },
+    lazy::{Credits, FeeCredits},
+    mv_memory::{BasicValue, MemoryLocation, MemoryValue, MvMemory, PlainMutex, TxVersion},
     scheduler::{Scheduler, Task},
-    vm::{validate_reads, ReadOrigin, SharedView, VmDb, VmDbError},
+    vm::{validate_reads, ReadSet, SharedView, VmDb, VmDbError},
 };
 use crate::{
     changes::{receipt, seal_receipts, tx_writes, TxFailure},
@@ -90,14 +91,15 @@ impl BlockStm {
     /// a fork older than EIP-161 (whose touch rules defeat lazy fee accounting), or mostly one
     /// sender's nonce chain, which no scheduling can parallelise.
     fn prefers_sequential(&self, env: &ExecutionEnv, txs: &[TxEnv]) -> bool {
-        if self.threads.get() == 1
-            || txs.is_empty()
-            || !env.spec.is_enabled_in(SpecId::SPURIOUS_DRAGON)
-        {
+        if txs.is_empty() || !env.spec.is_enabled_in(SpecId::SPURIOUS_DRAGON) {
             return true;
         }
         if self.min_parallel_txs == 0 {
+            // Forced: even one thread runs the Block-STM machinery (measures its overhead).
             return false;
+        }
+        if self.threads.get() == 1 {
+            return true;
         }
         if txs.len() < self.min_parallel_txs {
             return true;
@@ -144,6 +146,40 @@ impl BlockExecutor for BlockStm {
     }
 }
 
+/// Marks, before anything runs, the accounts a transaction will write that another transaction
+/// of the block also touches: its sender (nonce, balance) and a value transfer's recipient.
+/// Readers of those then wait for the writer instead of reading a stale value and aborting.
+/// Accounts no other transaction touches are left alone: marking them costs without helping.
+fn pre_populate(mv: &MvMemory, txs: &[TxEnv]) {
+    let likely_writes = |tx: &TxEnv| {
+        let recipient = match tx.kind {
+            revm::primitives::TxKind::Call(to) if !tx.value.is_zero() => Some(to),
+            _ => None,
+        };
+        std::iter::once(tx.caller).chain(recipient)
+    };
+    let mut touches: HashMap<Address, u32> = HashMap::with_capacity(txs.len() * 2);
+    for tx in txs {
+        for address in likely_writes(tx) {
+            *touches.entry(address).or_default() += 1;
+        }
+        if let revm::primitives::TxKind::Call(to) = tx.kind {
+            if tx.value.is_zero() {
+                *touches.entry(to).or_default() += 1;
+            }
+        }
+    }
+    for (idx, tx) in txs.iter().enumerate() {
+        let shared: smallvec::SmallVec<[MemoryLocation; 2]> = likely_writes(tx)
+            .filter(|address| touches.get(address).is_some_and(|count| *count > 1))
+            .map(MemoryLocation::Basic)
+            .collect();
+        if !shared.is_empty() {
+            mv.pre_populate(idx, &shared);
+        }
+    }
+}
+
 /// Why a parallel run stopped before completing.
 enum Stop {
     /// Conflicts are so frequent that sequential execution is faster: rerun sequentially.
@@ -165,13 +201,29 @@ enum TxResult {
 enum Execution {
     Done {
         writes: Vec<(MemoryLocation, MemoryValue)>,
+        credits: Credits,
         result: TxResult,
     },
     Blocked(TxIdx),
     Fatal(ExecutionError),
 }
 
-/// Abort rate above which, once enough executions are seen, the block is declared a chain.
+/// Per-transaction data of a run, padded to its own cache lines: neighbouring transactions are
+/// usually handled by different threads at the same moment.
+#[derive(Default)]
+struct TxSlot {
+    reads: PlainMutex<ReadSet>,
+    result: PlainMutex<Option<TxResult>>,
+}
+
+/// Counters of one worker thread (summed for [`ExecutionStats`]).
+#[derive(Default)]
+struct WorkerCounters {
+    executions: AtomicU64,
+    validations: AtomicU64,
+}
+
+/// Executions after which the abort rate is trusted to declare the block a dependency chain.
 const FALLBACK_MIN_EXECUTIONS: u64 = 24;
 
 struct ParallelRun<'a, S> {
@@ -179,47 +231,34 @@ struct ParallelRun<'a, S> {
     cfg: revm::context::CfgEnv,
     txs: &'a [TxEnv],
     view: &'a S,
-    threads: usize,
     mv: MvMemory,
     scheduler: Scheduler,
     new_code: DashMap<B256, Bytecode, DefaultHashBuilder>,
     fee_recipients: Vec<Address>,
-    reads: Vec<PlainMutex<Vec<(MemoryLocation, ReadOrigin)>>>,
-    results: Vec<PlainMutex<Option<TxResult>>>,
-    executions: AtomicU64,
-    aborts: AtomicU64,
-    validations: AtomicU64,
+    credits: FeeCredits,
+    slots: Vec<CachePadded<TxSlot>>,
+    workers: Vec<CachePadded<WorkerCounters>>,
+    aborts: CachePadded<AtomicU64>,
     stop: StdMutex<Option<Stop>>,
 }
 
 impl<'a, S: StateView> ParallelRun<'a, S> {
     fn new(env: &'a ExecutionEnv, txs: &'a [TxEnv], view: &'a S, threads: usize) -> Self {
         let mv = MvMemory::new(txs.len());
-        for (idx, tx) in txs.iter().enumerate() {
-            // Every transaction writes its sender; a value transfer also writes its recipient.
-            let mut likely = vec![MemoryLocation::Basic(tx.caller)];
-            if let (revm::primitives::TxKind::Call(to), false) = (tx.kind, tx.value.is_zero()) {
-                likely.push(MemoryLocation::Basic(to));
-            }
-            mv.pre_populate(idx, &likely);
-        }
+        pre_populate(&mv, txs);
         Self {
             env,
             cfg: cfg_env(env),
             txs,
             view,
-            threads,
             mv,
-            scheduler: Scheduler::new(txs.len()),
+            scheduler: Scheduler::new(txs.len(), threads),
             new_code: DashMap::with_hasher(DefaultHashBuilder::default()),
             fee_recipients: env.fee_recipients().collect(),
-            reads: (0..txs.len())
-                .map(|_| PlainMutex::new(Vec::new()))
-                .collect(),
-            results: (0..txs.len()).map(|_| PlainMutex::new(None)).collect(),
-            executions: AtomicU64::new(0),
-            aborts: AtomicU64::new(0),
-            validations: AtomicU64::new(0),
+            credits: FeeCredits::new(txs.len()),
+            slots: (0..txs.len()).map(|_| CachePadded::default()).collect(),
+            workers: (0..threads).map(|_| CachePadded::default()).collect(),
+            aborts: CachePadded::new(AtomicU64::new(0)),
             stop: StdMutex::new(None),
         }
     }
@@ -230,15 +269,22 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
             view: self.view,
             new_code: &self.new_code,
             fee_recipients: &self.fee_recipients,
+            credits: &self.credits,
             state_clear: self.env.spec.is_enabled_in(SpecId::SPURIOUS_DRAGON),
         }
     }
 
     fn stats(&self) -> ExecutionStats {
+        let sum = |counter: fn(&WorkerCounters) -> &AtomicU64| {
+            self.workers
+                .iter()
+                .map(|worker| counter(worker).load(Ordering::Relaxed))
+                .sum()
+        };
         ExecutionStats {
-            executions: self.executions.load(Ordering::Relaxed),
+            executions: sum(|worker| &worker.executions),
             aborts: self.aborts.load(Ordering::Relaxed),
-            validations: self.validations.load(Ordering::Relaxed),
+            validations: sum(|worker| &worker.validations),
             fell_back_to_sequential: false,
         }
     }
@@ -255,24 +301,25 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
 
     fn record_abort(&self) {
         let aborts = self.aborts.fetch_add(1, Ordering::Relaxed) + 1;
-        let executions = self.executions.load(Ordering::Relaxed);
-        if executions >= FALLBACK_MIN_EXECUTIONS && aborts * 2 > executions {
-            self.stop_with(Stop::Fallback(self.stats()));
+        let stats = self.stats();
+        if stats.executions >= FALLBACK_MIN_EXECUTIONS && aborts * 2 > stats.executions {
+            self.stop_with(Stop::Fallback(stats));
         }
     }
 
     fn run(self) -> Result<(BlockOutcome, ExecutionStats), Stop> {
         std::thread::scope(|scope| {
-            for _ in 0..self.threads {
-                scope.spawn(|| {
-                    let worker = std::panic::catch_unwind(AssertUnwindSafe(|| self.work()));
-                    if let Err(panic) = worker {
+            for worker in 0..self.workers.len() {
+                let run = &self;
+                scope.spawn(move || {
+                    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run.work(worker)));
+                    if let Err(panic) = outcome {
                         let message = panic
                             .downcast_ref::<&str>()
                             .map(|s| s.to_string())
                             .or_else(|| panic.downcast_ref::<String>().cloned())
                             .unwrap_or_else(|| "unknown panic".into());
-                        self.stop_with(Stop::Error(ExecutionError::WorkerPanic(message)));
+                        run.stop_with(Stop::Error(ExecutionError::WorkerPanic(message)));
                     }
                 });
             }
@@ -288,24 +335,38 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
         self.finish().map_err(Stop::Error)
     }
 
-    fn work(&self) {
+    fn work(&self, worker: usize) {
         let shared = self.shared();
-        let mut task = None;
+        let counters = &self.workers[worker];
+        let mut queue = std::collections::VecDeque::with_capacity(16);
         loop {
-            task = match task.or_else(|| self.scheduler.next_task()) {
-                None => return,
-                Some(Task::Execution(version)) => self.try_execute(&shared, version),
-                Some(Task::Validation(version)) => self.validate(&shared, version),
+            let Some(task) = queue.pop_front() else {
+                if self.scheduler.next_tasks(&mut queue) {
+                    continue;
+                }
+                return;
             };
+            let follow_up = match task {
+                Task::Execution(version) => self.try_execute(&shared, counters, version),
+                Task::Validation(version) => self.validate(&shared, counters, version),
+            };
+            if let Some(next) = follow_up {
+                queue.push_front(next);
+            }
             if self.scheduler.was_halted() {
                 return;
             }
         }
     }
 
-    fn try_execute(&self, shared: &SharedView<'_, S>, version: TxVersion) -> Option<Task> {
+    fn try_execute(
+        &self,
+        shared: &SharedView<'_, S>,
+        counters: &WorkerCounters,
+        version: TxVersion,
+    ) -> Option<Task> {
         loop {
-            self.executions.fetch_add(1, Ordering::Relaxed);
+            counters.executions.fetch_add(1, Ordering::Relaxed);
             let mut db = VmDb::new(shared, version.idx);
             match self.execute(&mut db, version.idx) {
                 Execution::Blocked(blocking) => {
@@ -319,14 +380,20 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
                     self.stop_with(Stop::Error(error));
                     return None;
                 }
-                Execution::Done { writes, result } => {
+                Execution::Done {
+                    writes,
+                    credits,
+                    result,
+                } => {
                     if let TxResult::Executed { contracts, .. } = &result {
                         for (hash, code) in contracts {
                             self.new_code.entry(*hash).or_insert_with(|| code.clone());
                         }
                     }
-                    *self.reads[version.idx].lock() = db.reads;
-                    *self.results[version.idx].lock() = Some(result);
+                    let slot = &self.slots[version.idx];
+                    *slot.reads.lock() = db.reads;
+                    *slot.result.lock() = Some(result);
+                    self.credits.set(version.idx, credits);
                     let wrote_new_location = self.mv.record(version, writes.into_iter());
                     return self.scheduler.finish_execution(version, wrote_new_location);
                 }
@@ -334,12 +401,18 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
         }
     }
 
-    fn validate(&self, shared: &SharedView<'_, S>, version: TxVersion) -> Option<Task> {
-        self.validations.fetch_add(1, Ordering::Relaxed);
-        let valid = validate_reads(shared, version.idx, &self.reads[version.idx].lock());
+    fn validate(
+        &self,
+        shared: &SharedView<'_, S>,
+        counters: &WorkerCounters,
+        version: TxVersion,
+    ) -> Option<Task> {
+        counters.validations.fetch_add(1, Ordering::Relaxed);
+        let valid = validate_reads(shared, version.idx, &self.slots[version.idx].reads.lock());
         let aborted = !valid && self.scheduler.try_validation_abort(version);
         if aborted {
             self.mv.convert_writes_to_estimates(version.idx);
+            self.credits.invalidate(version.idx);
             self.record_abort();
         }
         self.scheduler.finish_validation(version.idx, aborted)
@@ -356,9 +429,11 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
             Err(error) => {
                 return match TxFailure::from(error) {
                     // Possibly an artefact of a speculative read (a nonce not yet bumped):
-                    // validation decides; only the final incarnation's verdict counts.
+                    // validation decides; only the final incarnation's verdict counts. An
+                    // invalid transaction is not included, so it credits nobody.
                     TxFailure::Invalid(reason) => Execution::Done {
                         writes: Vec::new(),
+                        credits: [U256::ZERO; 2],
                         result: TxResult::Invalid(reason),
                     },
                     TxFailure::Header(reason) => {
@@ -371,58 +446,58 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
                 };
             }
         };
-        let spec = self.env.spec;
-        let writes = tx_writes(&output.state, spec);
-        let mut mv_writes = Vec::with_capacity(writes.accounts.len() + writes.storage.len() + 2);
-        let mut credited = [false; 2];
+        let state_clear = self.env.spec.is_enabled_in(SpecId::SPURIOUS_DRAGON);
+        let writes = tx_writes(&output.state, self.env.spec, |address| db.loaded(address));
+        let credits = [self.credit(0, output.fees), self.credit(1, output.fees)];
+        let mut mv_writes = Vec::with_capacity(writes.accounts.len() + writes.storage.len());
         for write in &writes.accounts {
-            let (mut info, mut reset) = (write.info, write.storage_reset);
-            if let Some(slot) = self.fee_recipients.iter().position(|r| *r == write.address) {
-                // The transaction itself touched a fee recipient: its write carries the full value,
-                // so add this transaction's own (deferred) credit the way revm would have.
-                credited[slot] = true;
-                let account = output.state.get(&write.address);
-                if !account.is_some_and(|a| a.is_selfdestructed()) {
-                    let mut basic = info.unwrap_or(AccountBasic {
-                        code_hash: KECCAK_EMPTY,
-                        ..Default::default()
-                    });
-                    basic.balance = basic.balance.saturating_add(self.credit(slot, output.fees));
-                    if basic.is_empty() {
-                        (info, reset) = (None, true);
-                    } else {
-                        info = Some(basic);
-                        reset = account.is_some_and(|a| a.is_created());
-                    }
-                }
-            }
-            let storage_reset_by = if reset {
-                Some(idx)
-            } else {
-                match db.storage_epoch(write.address) {
+            let mut value = BasicValue {
+                info: write.info,
+                storage_reset_by: write.storage_reset.then_some(idx),
+            };
+            if value.storage_reset_by.is_none() {
+                value.storage_reset_by = match db.storage_epoch(write.address) {
                     Ok(epoch) => epoch,
                     Err(VmDbError::Blocked(blocking)) => return Execution::Blocked(blocking),
                     Err(VmDbError::View(error)) => {
                         return Execution::Fatal(TxFailure::State(error).at(idx))
                     }
+                };
+            }
+            if let Some(recipient) = lazy::recipient_index(&self.fee_recipients, &write.address) {
+                // The transaction changed a fee recipient itself, so its write carries the full
+                // value: add this transaction's own deferred credit the way revm would have
+                // (after execution; a self-destructed recipient loses it with everything else).
+                let destroyed = output
+                    .state
+                    .get(&write.address)
+                    .is_some_and(|account| account.is_selfdestructed());
+                if !destroyed {
+                    lazy::credit(&mut value, credits[recipient], idx, state_clear);
+                    if value.info.is_some() {
+                        let created = output
+                            .state
+                            .get(&write.address)
+                            .is_some_and(|account| account.is_created());
+                        if !created && write.info.is_none() {
+                            // Emptied by the transaction, revived by its own fee: it was never deleted.
+                            value.storage_reset_by = match db.storage_epoch(write.address) {
+                                Ok(epoch) => epoch,
+                                Err(VmDbError::Blocked(blocking)) => {
+                                    return Execution::Blocked(blocking)
+                                }
+                                Err(VmDbError::View(error)) => {
+                                    return Execution::Fatal(TxFailure::State(error).at(idx))
+                                }
+                            };
+                        }
+                    }
                 }
-            };
+            }
             mv_writes.push((
                 MemoryLocation::Basic(write.address),
-                MemoryValue::Basic(BasicValue {
-                    info,
-                    storage_reset_by,
-                }),
+                MemoryValue::Basic(value),
             ));
-        }
-        for (slot, recipient) in self.fee_recipients.iter().enumerate() {
-            if !credited[slot] {
-                // Recorded even when zero: the recipient is touched, which matters for EIP-161.
-                mv_writes.push((
-                    MemoryLocation::Basic(*recipient),
-                    MemoryValue::FeeCredit(self.credit(slot, output.fees)),
-                ));
-            }
         }
         for (address, slot, value) in &writes.storage {
             mv_writes.push((
@@ -436,16 +511,18 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
         };
         Execution::Done {
             writes: mv_writes,
+            credits,
             result,
         }
     }
 
-    /// The credit fee recipient number `slot` gets from one transaction's fees.
-    fn credit(&self, slot: usize, fees: Fees) -> U256 {
+    /// The credit fee recipient number `recipient` gets from one transaction's fees.
+    fn credit(&self, recipient: usize, fees: Fees) -> U256 {
         let vault_is_beneficiary = self.env.base_fee_recipient == Some(self.env.block.beneficiary);
-        match slot {
+        match recipient {
             0 if vault_is_beneficiary => fees.beneficiary.saturating_add(fees.base_fee_vault),
             0 => fees.beneficiary,
+            _ if vault_is_beneficiary => U256::ZERO,
             _ => fees.base_fee_vault,
         }
     }
@@ -453,10 +530,11 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
     /// Assembles the outcome once every transaction has validated.
     fn finish(self) -> Result<(BlockOutcome, ExecutionStats), ExecutionError> {
         let stats = self.stats();
-        let mut receipts = Vec::with_capacity(self.txs.len());
+        let block_size = self.txs.len();
+        let mut receipts = Vec::with_capacity(block_size);
         let mut contracts = BTreeMap::new();
-        for (idx, result) in self.results.into_iter().enumerate() {
-            match result.into_inner() {
+        for (idx, slot) in self.slots.iter().enumerate() {
+            match slot.result.lock().take() {
                 Some(TxResult::Executed {
                     receipt,
                     contracts: deployed,
@@ -476,67 +554,82 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
         }
         let gas_used = seal_receipts(&mut receipts);
         let state_clear = self.env.spec.is_enabled_in(SpecId::SPURIOUS_DRAGON);
-        let fee_recipients = self.fee_recipients.clone();
-        let view = self.view;
+        let base_info = |address: Address| -> Result<Option<AccountBasic>, ExecutionError> {
+            let info = self
+                .view
+                .basic_ref(address)
+                .map_err(|e| ExecutionError::State(Box::new(view_error(e))))?;
+            Ok(info.as_ref().map(AccountBasic::from))
+        };
 
-        let mut accounts: BTreeMap<Address, AccountChange> = BTreeMap::new();
+        // Fee recipients: every transaction touched them; replay writes and credits in order.
+        let mut changes: Vec<(Address, AccountChange)> = Vec::with_capacity(self.mv.len());
         let mut epochs: HashMap<Address, TxIdx> = HashMap::new();
+        for (recipient, address) in self.fee_recipients.iter().enumerate() {
+            let versions = self.mv.versions(&MemoryLocation::Basic(*address));
+            let base = base_info(*address)?;
+            let (value, changed) = lazy::replay(
+                &versions,
+                &self.credits,
+                recipient,
+                base,
+                block_size,
+                state_clear,
+            );
+            if changed {
+                changes.push((*address, value.into()));
+                if let Some(epoch) = value.storage_reset_by {
+                    epochs.insert(*address, epoch);
+                }
+            }
+        }
+        // Everything else: the last write of every location.
         let mut storage_writes = Vec::new();
-        for (location, versions) in self.mv.into_final() {
-            match location {
-                MemoryLocation::Storage(address, slot) => {
-                    if let Some((idx, MemoryEntry::Data(_, MemoryValue::Storage(value)))) =
-                        versions.last_key_value()
-                    {
-                        storage_writes.push((address, slot, *idx, *value));
+        self.mv
+            .for_each_last(|location, idx, value| match (location, value) {
+                (MemoryLocation::Storage(address, slot), MemoryValue::Storage(value)) => {
+                    storage_writes.push((*address, *slot, idx, *value));
+                }
+                (MemoryLocation::Basic(address), MemoryValue::Basic(value))
+                    if !self.fee_recipients.contains(address) =>
+                {
+                    changes.push((*address, (*value).into()));
+                    if let Some(epoch) = value.storage_reset_by {
+                        epochs.insert(*address, epoch);
                     }
                 }
-                MemoryLocation::Basic(address) if fee_recipients.contains(&address) => {
-                    let base = view
-                        .basic_ref(address)
-                        .map_err(|e| ExecutionError::State(Box::new(view_error(e))))?;
-                    let (change, epoch) = replay_fee_recipient(
-                        base.map(|i| AccountBasic::from(&i)),
-                        &versions,
-                        state_clear,
-                    );
-                    if let Some(change) = change {
-                        if let Some(epoch) = epoch {
-                            epochs.insert(address, epoch);
-                        }
-                        accounts.insert(address, change);
-                    }
-                }
-                MemoryLocation::Basic(address) => {
-                    if let Some((_, MemoryEntry::Data(_, MemoryValue::Basic(value)))) =
-                        versions.last_key_value()
-                    {
-                        if let Some(epoch) = value.storage_reset_by {
-                            epochs.insert(address, epoch);
-                        }
-                        accounts.insert(
-                            address,
-                            AccountChange {
-                                info: value.info,
-                                storage_cleared: value.storage_reset_by.is_some(),
-                                storage: BTreeMap::new(),
-                            },
-                        );
-                    }
-                }
+                _ => {}
+            });
+        // Slots written before their account's last wipe are gone.
+        storage_writes.retain(|(address, _, idx, _)| {
+            epochs.get(address).is_none_or(|wiped_by| idx >= wiped_by)
+        });
+        storage_writes.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        changes.sort_unstable_by_key(|(address, _)| *address);
+        // Attach storage; accounts whose storage alone changed keep their pre-state fields.
+        let mut storage_only = Vec::new();
+        for group in storage_writes.chunk_by(|a, b| a.0 == b.0) {
+            let address = group[0].0;
+            let slots = group
+                .iter()
+                .map(|(_, slot, _, value)| (*slot, *value))
+                .collect();
+            match changes.binary_search_by_key(&address, |(address, _)| *address) {
+                Ok(position) => changes[position].1.storage = slots,
+                Err(_) => storage_only.push((
+                    address,
+                    AccountChange {
+                        info: base_info(address)?,
+                        storage_cleared: false,
+                        storage: slots,
+                    },
+                )),
             }
         }
-        for (address, slot, idx, value) in storage_writes {
-            // Slots written before the account's last wipe are gone.
-            if epochs.get(&address).is_some_and(|wiped_by| idx < *wiped_by) {
-                continue;
-            }
-            accounts
-                .entry(address)
-                .or_default()
-                .storage
-                .insert(slot, value);
-        }
+        changes.extend(storage_only);
+        // Sorted input: the map is bulk-built rather than inserted into one by one.
+        changes.sort_unstable_by_key(|(address, _)| *address);
+        let accounts: BTreeMap<Address, AccountChange> = changes.into_iter().collect();
         let state_changes = StateChanges {
             accounts,
             contracts,
@@ -552,82 +645,62 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
     }
 }
 
-/// Replays a fee recipient's entries in block order, as sequential commits would have applied
-/// them. Returns its change (if any transaction touched it) and the last storage wipe.
-fn replay_fee_recipient(
-    base: Option<AccountBasic>,
-    versions: &BTreeMap<TxIdx, MemoryEntry>,
-    state_clear: bool,
-) -> (Option<AccountChange>, Option<TxIdx>) {
-    let mut info = base;
-    let mut epoch = None;
-    let mut touched = false;
-    for (idx, entry) in versions {
-        match entry {
-            MemoryEntry::Data(_, MemoryValue::Basic(value)) => {
-                touched = true;
-                info = value.info;
-                if value.storage_reset_by == Some(*idx) {
-                    epoch = Some(*idx);
-                }
-            }
-            MemoryEntry::Data(_, MemoryValue::FeeCredit(amount)) => {
-                touched = true;
-                let mut basic = info.unwrap_or(AccountBasic {
-                    code_hash: KECCAK_EMPTY,
-                    ..Default::default()
-                });
-                basic.balance = basic.balance.saturating_add(*amount);
-                if state_clear && basic.is_empty() {
-                    info = None;
-                    epoch = Some(*idx);
-                } else {
-                    info = Some(basic);
-                }
-            }
-            MemoryEntry::Data(_, MemoryValue::Storage(_)) | MemoryEntry::Estimate => {}
-        }
-    }
-    let change = touched.then(|| AccountChange {
-        info,
-        storage_cleared: epoch.is_some(),
-        storage: BTreeMap::new(),
-    });
-    (change, epoch)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use alloy_primitives::U256;
+
+    use super::{
+        lazy::{replay, FeeCredits},
+        mv_memory::{BasicValue, MemoryEntry, MemoryValue, Versions},
+    };
+    use crate::types::AccountBasic;
 
     #[test]
-    fn fee_recipient_replay_deletes_untouched_empty_beneficiary() {
-        let mut versions = BTreeMap::new();
-        versions.insert(0, MemoryEntry::Data(0, MemoryValue::FeeCredit(U256::ZERO)));
-        let (change, epoch) = replay_fee_recipient(None, &versions, true);
+    fn fee_recipient_replay_applies_eip161() {
+        let credits = FeeCredits::new(1);
+        credits.set(0, [U256::ZERO; 2]);
+        // A non-existent beneficiary paid nothing stays absent and unchanged.
+        let (value, changed) = replay(&Versions::default(), &credits, 0, None, 1, true);
         assert_eq!(
-            change,
-            Some(AccountChange {
-                info: None,
-                storage_cleared: true,
-                storage: BTreeMap::new()
-            })
+            (value, changed),
+            (
+                BasicValue {
+                    info: None,
+                    storage_reset_by: None
+                },
+                false
+            )
         );
-        assert_eq!(epoch, Some(0));
+        // An existing empty one is deleted by the touch (EIP-161).
+        let empty = AccountBasic {
+            code_hash: revm::primitives::KECCAK_EMPTY,
+            ..Default::default()
+        };
+        let (value, changed) = replay(&Versions::default(), &credits, 0, Some(empty), 1, true);
+        assert_eq!(
+            (value, changed),
+            (
+                BasicValue {
+                    info: None,
+                    storage_reset_by: Some(0)
+                },
+                true
+            )
+        );
     }
 
     #[test]
     fn fee_recipient_replay_sums_credits_over_last_write() {
-        let mut versions = BTreeMap::new();
+        let credits = FeeCredits::new(3);
+        credits.set(0, [U256::from(7), U256::ZERO]);
+        credits.set(1, [U256::from(100), U256::ZERO]); // included in tx 1's full write below
+        credits.set(2, [U256::from(3), U256::ZERO]);
         let written = AccountBasic {
             balance: U256::from(5),
             nonce: 1,
-            code_hash: KECCAK_EMPTY,
+            code_hash: revm::primitives::KECCAK_EMPTY,
         };
-        versions.insert(
-            0,
-            MemoryEntry::Data(0, MemoryValue::FeeCredit(U256::from(7))),
-        );
+        let mut versions = Versions::default();
         versions.insert(
             1,
             MemoryEntry::Data(
@@ -638,12 +711,8 @@ mod tests {
                 }),
             ),
         );
-        versions.insert(
-            2,
-            MemoryEntry::Data(0, MemoryValue::FeeCredit(U256::from(3))),
-        );
-        let (change, _) = replay_fee_recipient(None, &versions, true);
-        let info = change.and_then(|c| c.info).map(|i| i.balance);
-        assert_eq!(info, Some(U256::from(8)));
+        let (value, changed) = replay(&versions, &credits, 0, None, 3, true);
+        assert_eq!(value.info.map(|info| info.balance), Some(U256::from(8)));
+        assert!(changed);
     }
 }

@@ -4,11 +4,11 @@
 //! pre-state when there is none. Aborted writes become [`MemoryEntry::Estimate`] so that readers
 //! wait for the re-execution instead of reading a value that is probably about to change.
 
-use std::collections::BTreeMap;
-
 use alloy_primitives::{map::DefaultHashBuilder, Address, U256};
+use crossbeam_utils::CachePadded;
 use dashmap::DashMap;
 use parking_lot_like::Mutex;
+use smallvec::SmallVec;
 
 use crate::types::{AccountBasic, TxIdx};
 
@@ -47,8 +47,6 @@ pub(crate) struct BasicValue {
 pub(crate) enum MemoryValue {
     Basic(BasicValue),
     Storage(U256),
-    /// A fee credit to a lazily accounted fee recipient: added to whatever is below it.
-    FeeCredit(U256),
 }
 
 /// An entry for one (location, transaction).
@@ -70,31 +68,71 @@ pub(crate) enum Lookup {
     Blocked(TxIdx),
 }
 
-type Versions = BTreeMap<TxIdx, MemoryEntry>;
+/// The writes to one location, sorted by transaction. Most locations have a single writer and
+/// transactions mostly finish in order, so a sorted small vector (the first entry inline, binary
+/// search, appends at the end) beats a tree, whose every node is a kilobyte-sized allocation.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Versions(SmallVec<[(TxIdx, MemoryEntry); 1]>);
 
-/// What [`MvMemory::read_fee_recipient`] found below a reader.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct FeeRecipientRead {
-    /// The closest full write; `None`: the pre-state.
-    pub(crate) below: Option<BasicValue>,
-    /// Sum of the fee credits above `below`.
-    pub(crate) credits: U256,
-    /// The highest transaction below the reader that wrote or credited the account.
-    pub(crate) highest_writer: Option<TxIdx>,
+impl Versions {
+    fn position(&self, idx: TxIdx) -> Result<usize, usize> {
+        self.0.binary_search_by_key(&idx, |(writer, _)| *writer)
+    }
+
+    /// Sets the entry of transaction `idx`.
+    pub(crate) fn insert(&mut self, idx: TxIdx, entry: MemoryEntry) {
+        match self.position(idx) {
+            Ok(position) => self.0[position].1 = entry,
+            Err(position) => self.0.insert(position, (idx, entry)),
+        }
+    }
+
+    /// Removes the entry of transaction `idx`, if any.
+    pub(crate) fn remove(&mut self, idx: TxIdx) {
+        if let Ok(position) = self.position(idx) {
+            self.0.remove(position);
+        }
+    }
+
+    /// Entries of transactions below `reader`, in block order.
+    pub(crate) fn below(&self, reader: TxIdx) -> &[(TxIdx, MemoryEntry)] {
+        &self.0[..self.0.partition_point(|(writer, _)| *writer < reader)]
+    }
+
+    /// All entries, in block order.
+    pub(crate) fn entries(&self) -> &[(TxIdx, MemoryEntry)] {
+        &self.0
+    }
 }
+
+/// Locations one transaction wrote (usually a handful: inline).
+pub(crate) type LocationList = SmallVec<[MemoryLocation; 6]>;
+
+/// Lock shards of the location map (a power of two, as DashMap requires).
+const SHARDS: usize = 128;
 
 /// The shared multi-version memory of one block.
 pub(crate) struct MvMemory {
     data: DashMap<MemoryLocation, Versions, DefaultHashBuilder>,
-    /// Locations each transaction's latest incarnation wrote, to retract stale writes.
-    last_written: Vec<Mutex<Vec<MemoryLocation>>>,
+    /// Locations each transaction's latest incarnation wrote, to retract stale writes. Padded:
+    /// neighbouring transactions usually run on different threads at the same time.
+    last_written: Vec<CachePadded<Mutex<LocationList>>>,
 }
 
 impl MvMemory {
     pub(crate) fn new(block_size: usize) -> Self {
         Self {
-            data: DashMap::with_hasher(DefaultHashBuilder::default()),
-            last_written: (0..block_size).map(|_| Mutex::new(Vec::new())).collect(),
+            // Roughly sender, recipient and a couple of slots per transaction: sized once so the
+            // map does not rehash while workers hammer it.
+            // Many shards: a shard is one lock, and every read and write takes one.
+            data: DashMap::with_capacity_and_hasher_and_shard_amount(
+                block_size * 4,
+                DefaultHashBuilder::default(),
+                SHARDS,
+            ),
+            last_written: (0..block_size)
+                .map(|_| CachePadded::new(Mutex::new(LocationList::new())))
+                .collect(),
         }
     }
 
@@ -121,7 +159,7 @@ impl MvMemory {
         version: TxVersion,
         writes: impl Iterator<Item = (MemoryLocation, MemoryValue)>,
     ) -> bool {
-        let mut new_locations = Vec::new();
+        let mut new_locations = LocationList::new();
         for (location, value) in writes {
             self.data
                 .entry(location)
@@ -135,7 +173,7 @@ impl MvMemory {
             .filter(|location| !new_locations.contains(location))
         {
             if let Some(mut versions) = self.data.get_mut(stale) {
-                versions.remove(&version.idx);
+                versions.remove(version.idx);
             }
         }
         let wrote_new_location = new_locations
@@ -159,7 +197,7 @@ impl MvMemory {
         let Some(versions) = self.data.get(location) else {
             return Lookup::Base;
         };
-        match versions.range(..reader).next_back() {
+        match versions.below(reader).last() {
             None => Lookup::Base,
             Some((idx, MemoryEntry::Estimate)) => Lookup::Blocked(*idx),
             Some((idx, MemoryEntry::Data(incarnation, value))) => Lookup::Versioned(
@@ -172,45 +210,37 @@ impl MvMemory {
         }
     }
 
-    /// The entries a lazily accounted fee recipient's value is made of, for `reader`: the
-    /// closest full write below it and the fee credits above that write. `Err` names the
-    /// transaction to wait for.
-    pub(crate) fn read_fee_recipient(
-        &self,
-        address: Address,
-        reader: TxIdx,
-    ) -> Result<FeeRecipientRead, TxIdx> {
-        let mut read = FeeRecipientRead::default();
-        let Some(versions) = self.data.get(&MemoryLocation::Basic(address)) else {
-            return Ok(read);
-        };
-        for (idx, entry) in versions.range(..reader).rev() {
-            read.highest_writer.get_or_insert(*idx);
-            match entry {
-                MemoryEntry::Estimate => return Err(*idx),
-                MemoryEntry::Data(_, MemoryValue::FeeCredit(amount)) => {
-                    read.credits = read.credits.saturating_add(*amount);
-                }
-                MemoryEntry::Data(_, MemoryValue::Basic(value)) => {
-                    read.below = Some(*value);
-                    break;
-                }
-                // Basic locations never hold storage values.
-                MemoryEntry::Data(_, MemoryValue::Storage(_)) => {}
-            }
-        }
-        Ok(read)
+    /// The entries of one location (empty when nobody wrote it), for the final fee replay.
+    pub(crate) fn versions(&self, location: &MemoryLocation) -> Versions {
+        self.data
+            .get(location)
+            .map(|versions| versions.clone())
+            .unwrap_or_default()
     }
 
-    /// Consumes the memory after every transaction validated: the final entry of every location.
-    pub(crate) fn into_final(self) -> impl Iterator<Item = (MemoryLocation, Versions)> {
-        self.data.into_iter()
+    /// Locations written (an upper bound on the accounts and slots a block changes).
+    pub(crate) fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Calls `visit` with the last write of every location (after every transaction validated,
+    /// so no estimates remain).
+    pub(crate) fn for_each_last(
+        &self,
+        mut visit: impl FnMut(&MemoryLocation, TxIdx, &MemoryValue),
+    ) {
+        for entry in self.data.iter() {
+            if let Some((idx, MemoryEntry::Data(_, value))) = entry.value().entries().last() {
+                visit(entry.key(), *idx, value);
+            }
+        }
     }
 }
 
 /// `std::sync::Mutex` with the poison case folded in: a worker that panicked aborts the whole
 /// block (the panic is reported), so a poisoned lock's data is never used afterwards.
 mod parking_lot_like {
+    #[derive(Default)]
     pub(crate) struct Mutex<T>(std::sync::Mutex<T>);
 
     impl<T> Mutex<T> {
@@ -223,13 +253,18 @@ mod parking_lot_like {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
         }
-
-        pub(crate) fn into_inner(self) -> T {
-            self.0
-                .into_inner()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        }
     }
 }
 
 pub(crate) use parking_lot_like::Mutex as PlainMutex;
+
+impl From<BasicValue> for crate::types::AccountChange {
+    /// The account part of a change; storage is attached by the caller.
+    fn from(value: BasicValue) -> Self {
+        Self {
+            info: value.info,
+            storage_cleared: value.storage_reset_by.is_some(),
+            storage: Default::default(),
+        }
+    }
+}

@@ -6,11 +6,13 @@ use alloy_primitives::{Address, B256, U256};
 use dashmap::DashMap;
 use revm::{
     database_interface::{DBErrorMarker, Database},
-    primitives::KECCAK_EMPTY,
     state::{AccountInfo, Bytecode},
 };
 
-use super::mv_memory::{BasicValue, Lookup, MemoryLocation, MemoryValue, MvMemory, TxVersion};
+use super::{
+    lazy::{self, FeeCredits, Unresolved},
+    mv_memory::{BasicValue, Lookup, MemoryLocation, MemoryValue, MvMemory, TxVersion},
+};
 use crate::{
     sequential::{view_error, ViewError},
     types::{AccountBasic, TxIdx},
@@ -18,15 +20,19 @@ use crate::{
 };
 
 /// Where a recorded read got its value; validation checks the same read would get it again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum ReadOrigin {
     /// The pre-state: no lower transaction wrote the location.
     Base,
     /// A lower transaction's write.
     Versioned(TxVersion),
-    /// A lazily accounted fee recipient, resolved to this value (fee credits summed).
-    FeeRecipient(BasicValue),
+    /// A lazily accounted fee recipient, resolved to this value (fee credits summed). Boxed:
+    /// such reads are rare and the value would triple the size of every read-set entry.
+    FeeRecipient(Box<BasicValue>),
 }
+
+/// What one incarnation read, in order (a transfer reads two accounts: inline, no allocation).
+pub(crate) type ReadSet = smallvec::SmallVec<[(MemoryLocation, ReadOrigin); 4]>;
 
 /// Why a read through the multi-version memory failed.
 #[derive(Debug, thiserror::Error)]
@@ -48,8 +54,9 @@ pub(crate) struct SharedView<'a, S> {
     /// Code deployed by any incarnation so far; content-addressed, so speculative entries are
     /// harmless (a hash always maps to the same code).
     pub(crate) new_code: &'a DashMap<B256, Bytecode, alloy_primitives::map::DefaultHashBuilder>,
-    /// Fee recipients accounted lazily.
+    /// Fee recipients accounted lazily, and their per-transaction credits.
     pub(crate) fee_recipients: &'a [Address],
+    pub(crate) credits: &'a FeeCredits,
     /// EIP-161 in force: an emptied account is deleted.
     pub(crate) state_clear: bool,
 }
@@ -58,9 +65,9 @@ pub(crate) struct SharedView<'a, S> {
 pub(crate) struct VmDb<'a, S> {
     shared: &'a SharedView<'a, S>,
     idx: TxIdx,
-    pub(crate) reads: Vec<(MemoryLocation, ReadOrigin)>,
-    /// The storage epoch of each account read so far.
-    epochs: Vec<(Address, Option<TxIdx>)>,
+    pub(crate) reads: ReadSet,
+    /// Each account read so far, as read (its storage epoch included).
+    accounts: Vec<(Address, BasicValue)>,
 }
 
 impl<'a, S: StateView> VmDb<'a, S> {
@@ -68,97 +75,111 @@ impl<'a, S: StateView> VmDb<'a, S> {
         Self {
             shared,
             idx,
-            reads: Vec::with_capacity(16),
-            epochs: Vec::with_capacity(8),
+            reads: ReadSet::new(),
+            accounts: Vec::with_capacity(4),
         }
+    }
+
+    /// The account as this incarnation read it, if it did.
+    pub(crate) fn loaded(&self, address: &Address) -> Option<Option<AccountBasic>> {
+        self.accounts
+            .iter()
+            .find(|(a, _)| a == address)
+            .map(|(_, value)| value.info)
     }
 
     /// The transaction that last wiped `address`'s storage below this one, as this incarnation
     /// saw it (reading the account now if it has not yet).
     pub(crate) fn storage_epoch(&mut self, address: Address) -> Result<Option<TxIdx>, VmDbError> {
-        if let Some((_, epoch)) = self.epochs.iter().find(|(a, _)| *a == address) {
-            return Ok(*epoch);
+        if let Some((_, value)) = self.accounts.iter().find(|(a, _)| *a == address) {
+            return Ok(value.storage_reset_by);
         }
         self.read_basic(address)?;
         Ok(self
-            .epochs
+            .accounts
             .iter()
             .find(|(a, _)| *a == address)
-            .and_then(|(_, epoch)| *epoch))
+            .and_then(|(_, value)| value.storage_reset_by))
     }
 
     fn read_basic(&mut self, address: Address) -> Result<Option<AccountInfo>, VmDbError> {
         let location = MemoryLocation::Basic(address);
-        if self.shared.fee_recipients.contains(&address) {
-            let value = resolve_fee_recipient(self.shared, address, self.idx)?;
-            self.reads.push((location, ReadOrigin::FeeRecipient(value)));
-            self.epochs.push((address, value.storage_reset_by));
+        if let Some(recipient) = lazy::recipient_index(self.shared.fee_recipients, &address) {
+            let value = resolve_fee_recipient(self.shared, recipient, address, self.idx)?;
+            self.reads
+                .push((location, ReadOrigin::FeeRecipient(Box::new(value))));
+            self.accounts.push((address, value));
             return Ok(value.info.map(AccountInfo::from));
         }
         match self.shared.mv.read(&location, self.idx) {
             Lookup::Blocked(blocking) => Err(VmDbError::Blocked(blocking)),
             Lookup::Versioned(version, MemoryValue::Basic(value)) => {
                 self.reads.push((location, ReadOrigin::Versioned(version)));
-                self.epochs.push((address, value.storage_reset_by));
+                self.accounts.push((address, value));
                 Ok(value.info.map(AccountInfo::from))
             }
-            Lookup::Versioned(version, _) => {
-                // Fee credits only ever sit on fee recipients, handled above; anything else here
-                // would be a bookkeeping bug, so treat the read as conflicting and re-execute.
+            // A Basic location only ever holds account values; treat anything else as a conflict.
+            Lookup::Versioned(version, MemoryValue::Storage(_)) => {
                 Err(VmDbError::Blocked(version.idx))
             }
             Lookup::Base => {
                 self.reads.push((location, ReadOrigin::Base));
-                self.epochs.push((address, None));
-                self.shared
+                let info = self
+                    .shared
                     .view
                     .basic_ref(address)
-                    .map_err(|e| VmDbError::View(view_error(e)))
+                    .map_err(|e| VmDbError::View(view_error(e)))?;
+                let basic = info.as_ref().map(AccountBasic::from);
+                self.accounts.push((
+                    address,
+                    BasicValue {
+                        info: basic,
+                        storage_reset_by: None,
+                    },
+                ));
+                Ok(info)
             }
         }
     }
 }
 
-/// The value of a lazily accounted fee recipient just below `reader`: the closest full write
-/// (or the pre-state) plus all fee credits above it. Every transaction touches fee recipients,
-/// so from Spurious Dragon on an empty result means the account was deleted (by the highest
-/// transaction below the reader, which also wiped its storage).
+/// The value of a lazily accounted fee recipient just below `reader` (see [`lazy`]).
 pub(crate) fn resolve_fee_recipient<S: StateView>(
     shared: &SharedView<'_, S>,
+    recipient: usize,
     address: Address,
     reader: TxIdx,
 ) -> Result<BasicValue, VmDbError> {
-    let resolved = shared
-        .mv
-        .read_fee_recipient(address, reader)
-        .map_err(VmDbError::Blocked)?;
-    let mut value = match resolved.below {
-        Some(value) => value,
-        None => BasicValue {
-            info: shared
+    let lookup = shared.mv.read(&MemoryLocation::Basic(address), reader);
+    let resolve = |base| {
+        lazy::resolve(
+            lookup,
+            shared.credits,
+            recipient,
+            reader,
+            base,
+            shared.state_clear,
+        )
+    };
+    match resolve(None) {
+        Ok(value) => Ok(value),
+        Err(Unresolved::Blocked(blocking)) => Err(VmDbError::Blocked(blocking)),
+        Err(Unresolved::NeedsBase) => {
+            let info = shared
                 .view
                 .basic_ref(address)
-                .map_err(|e| VmDbError::View(view_error(e)))?
-                .map(|info| AccountBasic::from(&info)),
-            storage_reset_by: None,
-        },
-    };
-    if let Some(highest) = resolved.highest_writer {
-        let mut info = value.info.unwrap_or(AccountBasic {
-            code_hash: KECCAK_EMPTY,
-            ..Default::default()
-        });
-        info.balance = info.balance.saturating_add(resolved.credits);
-        if shared.state_clear && info.is_empty() {
-            value = BasicValue {
-                info: None,
-                storage_reset_by: Some(highest),
+                .map_err(|e| VmDbError::View(view_error(e)))?;
+            let base = BasicValue {
+                info: info.as_ref().map(AccountBasic::from),
+                storage_reset_by: None,
             };
-        } else {
-            value.info = Some(info);
+            resolve(Some(base)).map_err(|unresolved| match unresolved {
+                Unresolved::Blocked(blocking) => VmDbError::Blocked(blocking),
+                // Unreachable with a base given; a conflict is the safe answer.
+                Unresolved::NeedsBase => VmDbError::Blocked(reader.saturating_sub(1)),
+            })
         }
     }
-    Ok(value)
 }
 
 impl<S: StateView> Database for &mut VmDb<'_, S> {
@@ -227,9 +248,10 @@ pub(crate) fn validate_reads<S: StateView>(
             matches!(shared.mv.read(location, idx), Lookup::Versioned(current, _) if current == *version)
         }
         ReadOrigin::FeeRecipient(value) => match location {
-            MemoryLocation::Basic(address) => {
-                matches!(resolve_fee_recipient(shared, *address, idx), Ok(current) if current == *value)
-            }
+            MemoryLocation::Basic(address) => lazy::recipient_index(shared.fee_recipients, address)
+                .is_some_and(|recipient| {
+                    matches!(resolve_fee_recipient(shared, recipient, *address, idx), Ok(current) if current == **value)
+                }),
             MemoryLocation::Storage(..) => false,
         },
     })
