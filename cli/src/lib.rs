@@ -1,1 +1,5 @@
+//! The `parallax` command-line tool as a library: the subcommands' implementations, usable
+//! from tests and benchmarks without going through the binary.
 
+pub mod bench;
+pub mod ethtest;
