@@ -10,7 +10,6 @@
 //! would; it waits for any lower transaction whose credit is not known yet.
 
 use alloy_primitives::{Address, U256};
-use crossbeam_utils::CachePadded;
 use revm::primitives::KECCAK_EMPTY;
 
 use super::mv_memory::{BasicValue, Lookup, MemoryEntry, MemoryValue, PlainMutex, Versions};
@@ -21,15 +20,13 @@ pub(crate) type Credits = [U256; 2];
 
 /// Per-transaction fee credits; `None` while the transaction has not (re-)executed.
 pub(crate) struct FeeCredits {
-    slots: Vec<CachePadded<PlainMutex<Option<Credits>>>>,
+    slots: Vec<PlainMutex<Option<Credits>>>,
 }
 
 impl FeeCredits {
     pub(crate) fn new(block_size: usize) -> Self {
         Self {
-            slots: (0..block_size)
-                .map(|_| CachePadded::new(PlainMutex::new(None)))
-                .collect(),
+            slots: (0..block_size).map(|_| PlainMutex::new(None)).collect(),
         }
     }
 

@@ -17,7 +17,7 @@ use std::{
     num::NonZeroUsize,
     panic::AssertUnwindSafe,
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
         Mutex as StdMutex,
     },
 };
@@ -35,7 +35,7 @@ use self::{
     lazy::{Credits, FeeCredits},
     mv_memory::{BasicValue, MemoryLocation, MemoryValue, MvMemory, PlainMutex, TxVersion},
     scheduler::{Scheduler, Task},
-    vm::{validate_reads, ReadSet, SharedView, VmDb, VmDbError},
+    vm::{validate_reads, ReadOrigin, ReadSet, SharedView, VmDb, VmDbError},
 };
 use crate::{
     changes::{receipt, seal_receipts, tx_writes, TxFailure},
@@ -208,12 +208,15 @@ enum Execution {
     Fatal(ExecutionError),
 }
 
-/// Per-transaction data of a run, padded to its own cache lines: neighbouring transactions are
-/// usually handled by different threads at the same moment.
+/// Per-transaction data of a run. Not cache-padded: workers claim batches of consecutive
+/// transactions, so neighbours mostly share a thread, and padding would multiply the memory
+/// every block must allocate and fault in.
 #[derive(Default)]
 struct TxSlot {
     reads: PlainMutex<ReadSet>,
     result: PlainMutex<Option<TxResult>>,
+    /// Length of the longest chain of transactions this one (transitively) read from.
+    depth: AtomicUsize,
 }
 
 /// Counters of one worker thread (summed for [`ExecutionStats`]).
@@ -226,6 +229,9 @@ struct WorkerCounters {
 /// Executions after which the abort rate is trusted to declare the block a dependency chain.
 const FALLBACK_MIN_EXECUTIONS: u64 = 24;
 
+/// Executions after which the critical path is trusted to declare the block a dependency chain.
+const CHAIN_SAMPLE: u64 = 32;
+
 struct ParallelRun<'a, S> {
     env: &'a ExecutionEnv,
     cfg: revm::context::CfgEnv,
@@ -236,9 +242,11 @@ struct ParallelRun<'a, S> {
     new_code: DashMap<B256, Bytecode, DefaultHashBuilder>,
     fee_recipients: Vec<Address>,
     credits: FeeCredits,
-    slots: Vec<CachePadded<TxSlot>>,
+    slots: Vec<TxSlot>,
     workers: Vec<CachePadded<WorkerCounters>>,
     aborts: CachePadded<AtomicU64>,
+    /// The longest dependency chain seen so far (see [`ParallelRun::detect_chain`]).
+    critical_path: CachePadded<AtomicUsize>,
     stop: StdMutex<Option<Stop>>,
 }
 
@@ -256,9 +264,10 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
             new_code: DashMap::with_hasher(DefaultHashBuilder::default()),
             fee_recipients: env.fee_recipients().collect(),
             credits: FeeCredits::new(txs.len()),
-            slots: (0..txs.len()).map(|_| CachePadded::default()).collect(),
+            slots: (0..txs.len()).map(|_| TxSlot::default()).collect(),
             workers: (0..threads).map(|_| CachePadded::default()).collect(),
             aborts: CachePadded::new(AtomicU64::new(0)),
+            critical_path: CachePadded::new(AtomicUsize::new(0)),
             stop: StdMutex::new(None),
         }
     }
@@ -304,6 +313,33 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
         let stats = self.stats();
         if stats.executions >= FALLBACK_MIN_EXECUTIONS && aborts * 2 > stats.executions {
             self.stop_with(Stop::Fallback(stats));
+        }
+    }
+
+    /// Tracks the block's critical path: a transaction's depth is one more than the deepest
+    /// transaction it read a value from. When, after a fair sample, the deepest chain spans most
+    /// of the executed transactions, the block is a dependency chain: threads mostly wait for each
+    /// other, and sequential execution is faster. (Aborts alone do not show it: with dependency
+    /// waits a chain aborts rarely but still runs one transaction at a time.)
+    fn detect_chain(&self, idx: TxIdx, reads: &ReadSet) {
+        let depth = 1 + reads
+            .iter()
+            .filter_map(|(_, origin)| match origin {
+                ReadOrigin::Versioned(version) => {
+                    Some(self.slots[version.idx].depth.load(Ordering::Relaxed))
+                }
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        self.slots[idx].depth.store(depth, Ordering::Relaxed);
+        let critical_path = self
+            .critical_path
+            .fetch_max(depth, Ordering::Relaxed)
+            .max(depth);
+        let executions = self.stats().executions;
+        if executions >= CHAIN_SAMPLE && critical_path as u64 * 4 > executions * 3 {
+            self.stop_with(Stop::Fallback(self.stats()));
         }
     }
 
@@ -391,6 +427,7 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
                         }
                     }
                     let slot = &self.slots[version.idx];
+                    self.detect_chain(version.idx, &db.reads);
                     *slot.reads.lock() = db.reads;
                     *slot.result.lock() = Some(result);
                     self.credits.set(version.idx, credits);

@@ -5,7 +5,6 @@
 //! wait for the re-execution instead of reading a value that is probably about to change.
 
 use alloy_primitives::{map::DefaultHashBuilder, Address, U256};
-use crossbeam_utils::CachePadded;
 use dashmap::DashMap;
 use parking_lot_like::Mutex;
 use smallvec::SmallVec;
@@ -106,7 +105,7 @@ impl Versions {
 }
 
 /// Locations one transaction wrote (usually a handful: inline).
-pub(crate) type LocationList = SmallVec<[MemoryLocation; 6]>;
+pub(crate) type LocationList = SmallVec<[MemoryLocation; 3]>;
 
 /// Lock shards of the location map (a power of two, as DashMap requires).
 const SHARDS: usize = 128;
@@ -114,24 +113,23 @@ const SHARDS: usize = 128;
 /// The shared multi-version memory of one block.
 pub(crate) struct MvMemory {
     data: DashMap<MemoryLocation, Versions, DefaultHashBuilder>,
-    /// Locations each transaction's latest incarnation wrote, to retract stale writes. Padded:
-    /// neighbouring transactions usually run on different threads at the same time.
-    last_written: Vec<CachePadded<Mutex<LocationList>>>,
+    /// Locations each transaction's latest incarnation wrote, to retract stale writes.
+    last_written: Vec<Mutex<LocationList>>,
 }
 
 impl MvMemory {
     pub(crate) fn new(block_size: usize) -> Self {
         Self {
-            // Roughly sender, recipient and a couple of slots per transaction: sized once so the
-            // map does not rehash while workers hammer it.
+            // Sized for about one location per transaction up front (a larger table costs more
+            // to allocate than the rehashes it saves); shards grow independently beyond that.
             // Many shards: a shard is one lock, and every read and write takes one.
             data: DashMap::with_capacity_and_hasher_and_shard_amount(
-                block_size * 4,
+                block_size,
                 DefaultHashBuilder::default(),
                 SHARDS,
             ),
             last_written: (0..block_size)
-                .map(|_| CachePadded::new(Mutex::new(LocationList::new())))
+                .map(|_| Mutex::new(LocationList::new()))
                 .collect(),
         }
     }

@@ -58,7 +58,7 @@ pub(crate) struct Scheduler {
     done: CachePadded<AtomicBool>,
     /// Set when the block must stop early (worker panic, state error, fallback decision).
     halted: AtomicBool,
-    txs: Vec<CachePadded<TxSchedule>>,
+    txs: Vec<TxSchedule>,
 }
 
 impl Scheduler {
@@ -76,14 +76,12 @@ impl Scheduler {
             done: CachePadded::new(AtomicBool::new(block_size == 0)),
             halted: AtomicBool::new(false),
             txs: (0..block_size)
-                .map(|_| {
-                    CachePadded::new(TxSchedule {
-                        state: Mutex::new(TxState {
-                            incarnation: 0,
-                            status: Status::ReadyToExecute,
-                        }),
-                        dependents: Mutex::new(Vec::new()),
-                    })
+                .map(|_| TxSchedule {
+                    state: Mutex::new(TxState {
+                        incarnation: 0,
+                        status: Status::ReadyToExecute,
+                    }),
+                    dependents: Mutex::new(Vec::new()),
                 })
                 .collect(),
         }

@@ -32,7 +32,7 @@ pub(crate) enum ReadOrigin {
 }
 
 /// What one incarnation read, in order (a transfer reads two accounts: inline, no allocation).
-pub(crate) type ReadSet = smallvec::SmallVec<[(MemoryLocation, ReadOrigin); 4]>;
+pub(crate) type ReadSet = smallvec::SmallVec<[(MemoryLocation, ReadOrigin); 2]>;
 
 /// Why a read through the multi-version memory failed.
 #[derive(Debug, thiserror::Error)]
