@@ -1,7 +1,9 @@
 //! The reference engine: plain revm, one transaction after the other, each committed into an
 //! in-memory overlay on top of the block's pre-state.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use alloy_primitives::map::{AddressMap, U256Map};
 
 use alloy_primitives::{Address, B256, U256};
 use revm::{
@@ -68,7 +70,7 @@ impl BlockExecutor for Sequential {
 /// Changes of the block so far, layered over the pre-state.
 pub(crate) struct Overlay<'s, S> {
     view: &'s S,
-    accounts: HashMap<Address, AccountChangeBuf>,
+    accounts: AddressMap<AccountChangeBuf>,
     contracts: BTreeMap<B256, Bytecode>,
     /// Accounts the current transaction loaded, as it loaded them.
     loaded: Vec<(Address, Option<AccountBasic>)>,
@@ -79,14 +81,14 @@ struct AccountChangeBuf {
     /// `None`: the block never wrote the account's fields (only its storage).
     info: Option<Option<AccountBasic>>,
     storage_cleared: bool,
-    storage: HashMap<U256, U256>,
+    storage: U256Map<U256>,
 }
 
 impl<'s, S: StateView> Overlay<'s, S> {
     pub(crate) fn new(view: &'s S) -> Self {
         Self {
             view,
-            accounts: HashMap::new(),
+            accounts: AddressMap::default(),
             contracts: BTreeMap::new(),
             loaded: Vec::new(),
         }

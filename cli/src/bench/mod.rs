@@ -2,7 +2,8 @@
 //! ([`workloads`]) and on real mainnet blocks ([`mainnet`]).
 //!
 //! Both benchmarks run the two engines on the same block in the same process: one warm-up run
-//! each, then `runs` timed runs alternating between the engines, reporting medians. Every run's
+//! each, then `runs` timed runs alternating between the engines, reporting median times and the
+//! median of the paired ratios (each sequential run against the parallel run right after it). Every run's
 //! outcome must equal the sequential one; a difference is reported as a failure, never hidden.
 
 mod asm;
@@ -189,7 +190,8 @@ pub struct ExecutorReport {
     pub sequential_ms: f64,
     /// Median Block-STM time, milliseconds.
     pub parallel_ms: f64,
-    /// `sequential_ms / parallel_ms`.
+    /// Median over the runs of `sequential / parallel`, each pair timed back to back (robust
+    /// against the machine's speed drifting during the benchmark).
     pub speedup: f64,
     /// Block-STM throughput: gas per second of the median run.
     pub gas_per_sec: f64,
@@ -244,6 +246,27 @@ fn timed<E: BlockExecutor, S: StateView>(
 }
 
 /// Median of `times` (sorted in place), in milliseconds; the index of the lower median.
+/// Median of the per-run ratios `sequential[i] / parallel[i]`: each pair ran back to back, so
+/// slow drift of a shared machine cancels out of every ratio.
+fn paired_speedup(sequential: &[Duration], parallel: &[Duration]) -> f64 {
+    let mut ratios: Vec<f64> = sequential
+        .iter()
+        .zip(parallel)
+        .map(|(s, p)| s.as_secs_f64() / p.as_secs_f64())
+        .filter(|ratio| ratio.is_finite())
+        .collect();
+    if ratios.is_empty() {
+        return f64::NAN;
+    }
+    ratios.sort_unstable_by(f64::total_cmp);
+    let mid = ratios.len() / 2;
+    if ratios.len() % 2 == 1 {
+        ratios[mid]
+    } else {
+        (ratios[mid - 1] + ratios[mid]) / 2.0
+    }
+}
+
 fn median_ms(times: &[Duration]) -> (f64, usize) {
     let mut order: Vec<usize> = (0..times.len()).collect();
     order.sort_by_key(|&i| times[i]);
@@ -328,7 +351,7 @@ pub fn bench_executor(
         gas_used: reference.gas_used,
         sequential_ms,
         parallel_ms,
-        speedup: sequential_ms / parallel_ms,
+        speedup: paired_speedup(&sequential_times, &parallel_times),
         gas_per_sec: reference.gas_used as f64 / (parallel_ms / 1e3),
         executions: stats.executions,
         aborts: stats.aborts,
@@ -392,7 +415,8 @@ pub struct BlockReport {
     pub sequential_ms: f64,
     /// Median Block-STM time, milliseconds.
     pub parallel_ms: f64,
-    /// `sequential_ms / parallel_ms`.
+    /// Median over the runs of `sequential / parallel`, each pair timed back to back (robust
+    /// against the machine's speed drifting during the benchmark).
     pub speedup: f64,
     /// Block-STM executions of the median run.
     pub executions: u64,
@@ -593,7 +617,7 @@ fn bench_block(block: &MainnetBlock, parallel: &BlockStm, runs: usize) -> BlockR
     let stats = parallel_stats[median_run];
     report.sequential_ms = sequential_ms;
     report.parallel_ms = parallel_ms;
-    report.speedup = sequential_ms / parallel_ms;
+    report.speedup = paired_speedup(&sequential_times, &parallel_times);
     report.executions = stats.executions;
     report.aborts = stats.aborts;
     report.validations = stats.validations;

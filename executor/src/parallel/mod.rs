@@ -13,7 +13,7 @@ mod scheduler;
 mod vm;
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::BTreeMap,
     num::NonZeroUsize,
     panic::AssertUnwindSafe,
     sync::{
@@ -22,7 +22,10 @@ use std::{
     },
 };
 
-use alloy_primitives::{map::DefaultHashBuilder, Address, B256, U256};
+use alloy_primitives::{
+    map::{AddressMap, DefaultHashBuilder},
+    Address, B256, U256,
+};
 use crossbeam_utils::CachePadded;
 use dashmap::DashMap;
 use revm::{
@@ -64,7 +67,7 @@ impl Default for BlockStm {
 impl BlockStm {
     /// Blocks with fewer transactions run sequentially: thread start-up and bookkeeping cost more
     /// than a handful of transactions can win back.
-    pub const DEFAULT_MIN_PARALLEL_TXS: usize = 4;
+    pub const DEFAULT_MIN_PARALLEL_TXS: usize = 16;
 
     /// An executor using `threads` worker threads (at least one).
     pub fn new(threads: usize) -> Self {
@@ -104,7 +107,7 @@ impl BlockStm {
         if txs.len() < self.min_parallel_txs {
             return true;
         }
-        let mut per_sender: HashMap<Address, usize> = HashMap::new();
+        let mut per_sender: AddressMap<usize> = AddressMap::default();
         let busiest = txs.iter().fold(0, |busiest, tx| {
             let count = per_sender.entry(tx.caller).or_default();
             *count += 1;
@@ -158,7 +161,8 @@ fn pre_populate(mv: &MvMemory, txs: &[TxEnv]) {
         };
         std::iter::once(tx.caller).chain(recipient)
     };
-    let mut touches: HashMap<Address, u32> = HashMap::with_capacity(txs.len() * 2);
+    let mut touches: AddressMap<u32> =
+        AddressMap::with_capacity_and_hasher(txs.len() * 2, Default::default());
     for tx in txs {
         for address in likely_writes(tx) {
             *touches.entry(address).or_default() += 1;
@@ -227,10 +231,11 @@ struct WorkerCounters {
 }
 
 /// Executions after which the abort rate is trusted to declare the block a dependency chain.
-const FALLBACK_MIN_EXECUTIONS: u64 = 24;
+const FALLBACK_MIN_EXECUTIONS: u64 = 64;
 
-/// Executions after which the critical path is trusted to declare the block a dependency chain.
-const CHAIN_SAMPLE: u64 = 32;
+/// Completed transactions after which the critical path is trusted to declare the block a
+/// dependency chain.
+const CHAIN_SAMPLE: usize = 32;
 
 struct ParallelRun<'a, S> {
     env: &'a ExecutionEnv,
@@ -247,6 +252,8 @@ struct ParallelRun<'a, S> {
     aborts: CachePadded<AtomicU64>,
     /// The longest dependency chain seen so far (see [`ParallelRun::detect_chain`]).
     critical_path: CachePadded<AtomicUsize>,
+    /// Transactions that completed at least one execution.
+    completed: CachePadded<AtomicUsize>,
     stop: StdMutex<Option<Stop>>,
 }
 
@@ -268,6 +275,7 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
             workers: (0..threads).map(|_| CachePadded::default()).collect(),
             aborts: CachePadded::new(AtomicU64::new(0)),
             critical_path: CachePadded::new(AtomicUsize::new(0)),
+            completed: CachePadded::new(AtomicUsize::new(0)),
             stop: StdMutex::new(None),
         }
     }
@@ -311,7 +319,7 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
     fn record_abort(&self) {
         let aborts = self.aborts.fetch_add(1, Ordering::Relaxed) + 1;
         let stats = self.stats();
-        if stats.executions >= FALLBACK_MIN_EXECUTIONS && aborts * 2 > stats.executions {
+        if stats.executions >= FALLBACK_MIN_EXECUTIONS && aborts * 4 > stats.executions * 3 {
             self.stop_with(Stop::Fallback(stats));
         }
     }
@@ -332,13 +340,19 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
             })
             .max()
             .unwrap_or(0);
-        self.slots[idx].depth.store(depth, Ordering::Relaxed);
+        // Compared with the transactions completed so far, not with attempts: under dependency
+        // waits a chain's attempts mostly stop early at the blocked read.
+        let first_completion = self.slots[idx].depth.swap(depth, Ordering::Relaxed) == 0;
+        let completed = if first_completion {
+            self.completed.fetch_add(1, Ordering::Relaxed) + 1
+        } else {
+            self.completed.load(Ordering::Relaxed)
+        };
         let critical_path = self
             .critical_path
             .fetch_max(depth, Ordering::Relaxed)
             .max(depth);
-        let executions = self.stats().executions;
-        if executions >= CHAIN_SAMPLE && critical_path as u64 * 4 > executions * 3 {
+        if completed >= CHAIN_SAMPLE && critical_path * 4 > completed * 3 {
             self.stop_with(Stop::Fallback(self.stats()));
         }
     }
@@ -601,7 +615,7 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
 
         // Fee recipients: every transaction touched them; replay writes and credits in order.
         let mut changes: Vec<(Address, AccountChange)> = Vec::with_capacity(self.mv.len());
-        let mut epochs: HashMap<Address, TxIdx> = HashMap::new();
+        let mut epochs: AddressMap<TxIdx> = AddressMap::default();
         for (recipient, address) in self.fee_recipients.iter().enumerate() {
             let versions = self.mv.versions(&MemoryLocation::Basic(*address));
             let base = base_info(*address)?;
