@@ -48,7 +48,7 @@ impl ExecutionEnv {
 }
 
 /// Account fields that live in the account trie leaf (code itself is content-addressed).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct AccountBasic {
     /// Balance in wei.
     pub balance: U256,
@@ -56,6 +56,17 @@ pub struct AccountBasic {
     pub nonce: u64,
     /// `keccak256(code)`; [`revm::primitives::KECCAK_EMPTY`] for accounts without code.
     pub code_hash: B256,
+}
+
+impl Default for AccountBasic {
+    /// An empty account: no balance, no nonce, and the hash of empty code (not zero).
+    fn default() -> Self {
+        Self {
+            balance: U256::ZERO,
+            nonce: 0,
+            code_hash: revm::primitives::KECCAK_EMPTY,
+        }
+    }
 }
 
 impl AccountBasic {

@@ -143,16 +143,7 @@ impl MemoryState {
 
     /// Writes one storage slot directly (system writes such as the EIP-4788 beacon root).
     pub fn set_storage(&mut self, address: Address, slot: U256, value: U256) {
-        let account = self
-            .accounts
-            .entry(address)
-            .or_insert_with(|| MemoryAccount {
-                info: AccountBasic {
-                    code_hash: KECCAK_EMPTY,
-                    ..Default::default()
-                },
-                storage: HashMap::new(),
-            });
+        let account = self.account_mut(address);
         if value.is_zero() {
             account.storage.remove(&slot);
         } else {
@@ -162,17 +153,13 @@ impl MemoryState {
 
     /// Credits `amount` wei to `address`, creating the account if needed (beacon withdrawals).
     pub fn increment_balance(&mut self, address: Address, amount: U256) {
-        let account = self
-            .accounts
-            .entry(address)
-            .or_insert_with(|| MemoryAccount {
-                info: AccountBasic {
-                    code_hash: KECCAK_EMPTY,
-                    ..Default::default()
-                },
-                storage: HashMap::new(),
-            });
+        let account = self.account_mut(address);
         account.info.balance = account.info.balance.saturating_add(amount);
+    }
+
+    /// The account at `address`, created empty if missing.
+    fn account_mut(&mut self, address: Address) -> &mut MemoryAccount {
+        self.accounts.entry(address).or_default()
     }
 
     /// The account's fields, if it exists.

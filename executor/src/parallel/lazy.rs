@@ -10,7 +10,6 @@
 //! would; it waits for any lower transaction whose credit is not known yet.
 
 use alloy_primitives::{Address, U256};
-use revm::primitives::KECCAK_EMPTY;
 
 use super::mv_memory::{BasicValue, Lookup, MemoryEntry, MemoryValue, PlainMutex, Versions};
 use crate::types::{AccountBasic, TxIdx};
@@ -49,12 +48,10 @@ impl FeeCredits {
 /// non-existent one credited nothing stays non-existent. Lazy accounting is only used from
 /// Spurious Dragon on (see `BlockStm::prefers_sequential`).
 pub(crate) fn credit(value: &mut BasicValue, amount: U256, by: TxIdx, state_clear: bool) {
-    let Some(mut info) = value.info.or_else(|| {
-        (!amount.is_zero()).then(|| AccountBasic {
-            code_hash: KECCAK_EMPTY,
-            ..Default::default()
-        })
-    }) else {
+    let Some(mut info) = value
+        .info
+        .or_else(|| (!amount.is_zero()).then(AccountBasic::default))
+    else {
         return;
     };
     info.balance = info.balance.saturating_add(amount);

@@ -723,10 +723,7 @@ mod tests {
             )
         );
         // An existing empty one is deleted by the touch (EIP-161).
-        let empty = AccountBasic {
-            code_hash: revm::primitives::KECCAK_EMPTY,
-            ..Default::default()
-        };
+        let empty = AccountBasic::default();
         let (value, changed) = replay(&Versions::default(), &credits, 0, Some(empty), 1, true);
         assert_eq!(
             (value, changed),
