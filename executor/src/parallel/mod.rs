@@ -79,7 +79,7 @@ impl BlockStm {
 
     /// Sets the smallest block run in parallel. Zero turns the up-front heuristics off (block
     /// size and single-sender chains), so even a one-transaction block takes the parallel path:
-    /// the equivalence tests use it. The abort-rate fallback stays on.
+    /// the equivalence tests use it. The run-time fallbacks (abort rate, critical path) stay on.
     pub fn with_min_parallel_txs(mut self, min_parallel_txs: usize) -> Self {
         self.min_parallel_txs = min_parallel_txs;
         self
