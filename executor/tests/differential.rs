@@ -822,3 +822,80 @@ fn hub_bytecode_behaves() {
         "hub nonce bumped by CREATE"
     );
 }
+
+/// A pre-state whose storage fails for one account: storage errors must surface as
+/// `ExecutionError::State` from both engines, never as a panic, a hang or a wrong outcome.
+struct FailingView {
+    inner: CacheDB<EmptyDB>,
+    broken: Address,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("disk on fire reading {0}")]
+struct DiskError(Address);
+
+impl parallax_executor::revm::database_interface::DBErrorMarker for DiskError {}
+
+impl parallax_executor::revm::database_interface::DatabaseRef for FailingView {
+    type Error = DiskError;
+
+    fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, DiskError> {
+        Ok(self.inner.basic_ref(address).unwrap_or_default())
+    }
+
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, DiskError> {
+        Ok(self.inner.code_by_hash_ref(code_hash).unwrap_or_default())
+    }
+
+    fn storage_ref(&self, address: Address, index: U256) -> Result<U256, DiskError> {
+        if address == self.broken {
+            return Err(DiskError(address));
+        }
+        Ok(self.inner.storage_ref(address, index).unwrap_or_default())
+    }
+
+    fn block_hash_ref(&self, number: u64) -> Result<B256, DiskError> {
+        Ok(self.inner.block_hash_ref(number).unwrap_or_default())
+    }
+}
+
+#[test]
+fn state_errors_are_reported_not_panicked() {
+    use parallax_executor::revm::database_interface::DatabaseRef;
+    let mut rng = StdRng::seed_from_u64(3);
+    let (inner, world) = build_state(&mut rng);
+    let broken = world.hubs[0];
+    let view = FailingView { inner, broken };
+    // Many transactions, some of them touching the broken contract's storage.
+    let (env, txs) = random_block(
+        &mut rng,
+        &world,
+        &Shape {
+            txs: 64,
+            conflict: 0.5,
+        },
+    );
+    assert!(
+        txs.iter().any(|tx| tx.kind == TxKind::Call(broken)),
+        "the block reaches the broken account"
+    );
+    let engines = [
+        parallax_executor::Engine::Sequential,
+        parallax_executor::Engine::BlockStm(BlockStm::new(2).with_min_parallel_txs(0)),
+        parallax_executor::Engine::BlockStm(BlockStm::new(8).with_min_parallel_txs(0)),
+    ];
+    for engine in engines {
+        match engine.execute_block(&env, &txs, &view) {
+            Err(ExecutionError::State(error)) => {
+                assert!(
+                    error.to_string().contains("disk on fire"),
+                    "{engine:?}: {error}"
+                )
+            }
+            other => panic!(
+                "{engine:?}: expected a state error, got {:?}",
+                other.map(|o| o.gas_used)
+            ),
+        }
+    }
+}
