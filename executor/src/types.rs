@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use alloy_primitives::{Address, Bytes, Log, B256, U256};
 use revm::{
-    context::{BlockEnv, TxEnv},
+    context::BlockEnv,
     primitives::hardfork::SpecId,
     state::Bytecode,
 };
@@ -209,6 +209,3 @@ pub enum ExecutionError {
     #[error("executor worker panicked: {0}")]
     WorkerPanic(String),
 }
-
-/// The block's transactions, already decoded and with their senders recovered.
-pub type BlockTxs = [TxEnv];
