@@ -861,7 +861,6 @@ impl parallax_executor::revm::database_interface::DatabaseRef for FailingView {
 
 #[test]
 fn state_errors_are_reported_not_panicked() {
-    use parallax_executor::revm::database_interface::DatabaseRef;
     let mut rng = StdRng::seed_from_u64(3);
     let (inner, world) = build_state(&mut rng);
     let broken = world.hubs[0];
