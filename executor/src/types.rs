@@ -3,11 +3,7 @@
 use std::collections::BTreeMap;
 
 use alloy_primitives::{Address, Bytes, Log, B256, U256};
-use revm::{
-    context::BlockEnv,
-    primitives::hardfork::SpecId,
-    state::Bytecode,
-};
+use revm::{context::BlockEnv, primitives::hardfork::SpecId, state::Bytecode};
 
 /// Index of a transaction inside its block.
 pub type TxIdx = usize;

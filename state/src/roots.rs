@@ -150,7 +150,7 @@ pub fn secure_trie_root(pairs: impl IntoIterator<Item = (Vec<u8>, Vec<u8>)>) -> 
     )
 }
 
-fn to_nibbles(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn to_nibbles(bytes: &[u8]) -> Vec<u8> {
     bytes
         .iter()
         .flat_map(|byte| [byte >> 4, byte & 0x0f])
@@ -158,7 +158,7 @@ fn to_nibbles(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// Hex-prefix encoding of a nibble path (Yellow Paper appendix C).
-fn hex_prefix(nibbles: &[u8], leaf: bool) -> Vec<u8> {
+pub(crate) fn hex_prefix(nibbles: &[u8], leaf: bool) -> Vec<u8> {
     let flag = if leaf { 2 } else { 0 };
     let mut out = Vec::with_capacity(nibbles.len() / 2 + 1);
     let rest = if nibbles.len() % 2 == 1 {
@@ -221,7 +221,7 @@ fn encode_node(leaves: &[(Vec<u8>, &[u8])], depth: usize) -> Vec<u8> {
 }
 
 /// A child reference: nodes shorter than 32 bytes are embedded, others hashed.
-fn node_ref(node: Vec<u8>) -> Vec<u8> {
+pub(crate) fn node_ref(node: Vec<u8>) -> Vec<u8> {
     if node.len() < 32 {
         node
     } else {
@@ -229,13 +229,13 @@ fn node_ref(node: Vec<u8>) -> Vec<u8> {
     }
 }
 
-fn rlp_bytes(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn rlp_bytes(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len() + 3);
     bytes.encode(&mut out);
     out
 }
 
-fn rlp_list(items: &[Vec<u8>]) -> Vec<u8> {
+pub(crate) fn rlp_list(items: &[Vec<u8>]) -> Vec<u8> {
     let payload_length = items.iter().map(Vec::len).sum();
     let mut out = Vec::with_capacity(payload_length + 4);
     Header {

@@ -1,5 +1,7 @@
-//! TrieTests: Merkle-Patricia roots of key/value sets, computed with the state crate's
-//! [`parallax_state::trie_root`] / [`parallax_state::secure_trie_root`].
+//! TrieTests: Merkle-Patricia roots of key/value sets, computed twice with the state crate: by
+//! the reference [`parallax_state::trie_root`] / [`parallax_state::secure_trie_root`] over the
+//! final contents, and by the incremental [`parallax_state::Trie`] applying the operations in
+//! order (deletions included). Both must give the fixture's root.
 //!
 //! `in` is either a list of `[key, value]` insertions applied in order (a `null` or empty value
 //! deletes the key) or an object of key/value pairs in any order. Keys and values starting with
@@ -44,16 +46,30 @@ fn run_test(test: &Value, secure: bool) -> Result<(), String> {
         .parse()
         .map_err(|error| format!("malformed fixture: root: {error}"))?;
     let pairs = pairs(test.get("in").ok_or("malformed fixture: no `in`")?)?;
+    let mut incremental = parallax_state::Trie::new();
+    for (key, value) in &pairs {
+        let key = if secure {
+            alloy_primitives::keccak256(key).to_vec()
+        } else {
+            key.clone()
+        };
+        incremental.insert(&key, value.clone());
+    }
     let root = if secure {
         parallax_state::secure_trie_root(pairs)
     } else {
         parallax_state::trie_root(pairs)
     };
-    if root == expected {
-        Ok(())
-    } else {
-        Err(format!("root {root} != expected {expected}"))
+    if root != expected {
+        return Err(format!("root {root} != expected {expected}"));
     }
+    if incremental.root() != expected {
+        return Err(format!(
+            "incremental trie root {} != expected {expected}",
+            incremental.root()
+        ));
+    }
+    Ok(())
 }
 
 /// Key/value insertions, in order.
