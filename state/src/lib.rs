@@ -4,7 +4,9 @@
 mod memory;
 pub mod roots;
 pub mod trie;
+pub mod world;
 
 pub use memory::{MemoryAccount, MemoryState, MemoryStateError};
 pub use roots::{logs_bloom, receipts_root, secure_trie_root, state_root, storage_root, trie_root};
 pub use trie::Trie;
+pub use world::{AccountProof, WorldState};
