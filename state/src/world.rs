@@ -112,6 +112,31 @@ impl WorldState {
         }
     }
 
+    /// The world holding exactly `state`'s accounts (a genesis or a test's pre-state).
+    pub fn from_memory(state: &crate::MemoryState) -> Self {
+        let accounts = state
+            .accounts()
+            .map(|(address, account)| {
+                let change = AccountChange {
+                    info: Some(account.info),
+                    storage_cleared: true,
+                    storage: account
+                        .storage
+                        .iter()
+                        .map(|(slot, value)| (*slot, *value))
+                        .collect(),
+                };
+                (*address, change)
+            })
+            .collect();
+        let mut world = Self::new();
+        world.apply(&StateChanges {
+            accounts,
+            contracts: Default::default(),
+        });
+        world
+    }
+
     /// Proof of an account and of the given slots against [`WorldState::root`].
     pub fn proof(&self, address: &Address, slots: &[U256]) -> AccountProof {
         let storage = self.storage_tries.get(address);
@@ -217,6 +242,29 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn from_memory_has_the_same_root() {
+        let mut memory = MemoryState::new();
+        for index in 0..20u8 {
+            let storage = (0..index).map(|slot| (U256::from(slot), U256::from(index)));
+            let code = if index % 3 == 0 {
+                Bytes::from(vec![0x60, index])
+            } else {
+                Bytes::new()
+            };
+            memory
+                .insert_account(
+                    address(index),
+                    U256::from(index),
+                    u64::from(index),
+                    code,
+                    storage,
+                )
+                .expect("valid code");
+        }
+        assert_eq!(WorldState::from_memory(&memory).root(), memory.state_root());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use parallax_executor::{
     },
     BlockExecutor, Engine, ExecutionEnv, ExecutionError,
 };
-use parallax_state::MemoryState;
+use parallax_state::{MemoryState, WorldState};
 use revm_statetest_types::{recover_address, SpecName, Test, TestUnit};
 
 use super::{decode_test, logs_hash, CaseResult, ExecCounters, Suite};
@@ -97,6 +97,8 @@ pub(crate) fn run_suite(file: &Path, tests: Suite, engine: &Engine) -> Vec<CaseR
 /// What every entry of one test shares: pre-state (with block hashes) and block environment.
 struct Prepared {
     pre: MemoryState,
+    /// The same pre-state as an incremental trie: each entry applies its changes to a snapshot.
+    pre_world: WorldState,
     pre_root: B256,
     env: ExecutionEnv,
 }
@@ -115,6 +117,7 @@ impl Prepared {
             .map_err(|error| format!("account {address}: {error}"))?;
         }
         let pre_root = pre.state_root();
+        let pre_world = WorldState::from_memory(&pre);
         // BLOCKHASH in state tests: block n's hash is keccak256 of n in decimal.
         if let Ok(number) = u64::try_from(unit.env.current_number) {
             for n in number.saturating_sub(256)..number {
@@ -123,7 +126,12 @@ impl Prepared {
         }
         let chain_id = unit.env.current_chain_id.map_or(1, |id| id.saturating_to());
         let env = ExecutionEnv::ethereum(SpecId::CANCUN, chain_id, block_env(unit));
-        Ok(Self { pre, pre_root, env })
+        Ok(Self {
+            pre,
+            pre_world,
+            pre_root,
+            env,
+        })
     }
 
     /// Runs one post-state entry; `Err` says what differs.
@@ -183,6 +191,9 @@ impl Prepared {
         let mut post = self.pre.clone();
         post.apply(&outcome.state_changes);
         let root = post.state_root();
+        let mut post_world = self.pre_world.clone();
+        post_world.apply(&outcome.state_changes);
+        let incremental_root = post_world.root();
         let logs = logs_hash(
             outcome
                 .receipts
@@ -192,6 +203,12 @@ impl Prepared {
         let mut differences = Vec::new();
         if root != entry.hash {
             differences.push(format!("state root {root} != expected {}", entry.hash));
+        }
+        if incremental_root != entry.hash {
+            differences.push(format!(
+                "incremental state root {incremental_root} != expected {}",
+                entry.hash
+            ));
         }
         if logs != entry.logs {
             differences.push(format!("logs hash {logs} != expected {}", entry.logs));
