@@ -9,6 +9,7 @@
 mod asm;
 pub mod contracts;
 pub mod mainnet;
+pub mod state;
 pub mod workloads;
 
 use std::{
@@ -74,6 +75,9 @@ pub enum BenchError {
         /// Blocks run.
         total: usize,
     },
+    /// The incremental and the full state root disagree.
+    #[error(transparent)]
+    StateRoot(#[from] state::RootMismatch),
     /// The report could not be written as JSON.
     #[error("cannot serialize the report: {0}")]
     Json(#[from] serde_json::Error),
@@ -90,6 +94,8 @@ pub enum BenchCommand {
     Executor(ExecutorArgs),
     /// Sequential vs Block-STM on real mainnet blocks, checked against their headers.
     Blocks(BlocksArgs),
+    /// Incremental state-root update vs full recomputation for one block over a large state.
+    State(state::StateArgs),
 }
 
 /// Arguments of `parallax bench executor`.
@@ -134,6 +140,15 @@ pub struct BlocksArgs {
 /// Runs a `parallax bench` subcommand, printing its report to stdout.
 pub fn run(command: &BenchCommand) -> Result<(), BenchError> {
     match command {
+        BenchCommand::State(args) => {
+            let report = state::bench_state(args.accounts, args.updates, args.seed)?;
+            if args.json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", report.to_text());
+            }
+            Ok(())
+        }
         BenchCommand::Executor(args) => {
             let report = bench_executor(
                 args.workload,
