@@ -65,35 +65,38 @@ pub(crate) fn credit(value: &mut BasicValue, amount: U256, by: TxIdx, state_clea
     }
 }
 
-/// Why a fee recipient cannot be resolved yet.
-pub(crate) enum Unresolved {
-    /// Wait for this transaction (an estimate, or credits not known yet).
-    Blocked(TxIdx),
-    /// Its pre-state is needed: `resolve` again with it.
-    NeedsBase,
-}
+/// A fee recipient cannot be resolved yet: wait for this transaction (an estimate, or credits
+/// not known yet).
+pub(crate) struct Blocked(pub(crate) TxIdx);
 
-/// The value of fee recipient `recipient` (index into the credits) at `address` just below
-/// `reader`, given its pre-state value `base` (only needed when no lower transaction wrote it).
-pub(crate) fn resolve(
+/// The value of fee recipient `recipient` (index into the credits) just below `reader`, given
+/// the lookup of its account location; `base` reads the pre-state, only when no lower
+/// transaction wrote the account.
+pub(crate) fn resolve<E: From<Blocked>>(
     lookup: Lookup,
     credits: &FeeCredits,
     recipient: usize,
     reader: TxIdx,
-    base: Option<BasicValue>,
     state_clear: bool,
-) -> Result<BasicValue, Unresolved> {
+    base: impl FnOnce() -> Result<Option<AccountBasic>, E>,
+) -> Result<BasicValue, E> {
     let (mut value, from) = match lookup {
-        Lookup::Blocked(blocking) => return Err(Unresolved::Blocked(blocking)),
+        Lookup::Blocked(blocking) => return Err(Blocked(blocking).into()),
         Lookup::Versioned(version, MemoryValue::Basic(value)) => (value, version.idx + 1),
-        // A Basic location only ever holds account values.
+        // A Basic location only ever holds account values; treat anything else as a conflict.
         Lookup::Versioned(version, MemoryValue::Storage(_)) => {
-            return Err(Unresolved::Blocked(version.idx))
+            return Err(Blocked(version.idx).into())
         }
-        Lookup::Base => (base.ok_or(Unresolved::NeedsBase)?, 0),
+        Lookup::Base => (
+            BasicValue {
+                info: base()?,
+                storage_reset_by: None,
+            },
+            0,
+        ),
     };
     for idx in from..reader {
-        let amount = credits.get(idx).ok_or(Unresolved::Blocked(idx))?[recipient];
+        let amount = credits.get(idx).ok_or(Blocked(idx))?[recipient];
         credit(&mut value, amount, idx, state_clear);
     }
     Ok(value)

@@ -502,46 +502,33 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
         let credits = [self.credit(0, output.fees), self.credit(1, output.fees)];
         let mut mv_writes = Vec::with_capacity(writes.accounts.len() + writes.storage.len());
         for write in &writes.accounts {
+            // The storage epoch the account had when this transaction read it.
+            let inherited = match db.storage_epoch(write.address) {
+                Ok(epoch) => epoch,
+                Err(VmDbError::Blocked(blocking)) => return Execution::Blocked(blocking),
+                Err(VmDbError::View(error)) => {
+                    return Execution::Fatal(TxFailure::State(error).at(idx))
+                }
+            };
             let mut value = BasicValue {
                 info: write.info,
-                storage_reset_by: write.storage_reset.then_some(idx),
+                storage_reset_by: if write.storage_reset {
+                    Some(idx)
+                } else {
+                    inherited
+                },
             };
-            if value.storage_reset_by.is_none() {
-                value.storage_reset_by = match db.storage_epoch(write.address) {
-                    Ok(epoch) => epoch,
-                    Err(VmDbError::Blocked(blocking)) => return Execution::Blocked(blocking),
-                    Err(VmDbError::View(error)) => {
-                        return Execution::Fatal(TxFailure::State(error).at(idx))
-                    }
-                };
-            }
             if let Some(recipient) = lazy::recipient_index(&self.fee_recipients, &write.address) {
                 // The transaction changed a fee recipient itself, so its write carries the full
                 // value: add this transaction's own deferred credit the way revm would have
                 // (after execution; a self-destructed recipient loses it with everything else).
-                let destroyed = output
-                    .state
-                    .get(&write.address)
-                    .is_some_and(|account| account.is_selfdestructed());
-                if !destroyed {
+                let account = output.state.get(&write.address);
+                if !account.is_some_and(|account| account.is_selfdestructed()) {
                     lazy::credit(&mut value, credits[recipient], idx, state_clear);
-                    if value.info.is_some() {
-                        let created = output
-                            .state
-                            .get(&write.address)
-                            .is_some_and(|account| account.is_created());
-                        if !created && write.info.is_none() {
-                            // Emptied by the transaction, revived by its own fee: it was never deleted.
-                            value.storage_reset_by = match db.storage_epoch(write.address) {
-                                Ok(epoch) => epoch,
-                                Err(VmDbError::Blocked(blocking)) => {
-                                    return Execution::Blocked(blocking)
-                                }
-                                Err(VmDbError::View(error)) => {
-                                    return Execution::Fatal(TxFailure::State(error).at(idx))
-                                }
-                            };
-                        }
+                    let created = account.is_some_and(|account| account.is_created());
+                    if value.info.is_some() && write.info.is_none() && !created {
+                        // Emptied by the transaction, revived by its own fee: it was never deleted.
+                        value.storage_reset_by = inherited;
                     }
                 }
             }

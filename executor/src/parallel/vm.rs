@@ -10,7 +10,7 @@ use revm::{
 };
 
 use super::{
-    lazy::{self, FeeCredits, Unresolved},
+    lazy::{self, Blocked, FeeCredits},
     mv_memory::{BasicValue, Lookup, MemoryLocation, MemoryValue, MvMemory, TxVersion},
 };
 use crate::{
@@ -46,6 +46,12 @@ pub(crate) enum VmDbError {
 }
 
 impl DBErrorMarker for VmDbError {}
+
+impl From<Blocked> for VmDbError {
+    fn from(Blocked(blocking): Blocked) -> Self {
+        Self::Blocked(blocking)
+    }
+}
 
 /// State shared by all incarnations of a block.
 pub(crate) struct SharedView<'a, S> {
@@ -151,35 +157,20 @@ pub(crate) fn resolve_fee_recipient<S: StateView>(
     reader: TxIdx,
 ) -> Result<BasicValue, VmDbError> {
     let lookup = shared.mv.read(&MemoryLocation::Basic(address), reader);
-    let resolve = |base| {
-        lazy::resolve(
-            lookup,
-            shared.credits,
-            recipient,
-            reader,
-            base,
-            shared.state_clear,
-        )
-    };
-    match resolve(None) {
-        Ok(value) => Ok(value),
-        Err(Unresolved::Blocked(blocking)) => Err(VmDbError::Blocked(blocking)),
-        Err(Unresolved::NeedsBase) => {
+    lazy::resolve(
+        lookup,
+        shared.credits,
+        recipient,
+        reader,
+        shared.state_clear,
+        || {
             let info = shared
                 .view
                 .basic_ref(address)
                 .map_err(|e| VmDbError::View(view_error(e)))?;
-            let base = BasicValue {
-                info: info.as_ref().map(AccountBasic::from),
-                storage_reset_by: None,
-            };
-            resolve(Some(base)).map_err(|unresolved| match unresolved {
-                Unresolved::Blocked(blocking) => VmDbError::Blocked(blocking),
-                // Unreachable with a base given; a conflict is the safe answer.
-                Unresolved::NeedsBase => VmDbError::Blocked(reader.saturating_sub(1)),
-            })
-        }
-    }
+            Ok(info.as_ref().map(AccountBasic::from))
+        },
+    )
 }
 
 impl<S: StateView> Database for &mut VmDb<'_, S> {
