@@ -24,6 +24,8 @@ use parallax_executor::{
 };
 use serde::Serialize;
 
+use self::state::StateReport;
+
 pub use self::{
     mainnet::{load_blocks, mainnet_spec, LoadError, MainnetBlock},
     workloads::{build, Workload, WorkloadKind},
@@ -142,12 +144,7 @@ pub fn run(command: &BenchCommand) -> Result<(), BenchError> {
     match command {
         BenchCommand::State(args) => {
             let report = state::bench_state(args.accounts, args.updates, args.seed)?;
-            if args.json {
-                println!("{}", serde_json::to_string(&report)?);
-            } else {
-                print!("{}", report.to_text());
-            }
-            Ok(())
+            emit(args.json, &report, StateReport::to_text)
         }
         BenchCommand::Executor(args) => {
             let report = bench_executor(
@@ -157,12 +154,7 @@ pub fn run(command: &BenchCommand) -> Result<(), BenchError> {
                 args.threads.get(),
                 args.runs as usize,
             )?;
-            if args.json {
-                println!("{}", serde_json::to_string(&report)?);
-            } else {
-                print!("{}", report.to_text());
-            }
-            Ok(())
+            emit(args.json, &report, ExecutorReport::to_text)
         }
         BenchCommand::Blocks(args) => {
             let report = bench_blocks(&args.dir, args.threads.get(), args.runs as usize, |line| {
@@ -170,11 +162,7 @@ pub fn run(command: &BenchCommand) -> Result<(), BenchError> {
                     println!("{line}");
                 }
             })?;
-            if args.json {
-                println!("{}", serde_json::to_string(&report)?);
-            } else {
-                print!("{}", report.summary_text());
-            }
+            emit(args.json, &report, BlocksReport::summary_text)?;
             match report.failed {
                 0 => Ok(()),
                 failed => Err(BenchError::BlocksFailed {
@@ -184,6 +172,16 @@ pub fn run(command: &BenchCommand) -> Result<(), BenchError> {
             }
         }
     }
+}
+
+/// Prints a report as one JSON object (`--json`) or as text.
+fn emit<R: Serialize>(json: bool, report: &R, text: fn(&R) -> String) -> Result<(), BenchError> {
+    if json {
+        println!("{}", serde_json::to_string(report)?);
+    } else {
+        print!("{}", text(report));
+    }
+    Ok(())
 }
 
 /// Result of `parallax bench executor`.
