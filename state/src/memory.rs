@@ -69,20 +69,14 @@ impl MemoryState {
         } else {
             self.insert_code(code)?
         };
-        let storage = storage
-            .into_iter()
-            .filter(|(_, value)| !value.is_zero())
-            .collect();
-        self.accounts.insert(
+        self.insert_account_with_code_hash(
             address,
-            MemoryAccount {
-                info: AccountBasic {
-                    balance,
-                    nonce,
-                    code_hash,
-                },
-                storage,
+            AccountBasic {
+                balance,
+                nonce,
+                code_hash,
             },
+            storage,
         );
         Ok(())
     }
