@@ -8,11 +8,15 @@
 //!
 //! Keys are raw bytes; the secure (hashed-key) tries of Ethereum state hash them first.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    Arc, OnceLock,
+};
 
 use alloy_primitives::{keccak256, Bytes, B256};
 use alloy_trie::EMPTY_ROOT_HASH;
 
+use crate::node::{decode_node, ChildRef, DecodedNode, NodeError};
 use crate::roots::{hex_prefix, node_ref, rlp_bytes, rlp_list, to_nibbles};
 
 /// A Merkle-Patricia trie over byte-string keys and values.
@@ -26,6 +30,8 @@ struct Node {
     kind: Kind,
     /// RLP encoding, computed on first use and kept while the node is shared.
     encoded: OnceLock<Vec<u8>>,
+    /// Written to the store (with its whole subtree, which is always written first).
+    persisted: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -48,7 +54,67 @@ fn node(kind: Kind) -> Arc<Node> {
     Arc::new(Node {
         kind,
         encoded: OnceLock::new(),
+        persisted: AtomicBool::new(false),
     })
+}
+
+/// A node read back from the store: its encoding is known and it needs no writing.
+fn stored(kind: Kind, rlp: &[u8]) -> Arc<Node> {
+    Arc::new(Node {
+        kind,
+        encoded: OnceLock::from(rlp.to_vec()),
+        persisted: AtomicBool::new(true),
+    })
+}
+
+/// Rebuilds the node `rlp` (stored under `hash`) and everything below it from `fetch`.
+fn load(
+    hash: B256,
+    rlp: &[u8],
+    fetch: &impl Fn(&B256) -> Option<Arc<[u8]>>,
+) -> Result<Arc<Node>, NodeError> {
+    let child = |reference: &ChildRef<'_>| -> Result<Arc<Node>, NodeError> {
+        match reference {
+            ChildRef::Hash(child) => {
+                let bytes = fetch(child).ok_or(NodeError::Missing(*child))?;
+                load(*child, &bytes, fetch)
+            }
+            ChildRef::Inline(inline) => load(hash, inline, fetch),
+        }
+    };
+    let kind = match decode_node(hash, rlp)? {
+        DecodedNode::Leaf { path, value } => Kind::Leaf {
+            path,
+            value: value.to_vec(),
+        },
+        DecodedNode::Extension { path, child: next } => Kind::Extension {
+            path,
+            child: child(&next)?,
+        },
+        DecodedNode::Branch { children, value } => {
+            let mut loaded: Box<[Option<Arc<Node>>; 16]> = Box::default();
+            for (slot, reference) in loaded.iter_mut().zip(&children) {
+                if let Some(reference) = reference {
+                    *slot = Some(child(reference)?);
+                }
+            }
+            Kind::Branch {
+                children: loaded,
+                value: value.map(<[u8]>::to_vec),
+            }
+        }
+    };
+    Ok(stored(kind, rlp))
+}
+
+/// Children of a node, for traversals.
+fn children(node: &Node) -> impl Iterator<Item = &Arc<Node>> {
+    let (one, many) = match &node.kind {
+        Kind::Leaf { .. } => (None, None),
+        Kind::Extension { child, .. } => (Some(child), None),
+        Kind::Branch { children, .. } => (None, Some(children.iter().flatten())),
+    };
+    one.into_iter().chain(many.into_iter().flatten())
 }
 
 fn leaf(path: &[u8], value: Vec<u8>) -> Arc<Node> {
@@ -281,6 +347,89 @@ impl Trie {
         self.root
             .as_ref()
             .map_or(EMPTY_ROOT_HASH, |root| keccak256(root.encoded()))
+    }
+
+    /// Calls `visit` with every key (as nibbles) and value, in key order.
+    pub fn for_each_leaf(&self, mut visit: impl FnMut(&[u8], &[u8])) {
+        fn walk(node: &Node, prefix: &mut Vec<u8>, visit: &mut impl FnMut(&[u8], &[u8])) {
+            let depth = prefix.len();
+            match &node.kind {
+                Kind::Leaf { path, value } => {
+                    prefix.extend_from_slice(path);
+                    visit(prefix, value);
+                }
+                Kind::Extension { path, child } => {
+                    prefix.extend_from_slice(path);
+                    walk(child, prefix, visit);
+                }
+                Kind::Branch { children, value } => {
+                    if let Some(value) = value {
+                        visit(prefix, value);
+                    }
+                    for (nibble, child) in children.iter().enumerate() {
+                        if let Some(child) = child {
+                            prefix.push(nibble as u8);
+                            walk(child, prefix, visit);
+                            prefix.truncate(depth);
+                        }
+                    }
+                }
+            }
+            prefix.truncate(depth);
+        }
+        if let Some(root) = &self.root {
+            walk(root, &mut Vec::with_capacity(64), &mut visit);
+        }
+    }
+
+    /// Rebuilds the trie with root hash `root` from stored nodes (`fetch` returns a node's RLP
+    /// by hash, already checked against the hash). Missing or malformed nodes are errors.
+    pub fn load(
+        root: B256,
+        fetch: &impl Fn(&B256) -> Option<Arc<[u8]>>,
+    ) -> Result<Self, NodeError> {
+        if root == EMPTY_ROOT_HASH {
+            return Ok(Self::new());
+        }
+        let bytes = fetch(&root).ok_or(NodeError::Missing(root))?;
+        Ok(Self {
+            root: Some(load(root, &bytes, fetch)?),
+        })
+    }
+
+    /// Nodes not yet written to the store, as `(keccak, RLP)`: those referenced by hash (RLP of
+    /// 32 bytes or more) and the root. After a block touched k keys this is O(k · depth).
+    pub fn unpersisted_nodes(&self, out: &mut Vec<(B256, Vec<u8>)>) {
+        fn visit(node: &Node, is_root: bool, out: &mut Vec<(B256, Vec<u8>)>) {
+            if node.persisted.load(Ordering::Acquire) {
+                return;
+            }
+            let encoded = node.encoded();
+            if is_root || encoded.len() >= 32 {
+                out.push((keccak256(encoded), encoded.to_vec()));
+            }
+            for child in children(node) {
+                visit(child, false, out);
+            }
+        }
+        if let Some(root) = &self.root {
+            visit(root, true, out);
+        }
+    }
+
+    /// Records that [`Trie::unpersisted_nodes`] were committed, so the next call skips them.
+    pub fn mark_persisted(&self) {
+        fn visit(node: &Node) {
+            if node.persisted.swap(true, Ordering::AcqRel) {
+                return;
+            }
+            for child in children(node) {
+                visit(child);
+            }
+        }
+        if let Some(root) = &self.root {
+            visit(root);
+        }
     }
 
     /// Proof of `key`'s value or absence: the RLP of the root and of every node on the key's

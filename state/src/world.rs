@@ -5,21 +5,62 @@
 //! storage tries of different accounts are updated and re-hashed in parallel (rayon), then the
 //! changed account leaves are written. Cloning a `WorldState` is cheap (tries share nodes), so a
 //! node can keep recent blocks' states as snapshots for historical reads and proofs.
+//!
+//! Accounts are keyed by the keccak of their address, as in the trie: that is all a state
+//! rebuilt from stored nodes knows ([`WorldState::load`]). Nodes created since the last commit
+//! are listed by [`WorldState::unpersisted_nodes`] for the chain store.
 
-use alloy_primitives::{keccak256, map::AddressMap, Address, Bytes, B256, U256};
-use alloy_trie::TrieAccount;
+use std::{collections::BTreeMap, sync::Arc};
+
+use alloy_primitives::{
+    keccak256,
+    map::{B256Map, B256Set},
+    Address, Bytes, B256, U256,
+};
+use alloy_trie::{TrieAccount, EMPTY_ROOT_HASH};
 use parallax_executor::{AccountBasic, AccountChange, StateChanges};
 use rayon::prelude::*;
+use revm::{
+    bytecode::Bytecode,
+    database_interface::{DBErrorMarker, DatabaseRef},
+    primitives::KECCAK_EMPTY,
+    state::AccountInfo,
+};
 
+use crate::node::NodeError;
 use crate::trie::Trie;
+
+/// How many recent block hashes the `BLOCKHASH` opcode can see.
+const BLOCK_HASH_HISTORY: u64 = 256;
 
 /// Accounts and storage, with Merkle-Patricia commitments maintained incrementally.
 #[derive(Clone, Debug, Default)]
 pub struct WorldState {
-    accounts: AddressMap<AccountBasic>,
+    /// Account fields by hashed address.
+    accounts: B256Map<AccountBasic>,
     account_trie: Trie,
-    storage_tries: AddressMap<Trie>,
+    /// Storage tries by hashed address (absent = empty storage).
+    storage_tries: B256Map<Trie>,
+    /// Hashed addresses whose storage trie changed since the last [`WorldState::mark_persisted`].
+    dirty_storage: B256Set,
+    /// Contract code by hash.
+    codes: B256Map<Bytecode>,
+    /// The last [`BLOCK_HASH_HISTORY`] block hashes, for `BLOCKHASH`.
+    block_hashes: BTreeMap<u64, B256>,
 }
+
+/// Why the world state could not answer a read for the executor.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WorldStateError {
+    /// An account refers to code the state does not hold.
+    #[error("code {0} is missing from the state")]
+    MissingCode(B256),
+    /// `BLOCKHASH` of a block outside the recorded window.
+    #[error("block hash of block {0} is not recorded")]
+    MissingBlockHash(u64),
+}
+
+impl DBErrorMarker for WorldStateError {}
 
 /// An account with the proofs of its leaf and of some of its slots (`eth_getProof`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,6 +73,27 @@ pub struct AccountProof {
     pub account_proof: Vec<Bytes>,
     /// For each requested slot: the slot, its value, and nodes from the storage root.
     pub storage_proofs: Vec<(U256, U256, Vec<Bytes>)>,
+}
+
+/// The trie leaf of an account.
+pub(crate) fn trie_account(info: &AccountBasic, storage_root: B256) -> TrieAccount {
+    TrieAccount {
+        nonce: info.nonce,
+        balance: info.balance,
+        storage_root,
+        code_hash: info.code_hash,
+    }
+}
+
+/// Packs 64 nibbles back into the 32-byte key they came from.
+fn pack_nibbles(nibbles: &[u8]) -> Option<B256> {
+    (nibbles.len() == 64).then(|| {
+        let mut key = B256::ZERO;
+        for (byte, pair) in key.iter_mut().zip(nibbles.chunks_exact(2)) {
+            *byte = (pair[0] << 4) | pair[1];
+        }
+        key
+    })
 }
 
 impl WorldState {
@@ -47,33 +109,55 @@ impl WorldState {
 
     /// An account's fields.
     pub fn account(&self, address: &Address) -> Option<AccountBasic> {
-        self.accounts.get(address).copied()
+        self.accounts.get(&keccak256(address)).copied()
     }
 
     /// A storage slot (zero when unset).
     pub fn storage(&self, address: &Address, slot: U256) -> U256 {
         self.storage_tries
-            .get(address)
+            .get(&keccak256(address))
             .and_then(|trie| trie.get(keccak256(slot.to_be_bytes::<32>()).as_slice()))
             .and_then(|value| alloy_rlp::decode_exact::<U256>(value).ok())
             .unwrap_or_default()
     }
 
+    /// Contract code by hash.
+    pub fn code(&self, code_hash: &B256) -> Option<&Bytecode> {
+        self.codes.get(code_hash)
+    }
+
+    /// Adds code (e.g. read back from the store) so accounts referring to it can execute.
+    pub fn insert_code(&mut self, code_hash: B256, code: Bytecode) {
+        self.codes.insert(code_hash, code);
+    }
+
+    /// Records a sealed block's hash for `BLOCKHASH`; only the last 256 are kept.
+    pub fn record_block_hash(&mut self, number: u64, hash: B256) {
+        self.block_hashes.insert(number, hash);
+        while let Some((&oldest, _)) = self.block_hashes.first_key_value() {
+            if oldest + BLOCK_HASH_HISTORY > number {
+                break;
+            }
+            self.block_hashes.remove(&oldest);
+        }
+    }
+
     /// Applies one block's net changes.
     pub fn apply(&mut self, changes: &StateChanges) {
         // Take the storage tries the block touches out of the map, update them in parallel.
-        let mut touched: Vec<(Address, &AccountChange, Trie)> = changes
+        let mut touched: Vec<(B256, &AccountChange, Trie)> = changes
             .accounts
             .iter()
             .map(|(address, change)| {
+                let key = keccak256(address);
                 // A deleted account loses its storage too; a wiped one starts from empty.
-                let existing = self.storage_tries.remove(address).unwrap_or_default();
+                let existing = self.storage_tries.remove(&key).unwrap_or_default();
                 let trie = if change.info.is_none() || change.storage_cleared {
                     Trie::new()
                 } else {
                     existing
                 };
-                (*address, change, trie)
+                (key, change, trie)
             })
             .collect();
         touched.par_iter_mut().for_each(|(_, change, trie)| {
@@ -88,27 +172,29 @@ impl WorldState {
             // Hash now, in parallel; the account leaf below only reads the cached root.
             let _ = trie.root();
         });
-        for (address, change, trie) in touched {
-            let key = keccak256(address);
+        for (key, change, trie) in touched {
             match change.info {
                 None => {
-                    self.accounts.remove(&address);
+                    self.accounts.remove(&key);
                     self.account_trie.remove(key.as_slice());
+                    self.dirty_storage.remove(&key);
                 }
                 Some(info) => {
-                    let leaf = TrieAccount {
-                        nonce: info.nonce,
-                        balance: info.balance,
-                        storage_root: trie.root(),
-                        code_hash: info.code_hash,
-                        ..Default::default()
-                    };
+                    let leaf = trie_account(&info, trie.root());
                     self.account_trie
                         .insert(key.as_slice(), alloy_rlp::encode(leaf));
-                    self.accounts.insert(address, info);
-                    self.storage_tries.insert(address, trie);
+                    self.accounts.insert(key, info);
+                    if trie.root() != EMPTY_ROOT_HASH {
+                        self.dirty_storage.insert(key);
+                        self.storage_tries.insert(key, trie);
+                    } else {
+                        self.dirty_storage.remove(&key);
+                    }
                 }
             }
+        }
+        for (hash, code) in &changes.contracts {
+            self.codes.insert(*hash, code.clone());
         }
     }
 
@@ -129,33 +215,147 @@ impl WorldState {
                 (*address, change)
             })
             .collect();
+        let contracts = state
+            .accounts()
+            .filter(|(_, account)| account.info.code_hash != KECCAK_EMPTY)
+            .filter_map(|(_, account)| {
+                let code = state.code_by_hash_ref(account.info.code_hash).ok()?;
+                Some((account.info.code_hash, code))
+            })
+            .collect();
         let mut world = Self::new();
         world.apply(&StateChanges {
             accounts,
-            contracts: Default::default(),
+            contracts,
         });
         world
     }
 
     /// Proof of an account and of the given slots against [`WorldState::root`].
     pub fn proof(&self, address: &Address, slots: &[U256]) -> AccountProof {
-        let storage = self.storage_tries.get(address);
+        let key = keccak256(address);
+        let storage = self.storage_tries.get(&key);
         let storage_proofs = slots
             .iter()
             .map(|slot| {
-                let key = keccak256(slot.to_be_bytes::<32>());
+                let slot_key = keccak256(slot.to_be_bytes::<32>());
                 let proof = storage
-                    .map(|trie| trie.proof(key.as_slice()))
-                    .unwrap_or_default();
+                    .map(|trie| trie.proof(slot_key.as_slice()))
+                    .unwrap_or_else(|| vec![Bytes::from_static(&[alloy_rlp::EMPTY_STRING_CODE])]);
                 (*slot, self.storage(address, *slot), proof)
             })
             .collect();
         AccountProof {
-            account: self.account(address),
-            storage_root: storage.map_or(alloy_trie::EMPTY_ROOT_HASH, Trie::root),
-            account_proof: self.account_trie.proof(keccak256(address).as_slice()),
+            account: self.accounts.get(&key).copied(),
+            storage_root: storage.map_or(EMPTY_ROOT_HASH, Trie::root),
+            account_proof: self.account_trie.proof(key.as_slice()),
             storage_proofs,
         }
+    }
+
+    /// Trie nodes created since the last [`WorldState::mark_persisted`], as `(keccak, RLP)`:
+    /// exactly what the chain store must add so that this state's root can be read back.
+    pub fn unpersisted_nodes(&self) -> Vec<(B256, Vec<u8>)> {
+        let mut nodes = Vec::new();
+        self.account_trie.unpersisted_nodes(&mut nodes);
+        for key in &self.dirty_storage {
+            if let Some(trie) = self.storage_tries.get(key) {
+                trie.unpersisted_nodes(&mut nodes);
+            }
+        }
+        nodes
+    }
+
+    /// Records that the nodes of [`WorldState::unpersisted_nodes`] were committed.
+    pub fn mark_persisted(&mut self) {
+        self.account_trie.mark_persisted();
+        for key in self.dirty_storage.drain() {
+            if let Some(trie) = self.storage_tries.get(&key) {
+                trie.mark_persisted();
+            }
+        }
+    }
+
+    /// Rebuilds the state with root `root` from stored trie nodes (`fetch` returns a node's
+    /// RLP by hash, already checked against it). Code is added with [`WorldState::insert_code`].
+    pub fn load(
+        root: B256,
+        fetch: &(impl Fn(&B256) -> Option<Arc<[u8]>> + Sync),
+    ) -> Result<Self, NodeError> {
+        let account_trie = Trie::load(root, fetch)?;
+        let mut leaves = Vec::new();
+        let mut malformed = None;
+        account_trie.for_each_leaf(|path, value| {
+            let decoded =
+                pack_nibbles(path).zip(alloy_rlp::decode_exact::<TrieAccount>(value).ok());
+            match decoded {
+                Some(leaf) => leaves.push(leaf),
+                None => {
+                    malformed = Some(NodeError::Malformed {
+                        hash: root,
+                        reason: "account leaf is not a 32-byte key with an RLP account",
+                    })
+                }
+            }
+        });
+        if let Some(error) = malformed {
+            return Err(error);
+        }
+        let storage: Vec<(B256, Trie)> = leaves
+            .par_iter()
+            .filter(|(_, account)| account.storage_root != EMPTY_ROOT_HASH)
+            .map(|(key, account)| Ok((*key, Trie::load(account.storage_root, fetch)?)))
+            .collect::<Result<_, NodeError>>()?;
+        let accounts = leaves
+            .into_iter()
+            .map(|(key, account)| {
+                let info = AccountBasic {
+                    balance: account.balance,
+                    nonce: account.nonce,
+                    code_hash: account.code_hash,
+                };
+                (key, info)
+            })
+            .collect();
+        Ok(Self {
+            accounts,
+            account_trie,
+            storage_tries: storage.into_iter().collect(),
+            ..Self::default()
+        })
+    }
+}
+
+impl DatabaseRef for WorldState {
+    type Error = WorldStateError;
+
+    fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
+        Ok(self.account(&address).map(|account| {
+            let mut info = AccountInfo::from(account);
+            info.code = self.codes.get(&account.code_hash).cloned();
+            info
+        }))
+    }
+
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
+        if code_hash == KECCAK_EMPTY {
+            return Ok(Bytecode::default());
+        }
+        self.codes
+            .get(&code_hash)
+            .cloned()
+            .ok_or(WorldStateError::MissingCode(code_hash))
+    }
+
+    fn storage_ref(&self, address: Address, index: U256) -> Result<U256, Self::Error> {
+        Ok(self.storage(&address, index))
+    }
+
+    fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
+        self.block_hashes
+            .get(&number)
+            .copied()
+            .ok_or(WorldStateError::MissingBlockHash(number))
     }
 }
 
