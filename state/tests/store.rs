@@ -602,3 +602,30 @@ async fn unreachable_or_unsupported_urls_are_clear_errors() {
         .unwrap_err();
     assert!(matches!(error, StoreError::Connect { .. }), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_nodes_and_code_in_one_commit_are_stored_once() {
+    for test in stores().await {
+        let store = &test.store;
+        let mut chain = ChainBuilder::new(8);
+        let changes = chain.random_changes(6);
+        let (block, nodes) = chain.block(&changes, 1);
+        // Two contracts with identical storage share nodes; the same code can deploy twice.
+        let twice: Vec<_> = nodes.iter().chain(&nodes).cloned().collect();
+        let code = (keccak256([1u8]), Bytes::from_static(&[1]));
+        store
+            .commit_block(BlockCommit {
+                block: &block,
+                trie_nodes: &twice,
+                bytecodes: &[code.clone(), code.clone()],
+            })
+            .await
+            .unwrap_or_else(|error| panic!("{}: {error}", test.name));
+        chain.world.mark_persisted();
+        assert_eq!(
+            load_world_state(store, 0).await.unwrap().root(),
+            chain.world.root()
+        );
+        assert_eq!(store.bytecode(code.0).await.unwrap(), Some(code.1));
+    }
+}

@@ -338,6 +338,14 @@ impl ChainStore for SqlStore {
         let number = int(block.header.number)?;
         let mut header = Vec::with_capacity(600);
         block.header.encode(&mut header);
+        // Identical subtrees (e.g. two contracts with the same storage) yield the same node
+        // twice; one multi-row upsert may not touch a row twice.
+        let mut trie_nodes: Vec<&(B256, Vec<u8>)> = commit.trie_nodes.iter().collect();
+        trie_nodes.sort_unstable_by_key(|(hash, _)| *hash);
+        trie_nodes.dedup_by_key(|(hash, _)| *hash);
+        let mut bytecodes: Vec<&(B256, Bytes)> = commit.bytecodes.iter().collect();
+        bytecodes.sort_unstable_by_key(|(hash, _)| *hash);
+        bytecodes.dedup_by_key(|(hash, _)| *hash);
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let head = sqlx::query("SELECT number, hash FROM heads WHERE name = 'unsafe'")
@@ -428,7 +436,7 @@ impl ChainStore for SqlStore {
                 });
                 insert.build().execute(&mut *tx).await?;
             }
-            for chunk in commit.trie_nodes.chunks(CHUNK) {
+            for chunk in trie_nodes.chunks(CHUNK) {
                 let mut insert = QueryBuilder::new("INSERT INTO trie_nodes (hash, node, block_number) ");
                 insert.push_values(chunk, |mut row, (hash, node)| {
                     row.push_bind(hash.as_slice()).push_bind(node.as_slice()).push_bind(number);
@@ -438,7 +446,7 @@ impl ChainStore for SqlStore {
                 insert.push(" ON CONFLICT (hash) DO UPDATE SET block_number = excluded.block_number");
                 insert.build().execute(&mut *tx).await?;
             }
-            for chunk in commit.bytecodes.chunks(CHUNK) {
+            for chunk in bytecodes.chunks(CHUNK) {
                 let mut insert = QueryBuilder::new("INSERT INTO bytecodes (hash, code) ");
                 insert.push_values(chunk, |mut row, (hash, code)| {
                     row.push_bind(hash.as_slice()).push_bind(code.as_ref());
