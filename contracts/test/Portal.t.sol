@@ -174,7 +174,7 @@ contract PortalWithdrawalTest is SettlementSetup {
             uint256(100_000),
             uint256(0xc0),
             uint256(1),
-            bytes32(hex"aa")
+            hex"aa00000000000000000000000000000000000000000000000000000000000000"
         );
         assertEq(Hashing.withdrawalHash(w), keccak256(enc));
     }

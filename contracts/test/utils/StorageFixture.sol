@@ -14,6 +14,16 @@ contract StorageFixture {
         }
     }
 
+    function setSlots(bytes32[] calldata slots, uint256[] calldata values) external {
+        for (uint256 i; i < slots.length; ++i) {
+            bytes32 slot = slots[i];
+            uint256 v = values[i];
+            assembly {
+                sstore(slot, v)
+            }
+        }
+    }
+
     function setMapping(bytes32 key, uint256 value) external {
         bytes32 slot = keccak256(abi.encode(key, uint256(100)));
         assembly {
