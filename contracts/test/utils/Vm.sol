@@ -61,6 +61,7 @@ interface Vm {
     function parseJsonAddress(string calldata json, string calldata key) external pure returns (address);
     function parseJsonUint(string calldata json, string calldata key) external pure returns (uint256);
     function parseJsonString(string calldata json, string calldata key) external pure returns (string memory);
+    function parseJsonBool(string calldata json, string calldata key) external pure returns (bool);
     function parseJsonKeys(string calldata json, string calldata key) external pure returns (string[] memory keys);
     function keyExistsJson(string calldata json, string calldata key) external view returns (bool);
     function envUint(string calldata name) external view returns (uint256);
