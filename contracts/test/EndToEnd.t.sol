@@ -103,6 +103,7 @@ contract EndToEndWithdrawalTest is SettlementSetup {
         try portal.proveWithdrawal(forged, index, orp, storageProof) {
             revert("forged withdrawal was proven");
         } catch (bytes memory reason) {
+            // forge-lint: disable-next-line(unsafe-typecast) -- the selector is the first 4 bytes
             bytes4 sel = bytes4(reason);
             assertTrue(
                 sel == Portal.InvalidWithdrawalProof.selector || sel == MerkleTrie.ProofHasExtraNodes.selector

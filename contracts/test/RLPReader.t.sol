@@ -84,6 +84,7 @@ contract RLPReaderTest is Test {
             try h.walk(rlp) {
                 revert(string.concat("accepted invalid RLP: ", name));
             } catch (bytes memory reason) {
+                // forge-lint: disable-next-line(unsafe-typecast) -- the selector is the first 4 bytes
                 bytes4 sel = bytes4(reason);
                 assertTrue(
                     sel == RLPReader.RLPEmptyInput.selector || sel == RLPReader.RLPItemOutOfBounds.selector
