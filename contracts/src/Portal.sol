@@ -236,7 +236,9 @@ contract Portal is Initializable, ReentrancyGuard {
 
         finalizedWithdrawals[whash] = true;
         // The call gets at most 63/64 of what is left, so that much more must be available.
-        if (withdrawal.gasLimit > type(uint64).max || gasleft() < (withdrawal.gasLimit * 64) / 63 + FINALIZE_GAS_RESERVE) {
+        if (
+            withdrawal.gasLimit > type(uint64).max || gasleft() < (withdrawal.gasLimit * 64) / 63 + FINALIZE_GAS_RESERVE
+        ) {
             revert InsufficientGas();
         }
         _l2Sender = withdrawal.sender;

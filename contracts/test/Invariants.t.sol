@@ -73,9 +73,8 @@ contract OracleHandler {
         uint256 index = indexSeed % n;
         Proposal memory p = oracle.getOutput(index);
         if (address(p.game) == address(0)) return;
-        MockDisputeGame(address(p.game)).setStatus(
-            challengerWins ? GameStatus.CHALLENGER_WINS : GameStatus.DEFENDER_WINS
-        );
+        MockDisputeGame(address(p.game))
+            .setStatus(challengerWins ? GameStatus.CHALLENGER_WINS : GameStatus.DEFENDER_WINS);
         oracle.resolve(index);
     }
 
@@ -251,9 +250,7 @@ contract PortalInvariantTest is SettlementSetup {
     /// @notice ETH held by the portal = everything deposited - everything withdrawn.
     function invariant_portalEthConserved() public view {
         assertEq(
-            address(portal).balance,
-            1_000 ether + handler.ghostDeposited() - handler.ghostWithdrawn(),
-            "portal balance"
+            address(portal).balance, 1_000 ether + handler.ghostDeposited() - handler.ghostWithdrawn(), "portal balance"
         );
         assertEq(handler.recipient().balance, handler.ghostWithdrawn(), "recipient got exactly the withdrawals");
     }

@@ -12,10 +12,7 @@ contract TrieHarness {
         return MerkleTrie.get(key, proof, root);
     }
 
-    function verifyInclusion(bytes memory key, bytes memory value, bytes[] memory proof, bytes32 root)
-        external
-        pure
-    {
+    function verifyInclusion(bytes memory key, bytes memory value, bytes[] memory proof, bytes32 root) external pure {
         MerkleTrie.verifyInclusion(key, value, proof, root);
     }
 

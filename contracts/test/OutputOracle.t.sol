@@ -79,9 +79,7 @@ contract OutputOracleTest is SettlementSetup {
     function test_propose_revertsForFutureBlock() public {
         // Block INTERVAL has timestamp genesis + INTERVAL seconds.
         vm.warp(genesisTime + INTERVAL - 1);
-        vm.expectRevert(
-            abi.encodeWithSelector(OutputOracle.BlockInFuture.selector, INTERVAL, genesisTime + INTERVAL)
-        );
+        vm.expectRevert(abi.encodeWithSelector(OutputOracle.BlockInFuture.selector, INTERVAL, genesisTime + INTERVAL));
         vm.prank(proposer);
         oracle.propose{value: PROPOSAL_BOND}(INTERVAL, ROOT);
         // Exactly at the block's timestamp it is accepted.

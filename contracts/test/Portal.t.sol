@@ -392,8 +392,9 @@ contract PortalWithdrawalTest is SettlementSetup {
         value = uint96(bound(value, 0, 100 ether));
         gasLimit = uint32(bound(gasLimit, 0, 5_000_000));
         address recipient = address(uint160(uint256(keccak256("recipient without code"))));
-        WithdrawalTx memory w =
-            WithdrawalTx({nonce: nonce, sender: sender, target: recipient, value: value, gasLimit: gasLimit, data: data});
+        WithdrawalTx memory w = WithdrawalTx({
+            nonce: nonce, sender: sender, target: recipient, value: value, gasLimit: gasLimit, data: data
+        });
         _proveAndMature(w);
         portal.finalizeWithdrawal(w);
         assertEq(address(portal).balance, 100 ether - value);

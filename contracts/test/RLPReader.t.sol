@@ -123,9 +123,7 @@ contract RLPReaderTest is Test {
         assertEq(h.readUint(hex"7f"), 127);
         assertEq(h.readUint(hex"8180"), 128);
         assertEq(h.readUint(hex"820400"), 1024);
-        assertEq(
-            h.readUint(hex"a0ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"), type(uint256).max
-        );
+        assertEq(h.readUint(hex"a0ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"), type(uint256).max);
         vm.expectRevert(RLPReader.RLPNonCanonical.selector);
         h.readUint(hex"820001");
         vm.expectRevert(RLPReader.RLPValueTooLong.selector);

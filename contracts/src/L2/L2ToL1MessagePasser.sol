@@ -36,12 +36,7 @@ contract L2ToL1MessagePasser {
         uint256 nonce = messageNonce;
         bytes32 withdrawalHash = Hashing.withdrawalHash(
             WithdrawalTx({
-                nonce: nonce,
-                sender: msg.sender,
-                target: target,
-                value: msg.value,
-                gasLimit: gasLimit,
-                data: data
+                nonce: nonce, sender: msg.sender, target: target, value: msg.value, gasLimit: gasLimit, data: data
             })
         );
         sentMessages[withdrawalHash] = true;

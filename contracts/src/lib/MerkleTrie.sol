@@ -132,10 +132,7 @@ library MerkleTrie {
 
     /// @notice Reverts unless the proof shows `key` maps to exactly `value`.
     /// @dev Convenience for callers that need inclusion (e.g. withdrawal proofs).
-    function verifyInclusion(bytes memory key, bytes memory value, bytes[] memory proof, bytes32 root)
-        internal
-        pure
-    {
+    function verifyInclusion(bytes memory key, bytes memory value, bytes[] memory proof, bytes32 root) internal pure {
         (bool exists, bytes memory found) = get(key, proof, root);
         if (!exists) revert KeyNotFound();
         if (keccak256(found) != keccak256(value)) revert ValueMismatch();

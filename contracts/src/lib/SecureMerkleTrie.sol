@@ -32,10 +32,7 @@ library SecureMerkleTrie {
     }
 
     /// @notice `MerkleTrie.verifyInclusion` with the key hashed first.
-    function verifyInclusion(bytes memory key, bytes memory value, bytes[] memory proof, bytes32 root)
-        internal
-        pure
-    {
+    function verifyInclusion(bytes memory key, bytes memory value, bytes[] memory proof, bytes32 root) internal pure {
         MerkleTrie.verifyInclusion(abi.encodePacked(keccak256(key)), value, proof, root);
     }
 

@@ -72,15 +72,13 @@ abstract contract SettlementSetup is Test {
             address(new Proxy(admin, address(new OutputOracle()), abi.encodeCall(OutputOracle.initialize, (oi))))
         );
         portal = Portal(
-            payable(
-                address(
+            payable(address(
                     new Proxy(
                         admin,
                         address(new Portal()),
                         abi.encodeCall(Portal.initialize, (address(config), address(oracle)))
                     )
-                )
-            )
+                ))
         );
         vm.deal(proposer, 1_000 ether);
         vm.deal(alice, 1_000 ether);
