@@ -188,6 +188,41 @@ contract MerkleTrieFixtureTest is Test {
         h.getStorage(bytes32(0), none, storageRoot);
     }
 
+    /// @notice A mutated root node (with the root recomputed, so the hash check passes) is either
+    ///         rejected with a custom error or read as a valid node: never a panic, and never the
+    ///         original value for the original key unless the mutation kept it.
+    function testFuzz_mutatedRootNode(uint256 which, uint256 pos, uint8 xor) public view {
+        vm.assume(xor != 0);
+        (bytes32 slot,, bytes[] memory proof) = _present(bound(which, 0, 8));
+        bytes memory node = bytes.concat(proof[0]);
+        pos = bound(pos, 0, node.length - 1);
+        node[pos] = bytes1(uint8(node[pos]) ^ xor);
+        proof[0] = node;
+        try h.get(abi.encodePacked(keccak256(abi.encodePacked(slot))), proof, keccak256(node)) {}
+        catch (bytes memory reason) {
+            _assertCustomError(reason);
+        }
+    }
+
+    /// @notice Arbitrary bytes as a one-node proof: custom errors only.
+    function testFuzz_garbageNode(bytes calldata node, bytes calldata key) public view {
+        vm.assume(node.length > 0 && key.length > 0);
+        bytes[] memory proof = new bytes[](1);
+        proof[0] = node;
+        try h.get(key, proof, keccak256(node)) {}
+        catch (bytes memory reason) {
+            _assertCustomError(reason);
+        }
+    }
+
+    function _assertCustomError(bytes memory reason) internal pure {
+        assertGe(reason.length, 4, "revert without an error");
+        // forge-lint: disable-next-line(unsafe-typecast) -- the selector is the first 4 bytes
+        bytes4 sel = bytes4(reason);
+        assertTrue(sel != bytes4(0x4e487b71), "panic instead of a custom error");
+        assertTrue(sel != bytes4(0x08c379a0), "string error instead of a custom error");
+    }
+
     function test_gas_storageProof() public view {
         (bytes32 slot,, bytes[] memory proof) = _present(5);
         uint256 used = h.getStorageGas(slot, proof, storageRoot);

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {SettlementSetup} from "./utils/SettlementSetup.sol";
+import {Vm} from "./utils/Vm.sol";
 import {Forwarder, WithdrawalTarget} from "./utils/Mocks.sol";
 import {Portal} from "../src/Portal.sol";
 import {GameStatus} from "../src/interfaces/IDisputeGame.sol";
@@ -45,6 +46,47 @@ contract PortalDepositTest is SettlementSetup {
         fwd.forward{value: 1 ether}(
             address(portal), abi.encodeCall(Portal.depositTransaction, (bob, 0, 21_000, false, ""))
         );
+    }
+
+    function testFuzz_deposit_encoding(
+        uint96 mint,
+        uint256 value,
+        uint64 gasLimit,
+        bool isCreation,
+        bytes calldata data
+    ) public {
+        vm.assume(data.length <= 5_000);
+        gasLimit = uint64(bound(gasLimit, portal.minimumGasLimit(data.length), 30_000_000));
+        address to = isCreation ? address(0) : bob;
+        vm.deal(alice, mint);
+        vm.recordLogs();
+        vm.prank(alice, alice);
+        portal.depositTransaction{value: mint}(to, value, gasLimit, isCreation, data);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 1);
+        assertEq(logs[0].topics[0], Portal.TransactionDeposited.selector);
+        assertEq(logs[0].topics[1], bytes32(uint256(uint160(alice))));
+        assertEq(logs[0].topics[2], bytes32(uint256(uint160(to))));
+        assertEq(logs[0].topics[3], bytes32(0));
+        bytes memory opaque = abi.decode(logs[0].data, (bytes));
+        // Decode by offsets, as the Rust watcher does.
+        assertEq(opaque.length, 73 + data.length);
+        uint256 gotMint;
+        uint256 gotValue;
+        uint256 gotGasWord;
+        assembly {
+            gotMint := mload(add(opaque, 32))
+            gotValue := mload(add(opaque, 64))
+            gotGasWord := mload(add(opaque, 96))
+        }
+        assertEq(gotMint, mint);
+        assertEq(gotValue, value);
+        assertEq(gotGasWord >> 192, gasLimit);
+        assertEq(uint8(opaque[72]), isCreation ? 1 : 0);
+        for (uint256 i; i < data.length; ++i) {
+            assertTrue(opaque[73 + i] == data[i]);
+        }
+        assertEq(address(portal).balance, mint);
     }
 
     function testFuzz_alias_wrapsAround(address a) public pure {
