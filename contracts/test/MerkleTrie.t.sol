@@ -278,6 +278,33 @@ contract MerkleTrieSyntheticTest is Test {
         assertFalse(exists, "key leaves the trie inside the extension");
     }
 
+    /// @notice A one-leaf trie for a random key (1-70 bytes) and value: the leaf's even path is
+    ///         hex-prefix 0x20 ‖ key. Its key is found, any other key is absent.
+    function testFuzz_singleLeaf(bytes calldata key, bytes calldata value, bytes calldata other) public view {
+        vm.assume(key.length > 0 && key.length <= 70 && value.length > 0 && value.length <= 100);
+        vm.assume(other.length > 0 && other.length <= 70 && keccak256(other) != keccak256(key));
+        bytes memory payload = bytes.concat(_rlpString(bytes.concat(hex"20", key)), _rlpString(value));
+        bytes[] memory proof = new bytes[](1);
+        proof[0] = bytes.concat(_rlpListHeader(payload.length), payload);
+        bytes32 root = keccak256(proof[0]);
+        (bool exists, bytes memory v) = h.get(key, proof, root);
+        assertTrue(exists, "key found");
+        assertEq(v, value);
+        (exists,) = h.get(other, proof, root);
+        assertFalse(exists, "other key absent");
+    }
+
+    function _rlpString(bytes memory b) internal pure returns (bytes memory) {
+        if (b.length == 1 && uint8(b[0]) < 0x80) return b;
+        if (b.length < 56) return bytes.concat(bytes1(uint8(0x80 + b.length)), b);
+        return bytes.concat(hex"b8", bytes1(uint8(b.length)), b);
+    }
+
+    function _rlpListHeader(uint256 len) internal pure returns (bytes memory) {
+        if (len < 56) return abi.encodePacked(uint8(0xc0 + len));
+        return abi.encodePacked(uint8(0xf8), uint8(len));
+    }
+
     function test_malformedNodesRevert() public {
         // A 3-item list is no trie node.
         bytes[] memory proof = new bytes[](1);

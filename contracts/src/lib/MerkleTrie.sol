@@ -73,60 +73,33 @@ library MerkleTrie {
         RLPItem memory node = RLPReader.toItem(proof[0]);
 
         while (true) {
-            RLPItem[] memory items = node.readList();
-            RLPItem memory next;
-            if (items.length == 17) {
-                if (keyIndex == nibbles.length) {
+            // The element a branch would give for this key: the next nibble's child, or the value
+            // slot (16) when the key ends here. One pass validates the node and counts its items.
+            uint256 want = keyIndex < nibbles.length ? uint8(nibbles[keyIndex]) : 16;
+            (RLPItem memory next, uint256 count) = node.readListElement(want);
+            uint256 outcome = CONTINUE;
+            if (count == 17) {
+                if (want == 16) {
                     // The key ends at this branch: its value slot decides.
-                    _requireLast(proofIndex, proof.length);
-                    if (items[16].isEmptyString()) return (false, "");
-                    return (true, items[16].readBytes());
+                    outcome = next.isEmptyString() ? ABSENT : FOUND;
+                    if (outcome == FOUND) value = next.readBytes();
+                } else {
+                    keyIndex += 1;
+                    if (next.isEmptyString()) outcome = ABSENT;
                 }
-                next = items[uint8(nibbles[keyIndex])];
-                keyIndex += 1;
-                if (next.isEmptyString()) {
-                    _requireLast(proofIndex, proof.length);
-                    return (false, "");
-                }
-            } else if (items.length == 2) {
-                (bool isLeaf, bytes memory path) = _decodeHexPrefix(items[0].readBytes());
-                uint256 shared = _sharedPrefix(path, nibbles, keyIndex);
-                if (isLeaf) {
-                    _requireLast(proofIndex, proof.length);
-                    if (shared == path.length && keyIndex + shared == nibbles.length) {
-                        bytes memory leafValue = items[1].readBytes();
-                        if (leafValue.length == 0) revert InvalidEmptyValue();
-                        return (true, leafValue);
-                    }
-                    return (false, "");
-                }
-                // Extension: an empty path is never produced by a valid trie.
-                if (path.length == 0) revert InvalidEmptyValue();
-                if (shared != path.length) {
-                    // The key leaves the trie inside this extension.
-                    _requireLast(proofIndex, proof.length);
-                    return (false, "");
-                }
-                keyIndex += shared;
-                next = items[1];
-                if (next.isEmptyString()) revert InvalidChildReference();
+            } else if (count == 2) {
+                uint256 consumed;
+                (outcome, value, next, consumed) = _visitLeafOrExtension(node, nibbles, keyIndex);
+                keyIndex += consumed;
             } else {
                 revert InvalidNodeShape();
             }
-
-            // Follow the child reference: embedded node or hash of the next proof node.
-            if (next.isList()) {
-                if (next.length >= 32) revert EmbeddedNodeTooLong();
-                node = next;
-            } else {
-                bytes memory ref = next.readBytes();
-                if (ref.length != 32) revert InvalidChildReference();
-                proofIndex += 1;
-                if (proofIndex >= proof.length) revert ProofTooShort();
-                // forge-lint: disable-next-line(unsafe-typecast) -- ref is exactly 32 bytes
-                if (keccak256(proof[proofIndex]) != bytes32(ref)) revert InvalidNodeHash(proofIndex);
-                node = RLPReader.toItem(proof[proofIndex]);
+            if (outcome != CONTINUE) {
+                // The walk may only stop at the last proof node.
+                if (proofIndex + 1 != proof.length) revert ProofHasExtraNodes();
+                return (outcome == FOUND, value);
             }
+            (node, proofIndex) = _follow(next, proof, proofIndex);
         }
     }
 
@@ -138,19 +111,90 @@ library MerkleTrie {
         if (keccak256(found) != keccak256(value)) revert ValueMismatch();
     }
 
-    /// @dev The walk may only stop at the last proof node.
-    function _requireLast(uint256 proofIndex, uint256 proofLength) private pure {
-        if (proofIndex + 1 != proofLength) revert ProofHasExtraNodes();
+    /// @dev Outcomes of visiting one node.
+    uint256 private constant CONTINUE = 0;
+    uint256 private constant FOUND = 1;
+    uint256 private constant ABSENT = 2;
+
+    /// @dev Visits a 2-item node (leaf or extension) at `keyIndex`.
+    /// @return outcome FOUND (with `value`), ABSENT, or CONTINUE into `next`.
+    /// @return value The leaf value when FOUND.
+    /// @return next The extension's child when CONTINUE.
+    /// @return consumed Key nibbles consumed by the extension.
+    function _visitLeafOrExtension(RLPItem memory node, bytes memory nibbles, uint256 keyIndex)
+        private
+        pure
+        returns (uint256 outcome, bytes memory value, RLPItem memory next, uint256 consumed)
+    {
+        RLPItem[] memory items = node.readList();
+        (bool isLeaf, bytes memory path) = _decodeHexPrefix(items[0].readBytes());
+        uint256 shared = _sharedPrefix(path, nibbles, keyIndex);
+        if (isLeaf) {
+            if (shared != path.length || keyIndex + shared != nibbles.length) return (ABSENT, "", next, 0);
+            value = items[1].readBytes();
+            if (value.length == 0) revert InvalidEmptyValue();
+            return (FOUND, value, next, 0);
+        }
+        // Extension: an empty path is never produced by a valid trie.
+        if (path.length == 0) revert InvalidEmptyValue();
+        // The key leaves the trie inside this extension.
+        if (shared != path.length) return (ABSENT, "", next, 0);
+        next = items[1];
+        if (next.isEmptyString()) revert InvalidChildReference();
+        return (CONTINUE, "", next, shared);
     }
 
-    /// @dev Splits bytes into nibbles (high nibble first).
+    /// @dev Follows a child reference: an embedded node is read in place; a 32-byte hash must be
+    ///      the hash of the next proof node.
+    function _follow(RLPItem memory ref, bytes[] memory proof, uint256 proofIndex)
+        private
+        pure
+        returns (RLPItem memory node, uint256 nextProofIndex)
+    {
+        if (ref.isList()) {
+            if (ref.length >= 32) revert EmbeddedNodeTooLong();
+            return (ref, proofIndex);
+        }
+        bytes32 hash = _readHashRef(ref);
+        nextProofIndex = proofIndex + 1;
+        if (nextProofIndex >= proof.length) revert ProofTooShort();
+        if (keccak256(proof[nextProofIndex]) != hash) revert InvalidNodeHash(nextProofIndex);
+        node = RLPReader.toItem(proof[nextProofIndex]);
+    }
+
+    /// @dev A child reference that is not embedded must be a 32-byte string.
+    function _readHashRef(RLPItem memory ref) private pure returns (bytes32 hash) {
+        // Exactly 0xa0 followed by 32 bytes.
+        if (ref.length != 33) revert InvalidChildReference();
+        uint256 ptr = ref.ptr;
+        uint256 prefix;
+        assembly ("memory-safe") {
+            prefix := byte(0, mload(ptr))
+            hash := mload(add(ptr, 1))
+        }
+        if (prefix != 0xa0) revert InvalidChildReference();
+    }
+
+    /// @dev Splits bytes into nibbles (high nibble first), 16 input bytes per step: the bytes
+    ///      are spread into 16-bit lanes by shift-and-mask rounds, then each lane is split into
+    ///      (high nibble, low nibble). Output words past 2n bytes are zeroed.
     function _toNibbles(bytes memory data) private pure returns (bytes memory nibbles) {
         uint256 n = data.length;
         nibbles = new bytes(n * 2);
-        for (uint256 i; i < n; ++i) {
-            uint8 b = uint8(data[i]);
-            nibbles[2 * i] = bytes1(b >> 4);
-            nibbles[2 * i + 1] = bytes1(b & 0x0f);
+        assembly ("memory-safe") {
+            let src := add(data, 0x20)
+            let dst := add(nibbles, 0x20)
+            for { let i := 0 } lt(i, n) { i := add(i, 16) } {
+                let t := shr(128, mload(add(src, i)))
+                t := and(or(t, shl(64, t)), 0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff)
+                t := and(or(t, shl(32, t)), 0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff)
+                t := and(or(t, shl(16, t)), 0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff)
+                t := and(or(t, shl(8, t)), 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff)
+                let m := 0x000f000f000f000f000f000f000f000f000f000f000f000f000f000f000f000f
+                mstore(add(dst, shl(1, i)), or(shl(8, and(shr(4, t), m)), and(t, m)))
+            }
+            // The last step may have read past `data` and written nibbles past 2n: clear them.
+            mstore(add(dst, shl(1, n)), 0)
         }
     }
 
@@ -164,18 +208,14 @@ library MerkleTrie {
         isLeaf = flag >= 2;
         bool odd = flag & 1 == 1;
         if (!odd && first & 0x0f != 0) revert InvalidHexPrefix();
-        uint256 len = (encoded.length - 1) * 2 + (odd ? 1 : 0);
-        path = new bytes(len);
-        uint256 j;
-        if (odd) {
-            path[0] = bytes1(first & 0x0f);
-            j = 1;
-        }
-        for (uint256 i = 1; i < encoded.length; ++i) {
-            uint8 b = uint8(encoded[i]);
-            path[j] = bytes1(b >> 4);
-            path[j + 1] = bytes1(b & 0x0f);
-            j += 2;
+        // All nibbles of `encoded`, minus the flag nibble and (for even paths) the padding nibble.
+        bytes memory all = _toNibbles(encoded);
+        uint256 skip = odd ? 1 : 2;
+        uint256 len = all.length - skip;
+        assembly ("memory-safe") {
+            // Reuse `all` in place: shift its start by `skip` bytes and shorten it.
+            path := add(all, skip)
+            mstore(path, len)
         }
     }
 
@@ -183,8 +223,10 @@ library MerkleTrie {
     function _sharedPrefix(bytes memory path, bytes memory nibbles, uint256 from) private pure returns (uint256 n) {
         uint256 max = nibbles.length - from;
         if (path.length < max) max = path.length;
-        while (n < max && path[n] == nibbles[from + n]) {
-            ++n;
+        assembly ("memory-safe") {
+            let a := add(path, 0x20)
+            let b := add(add(nibbles, 0x20), from)
+            for {} and(lt(n, max), eq(byte(0, mload(add(a, n))), byte(0, mload(add(b, n))))) {} { n := add(n, 1) }
         }
     }
 }

@@ -55,26 +55,38 @@ library RLPReader {
     /// @dev Reverts with `RLPNotAList` for strings; each element is checked for bounds and
     ///      canonical form, and the elements must cover the payload exactly.
     function readList(RLPItem memory item) internal pure returns (RLPItem[] memory items) {
-        (uint256 offset, uint256 payloadLen, bool list) = _decodeHeader(item.ptr, item.length);
-        if (!list) revert RLPNotAList();
-        uint256 start = item.ptr + offset;
-        uint256 end = start + payloadLen;
+        (uint256 start, uint256 end) = _listPayload(item);
+        // The element structs are written from the free memory pointer during the scan; the
+        // array (length + pointers) follows them once the count is known.
+        uint256 structs;
+        assembly ("memory-safe") {
+            structs := mload(0x40)
+        }
+        (uint256 count,,) = _scanList(start, end, type(uint256).max, structs);
+        assembly ("memory-safe") {
+            items := add(structs, shl(6, count))
+            mstore(items, count)
+            for { let i := 0 } lt(i, count) { i := add(i, 1) } {
+                mstore(add(items, add(0x20, shl(5, i))), add(structs, shl(6, i)))
+            }
+            mstore(0x40, add(items, add(0x20, shl(5, count))))
+        }
+    }
 
-        // First pass counts the elements so the array is allocated exactly once.
-        uint256 count;
-        uint256 cursor = start;
-        while (cursor < end) {
-            (uint256 o, uint256 l,) = _decodeHeader(cursor, end - cursor);
-            cursor += o + l;
-            ++count;
-        }
-        items = new RLPItem[](count);
-        cursor = start;
-        for (uint256 i; i < count; ++i) {
-            (uint256 o, uint256 l,) = _decodeHeader(cursor, end - cursor);
-            items[i] = RLPItem({ptr: cursor, length: o + l});
-            cursor += o + l;
-        }
+    /// @notice Validates a whole list and returns its element `index` (if it has one) and its
+    ///         number of elements, without allocating: what a trie walk needs from a branch node.
+    /// @return element Element `index`, or an empty view (length 0) when `index >= count`.
+    /// @return count Number of elements in the list.
+    function readListElement(RLPItem memory item, uint256 index)
+        internal
+        pure
+        returns (RLPItem memory element, uint256 count)
+    {
+        (uint256 start, uint256 end) = _listPayload(item);
+        uint256 ptr;
+        uint256 len;
+        (count, ptr, len) = _scanList(start, end, index, 0);
+        element = RLPItem({ptr: ptr, length: len});
     }
 
     /// @notice Returns the payload of a byte-string item (a copy).
@@ -128,7 +140,96 @@ library RLPReader {
         return b == 0x80;
     }
 
+    /// @dev The payload bounds of a list item; `RLPNotAList` for strings.
+    function _listPayload(RLPItem memory item) private pure returns (uint256 start, uint256 end) {
+        (uint256 offset, uint256 payloadLen, bool list) = _decodeHeader(item.ptr, item.length);
+        if (!list) revert RLPNotAList();
+        start = item.ptr + offset;
+        end = start + payloadLen;
+    }
+
+    /// @dev One pass over the list payload [start, end): validates every element (the same checks
+    ///      as `_decodeHeader`, in assembly because a branch node has 17 elements and a proof visits
+    ///      several), counts them, returns element `index` (ptr, total length), and, when
+    ///      `structsOut` is not 0, writes an `RLPItem` (ptr, length) per element from there on.
+    function _scanList(uint256 start, uint256 end, uint256 index, uint256 structsOut)
+        private
+        pure
+        returns (uint256 count, uint256 foundPtr, uint256 foundLen)
+    {
+        // 0 = ok, 1 = out of bounds, 2 = non-canonical.
+        uint256 err;
+        assembly ("memory-safe") {
+            // Total length (prefix + payload) of the element at `p`, within `avail` (> 0) bytes.
+            function itemLength(p, avail) -> total, e {
+                let w := mload(p)
+                let prefix := byte(0, w)
+                // Fast paths for what trie nodes are made of: 32-byte hashes and empty strings.
+                if eq(prefix, 0xa0) {
+                    total := 33
+                    if gt(33, avail) { e := 1 }
+                    leave
+                }
+                if eq(prefix, 0x80) {
+                    total := 1
+                    leave
+                }
+                switch lt(prefix, 0x80)
+                case 1 { total := 1 }
+                default {
+                    let isLst := gt(prefix, 0xbf)
+                    switch or(lt(prefix, 0xb8), and(isLst, lt(prefix, 0xf8)))
+                    case 1 {
+                        let len := sub(prefix, add(0x80, mul(isLst, 0x40)))
+                        total := add(1, len)
+                        switch gt(total, avail)
+                        case 1 { e := 1 }
+                        default { if and(iszero(isLst), and(eq(len, 1), lt(byte(1, w), 0x80))) { e := 2 } }
+                    }
+                    default {
+                        let lenOfLen := sub(prefix, add(0xb7, mul(isLst, 0x40)))
+                        switch gt(add(1, lenOfLen), avail)
+                        case 1 { e := 1 }
+                        default {
+                            let len := shr(mul(8, sub(32, lenOfLen)), mload(add(p, 1)))
+                            switch or(iszero(byte(1, w)), lt(len, 56))
+                            case 1 { e := 2 }
+                            default {
+                                total := add(add(1, lenOfLen), len)
+                                if gt(total, avail) { e := 1 }
+                            }
+                        }
+                    }
+                }
+            }
+
+            for { let c := start } lt(c, end) {} {
+                let t, e := itemLength(c, sub(end, c))
+                if e {
+                    err := e
+                    break
+                }
+                if eq(count, index) {
+                    foundPtr := c
+                    foundLen := t
+                }
+                if structsOut {
+                    let sp := add(structsOut, shl(6, count))
+                    mstore(sp, c)
+                    mstore(add(sp, 0x20), t)
+                }
+                c := add(c, t)
+                count := add(count, 1)
+            }
+        }
+        if (err == 1) revert RLPItemOutOfBounds();
+        if (err == 2) revert RLPNonCanonical();
+    }
+
     /// @notice Decodes the header of the item starting at `ptr`, within `available` bytes.
+    /// @dev Written in assembly because every proof node visit decodes dozens of headers.
+    ///      Checks, in order: the prefix (and long-form length bytes) fit, the encoding is
+    ///      canonical, the payload fits.
     /// @return offset Length of the prefix.
     /// @return len Length of the payload.
     /// @return list Whether the item is a list.
@@ -138,56 +239,51 @@ library RLPReader {
         returns (uint256 offset, uint256 len, bool list)
     {
         if (available == 0) revert RLPEmptyInput();
-        uint256 prefix;
+        // 0 = ok, 1 = out of bounds, 2 = non-canonical.
+        uint256 err;
         assembly ("memory-safe") {
-            prefix := byte(0, mload(ptr))
-        }
-        if (prefix < 0x80) {
-            // A single byte is its own encoding.
-            return (0, 1, false);
-        }
-        if (prefix < 0xb8) {
-            // Short string: 0-55 bytes.
-            len = prefix - 0x80;
-            if (1 + len > available) revert RLPItemOutOfBounds();
-            if (len == 1) {
-                uint256 b;
-                assembly ("memory-safe") {
-                    b := byte(1, mload(ptr))
-                }
-                if (b < 0x80) revert RLPNonCanonical();
+            let w := mload(ptr)
+            let prefix := byte(0, w)
+            switch lt(prefix, 0x80)
+            case 1 {
+                // A single byte is its own encoding.
+                len := 1
             }
-            return (1, len, false);
+            default {
+                let short := or(lt(prefix, 0xb8), and(gt(prefix, 0xbf), lt(prefix, 0xf8)))
+                list := gt(prefix, 0xbf)
+                switch short
+                case 1 {
+                    offset := 1
+                    len := sub(prefix, add(0x80, mul(list, 0x40)))
+                    switch gt(add(1, len), available)
+                    case 1 { err := 1 }
+                    default {
+                        // A one-byte string below 0x80 must be encoded as the byte itself.
+                        if and(iszero(list), and(eq(len, 1), lt(byte(1, w), 0x80))) { err := 2 }
+                    }
+                }
+                default {
+                    // Long form: the next `lenOfLen` bytes (1-8) give the payload length.
+                    let lenOfLen := sub(prefix, add(0xb7, mul(list, 0x40)))
+                    offset := add(1, lenOfLen)
+                    switch gt(offset, available)
+                    case 1 { err := 1 }
+                    default {
+                        len := shr(mul(8, sub(32, lenOfLen)), mload(add(ptr, 1)))
+                        // No leading zeros, and the long form only for payloads of 56 bytes or more.
+                        switch or(iszero(byte(1, w)), lt(len, 56))
+                        case 1 { err := 2 }
+                        default {
+                            // len < 2^64, so the sum cannot overflow.
+                            if gt(add(offset, len), available) { err := 1 }
+                        }
+                    }
+                }
+            }
         }
-        if (prefix < 0xc0) {
-            // Long string: the next (prefix - 0xb7) bytes give the length.
-            uint256 lenOfLen = prefix - 0xb7;
-            len = _readLongLength(ptr, lenOfLen, available);
-            return (1 + lenOfLen, len, false);
-        }
-        if (prefix < 0xf8) {
-            // Short list: 0-55 bytes of payload.
-            len = prefix - 0xc0;
-            if (1 + len > available) revert RLPItemOutOfBounds();
-            return (1, len, true);
-        }
-        uint256 listLenOfLen = prefix - 0xf7;
-        len = _readLongLength(ptr, listLenOfLen, available);
-        return (1 + listLenOfLen, len, true);
-    }
-
-    /// @dev Reads a long-form length of `lenOfLen` bytes after the prefix byte and checks it.
-    function _readLongLength(uint256 ptr, uint256 lenOfLen, uint256 available) private pure returns (uint256 len) {
-        if (1 + lenOfLen > available) revert RLPItemOutOfBounds();
-        uint256 first;
-        assembly ("memory-safe") {
-            first := byte(1, mload(ptr))
-            len := shr(mul(8, sub(32, lenOfLen)), mload(add(ptr, 1)))
-        }
-        // No leading zeros, and the long form only for payloads of 56 bytes or more.
-        if (first == 0 || len < 56) revert RLPNonCanonical();
-        // lenOfLen <= 8, so `len` < 2^64 and the sum cannot overflow.
-        if (1 + lenOfLen + len > available) revert RLPItemOutOfBounds();
+        if (err == 1) revert RLPItemOutOfBounds();
+        if (err == 2) revert RLPNonCanonical();
     }
 
     /// @dev Copies `len` bytes from memory at `src` into a fresh bytes array.
