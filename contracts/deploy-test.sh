@@ -53,6 +53,7 @@ echo "wiring ok"
 user=$("$CAST" rpc eth_accounts --rpc-url "$rpc" | node -e 'console.log(JSON.parse(require("fs").readFileSync(0))[7])')
 receipt=$("$CAST" send --rpc-url "$rpc" --unlocked --from "$user" --value 1ether --json "$portal" \
   'depositTransaction(address,uint256,uint64,bool,bytes)' 0x00000000000000000000000000000000000000aa 250000000000000000 100000 false 0xc0ffee)
+deposit_gas=$(echo "$receipt" | node -e 'console.log(BigInt(JSON.parse(require("fs").readFileSync(0)).gasUsed).toString())')
 echo "$receipt" | node -e '
   const r = JSON.parse(require("fs").readFileSync(0));
   const [portal, user] = process.argv.slice(1).map((a) => a.toLowerCase());
@@ -86,4 +87,58 @@ next=$(call "$oracle" 'nextBlockNumber()(uint256)')
 if "$CAST" send --rpc-url "$rpc" --unlocked --from "$user" --value 1ether "$oracle" \
   'propose(uint256,bytes32)' 20 0x22 >/dev/null 2>&1; then fail "non-proposer could propose"; fi
 echo "proposal ok"
+
+# A withdrawal end to end, on chain. The same anvil stands in for L2: deploy the message passer,
+# send a withdrawal, build the output root from that block (state root, the passer's storage root
+# from eth_getProof, block hash), propose it, prove it with the real storage proof, wait out the
+# challenge window, finalize, and check the recipient got the value.
+js() { node -e "const o=JSON.parse(require('fs').readFileSync(0));const v=($1);console.log(typeof v==='object'?JSON.stringify(v):v)"; }
+passer_code=$(js 'o.bytecode' <artifacts/L2ToL1MessagePasser.json)
+passer=$("$CAST" send --rpc-url "$rpc" --unlocked --from "$user" --json --create "$passer_code" | js 'o.contractAddress')
+recipient=0x00000000000000000000000000000000000bee77
+w_value=500000000000000000
+w_gas=100000
+receipt=$("$CAST" send --rpc-url "$rpc" --unlocked --from "$user" --value "$w_value" --json "$passer" \
+  'initiateWithdrawal(address,uint256,bytes)' "$recipient" "$w_gas" 0x)
+w_nonce=$(echo "$receipt" | js 'BigInt(o.logs[0].topics[1]).toString()')
+w_hash=$(echo "$receipt" | js '"0x"+o.logs[0].data.slice(2+3*64, 2+4*64)')
+slot=$("$CAST" index bytes32 "$w_hash" 0)
+block=$("$CAST" block --rpc-url "$rpc" latest --json)
+state_root=$(echo "$block" | js 'o.stateRoot')
+block_hash=$(echo "$block" | js 'o.hash')
+proof=$("$CAST" proof --rpc-url "$rpc" "$passer" "$slot" --block "$(echo "$block" | js 'BigInt(o.number).toString()')")
+storage_root=$(echo "$proof" | js 'o.storageHash')
+storage_proof=$(echo "$proof" | js '"["+o.storageProof[0].proof.join(",")+"]"')
+[ "$(echo "$proof" | js 'BigInt(o.storageProof[0].value).toString()')" = "1" ] || fail "sentMessages not set"
+zero=0x0000000000000000000000000000000000000000000000000000000000000000
+output_root=$("$CAST" keccak "$("$CAST" concat-hex "$zero" "$state_root" "$storage_root" "$block_hash")")
+"$CAST" rpc --rpc-url "$rpc" evm_increaseTime 30 >/dev/null
+"$CAST" rpc --rpc-url "$rpc" evm_mine >/dev/null
+next=$(call "$oracle" 'nextBlockNumber()(uint256)')
+index=$(call "$oracle" 'outputCount()(uint256)')
+propose_gas=$("$CAST" send --rpc-url "$rpc" --unlocked --from "$proposer" --value 1ether --json "$oracle" \
+  'propose(uint256,bytes32)' "$next" "$output_root" | js 'BigInt(o.gasUsed).toString()')
+w_tuple="($w_nonce,$user,$recipient,$w_value,$w_gas,0x)"
+prove_gas=$("$CAST" send --rpc-url "$rpc" --unlocked --from "$user" --json "$portal" \
+  'proveWithdrawal((uint256,address,address,uint256,uint256,bytes),uint256,(bytes32,bytes32,bytes32,bytes32),bytes[])' \
+  "$w_tuple" "$index" "($zero,$state_root,$storage_root,$block_hash)" "$storage_proof" | js 'BigInt(o.gasUsed).toString()') \
+  || fail "proveWithdrawal"
+# Too early: the window has not passed.
+if "$CAST" send --rpc-url "$rpc" --unlocked --from "$user" "$portal" \
+  'finalizeWithdrawal((uint256,address,address,uint256,uint256,bytes))' "$w_tuple" >/dev/null 2>&1; then
+  fail "finalized before the challenge window"
+fi
+"$CAST" rpc --rpc-url "$rpc" evm_increaseTime "$(( $(jq_ "$cfg" challengeWindow) + 1 ))" >/dev/null
+"$CAST" rpc --rpc-url "$rpc" evm_mine >/dev/null
+finalize_gas=$("$CAST" send --rpc-url "$rpc" --unlocked --from "$user" --json "$portal" \
+  'finalizeWithdrawal((uint256,address,address,uint256,uint256,bytes))' "$w_tuple" | js 'BigInt(o.gasUsed).toString()') \
+  || fail "finalizeWithdrawal"
+[ "$("$CAST" balance --rpc-url "$rpc" "$recipient")" = "$w_value" ] || fail "recipient balance"
+[ "$("$CAST" balance --rpc-url "$rpc" "$portal")" = "500000000000000000" ] || fail "portal balance after withdrawal"
+if "$CAST" send --rpc-url "$rpc" --unlocked --from "$user" "$portal" \
+  'finalizeWithdrawal((uint256,address,address,uint256,uint256,bytes))' "$w_tuple" >/dev/null 2>&1; then
+  fail "withdrawal replayed"
+fi
+echo "withdrawal ok ($(echo "$storage_proof" | tr -cd , | wc -c | awk '{print $1+1}')-node storage proof)"
+echo "transaction gas: deposit $deposit_gas, propose $propose_gas, proveWithdrawal $prove_gas, finalizeWithdrawal $finalize_gas"
 echo "deploy-test: all checks passed"

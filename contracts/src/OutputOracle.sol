@@ -352,6 +352,13 @@ contract OutputOracle is Initializable, ReentrancyGuard {
         return _proposals[index];
     }
 
+    /// @notice Output root of proposal `index`, or zero when there is none (a proposed root is
+    ///         never zero). One storage read: what the Portal checks proofs against.
+    function outputRootAt(uint256 index) external view returns (bytes32) {
+        if (index >= _proposals.length) return bytes32(0);
+        return _proposals[index].outputRoot;
+    }
+
     /// @notice Whether proposal `index` exists and is final (it can no longer change).
     /// @dev Scans from `finalizedCheckpoint` to `index`.
     function isFinalized(uint256 index) public view returns (bool) {

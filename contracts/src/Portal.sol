@@ -7,7 +7,7 @@ import {Initializable} from "./lib/Initializable.sol";
 import {ReentrancyGuard} from "./lib/ReentrancyGuard.sol";
 import {SecureMerkleTrie} from "./lib/SecureMerkleTrie.sol";
 import {OutputRootProof, WithdrawalTx} from "./lib/Types.sol";
-import {OutputOracle, Proposal} from "./OutputOracle.sol";
+import {OutputOracle} from "./OutputOracle.sol";
 import {SystemConfig} from "./SystemConfig.sol";
 
 /// @title Portal
@@ -271,16 +271,14 @@ contract Portal is Initializable, ReentrancyGuard {
     }
 
     /// @dev The output root of live proposal `index`, or `OutputNotFound`.
-    function _liveOutputRoot(uint256 index) private view returns (bytes32) {
-        if (index >= oracle.outputCount()) revert OutputNotFound(index);
-        return oracle.getOutput(index).outputRoot;
+    function _liveOutputRoot(uint256 index) private view returns (bytes32 root) {
+        root = oracle.outputRootAt(index);
+        if (root == bytes32(0)) revert OutputNotFound(index);
     }
 
-    /// @dev Whether proposal `index` still exists with output root `root`.
+    /// @dev Whether proposal `index` still exists with output root `root` (never zero).
     function _isLive(uint256 index, bytes32 root) private view returns (bool) {
-        if (index >= oracle.outputCount()) return false;
-        Proposal memory p = oracle.getOutput(index);
-        return p.outputRoot == root;
+        return oracle.outputRootAt(index) == root;
     }
 
     /// @dev A call that does not copy return data (a malicious target cannot make us pay for it).

@@ -301,7 +301,9 @@ contract MerkleTrieSyntheticTest is Test {
     }
 
     function _rlpListHeader(uint256 len) internal pure returns (bytes memory) {
+        // forge-lint: disable-next-line(unsafe-typecast) -- len < 56
         if (len < 56) return abi.encodePacked(uint8(0xc0 + len));
+        // forge-lint: disable-next-line(unsafe-typecast) -- the fuzz bounds keep len < 256
         return abi.encodePacked(uint8(0xf8), uint8(len));
     }
 

@@ -29,6 +29,8 @@ contract OutputOracleTest is SettlementSetup {
         assertEq(uint256(p.challengeDeadline), block.timestamp + WINDOW);
         assertEq(uint256(p.bond), PROPOSAL_BOND);
         assertEq(oracle.outputCount(), 1);
+        assertEq(oracle.outputRootAt(0), ROOT);
+        assertEq(oracle.outputRootAt(1), bytes32(0));
         assertEq(oracle.latestBlockNumber(), l2Block);
         assertEq(oracle.nextBlockNumber(), l2Block + INTERVAL);
         assertEq(address(oracle).balance, PROPOSAL_BOND);
@@ -299,6 +301,8 @@ contract OutputOracleTest is SettlementSetup {
         oracle.resolve(i1);
 
         assertEq(oracle.outputCount(), 1);
+        assertEq(oracle.outputRootAt(0), ROOT);
+        assertEq(oracle.outputRootAt(1), bytes32(0));
         assertEq(oracle.latestBlockNumber(), oracle.getOutput(i0).l2BlockNumber);
         assertEq(oracle.nextBlockNumber(), 2 * INTERVAL);
         assertEq(oracle.credit(bob), PROPOSAL_BOND + CHALLENGE_BOND, "challenger gets both bonds");
