@@ -31,5 +31,5 @@ if $check; then
 else
   rm -rf artifacts
   node tools/export-artifacts.js out artifacts
-  echo "artifacts/ written ($(ls artifacts | wc -l) contracts)"
+  echo "artifacts/ written"
 fi

@@ -19,6 +19,13 @@ const EXPORTS = [
   ['IDisputeGameFactory.sol', 'IDisputeGameFactory'],
 ];
 
+// Contracts deployed behind proxies, whose storage layouts must stay compatible across upgrades.
+const UPGRADEABLE = [
+  ['SystemConfig.sol', 'SystemConfig'],
+  ['OutputOracle.sol', 'OutputOracle'],
+  ['Portal.sol', 'Portal'],
+];
+
 function main() {
   const [outDir, destDir] = process.argv.slice(2);
   if (!outDir || !destDir) {
@@ -40,6 +47,24 @@ function main() {
     };
     fs.writeFileSync(path.join(destDir, `${name}.json`), JSON.stringify(compact) + '\n');
   }
+  // Normalized storage layouts of the upgradeable contracts (no AST ids, so the file only changes
+  // when a layout does).
+  const layouts = {};
+  for (const [file, name] of UPGRADEABLE) {
+    const artifact = JSON.parse(fs.readFileSync(path.join(outDir, file, `${name}.json`), 'utf8'));
+    const layout = artifact.storageLayout;
+    if (!layout) {
+      process.stderr.write(`export-artifacts: no storageLayout in ${name} (extra_output in foundry.toml?)\n`);
+      process.exit(1);
+    }
+    layouts[name] = layout.storage.map((s) => ({
+      label: s.label, slot: Number(s.slot), offset: s.offset, type: layout.types[s.type].label,
+    }));
+  }
+  const text = '{\n' + Object.entries(layouts).map(([name, entries]) =>
+    `  ${JSON.stringify(name)}: [\n` + entries.map((e) => `    ${JSON.stringify(e)}`).join(',\n') + '\n  ]',
+  ).join(',\n') + '\n}\n';
+  fs.writeFileSync(path.join(destDir, 'storage-layout.json'), text);
 }
 
 main();
