@@ -77,8 +77,9 @@ struct Proposal {
 ///      - Bonds are pull payments (`credit`, `claimCredit`), so a recipient that rejects ETH can
 ///        block nothing but its own payout. The oracle's balance always equals the bonds of live
 ///        proposals and open challenges plus all unclaimed credit.
-///      - A proposer's bond returns (as credit) when `checkpoint` passes its final proposal.
-///        `isFinalized` scans from the checkpoint; anyone may advance it to keep scans short.
+///      - A proposer's bond returns (as credit) when the checkpoint passes its final proposal.
+///        `isFinalized` scans from the checkpoint; every `propose` advances it by up to two
+///        proposals (so it keeps up with the chain), and anyone may advance it with `checkpoint`.
 ///
 ///      Storage layout (sequential slots; the initializer version and the reentrancy lock are
 ///      elsewhere, see `Initializable` and `ReentrancyGuard`):
@@ -90,6 +91,9 @@ struct Proposal {
 ///      A `Proposal` takes 5 slots: outputRoot | proposer, l2BlockNumber | proposedAt,
 ///      challengeDeadline, bond | game, challengerBond | challenger.
 contract OutputOracle is Initializable, ReentrancyGuard {
+    /// @notice Proposals `propose` moves the finality checkpoint over (see `checkpoint`).
+    uint256 public constant PROPOSE_CHECKPOINT_STEPS = 2;
+
     /// @notice Where the proposer, challenger and owner roles are read from.
     SystemConfig public systemConfig;
     /// @notice Creates dispute games for challenges.
@@ -212,6 +216,10 @@ contract OutputOracle is Initializable, ReentrancyGuard {
         if (l2Timestamp > block.timestamp) revert BlockInFuture(l2BlockNumber, l2Timestamp);
         // A block number that passed the timestamp test is below 2^64 for any block time >= 1 ms.
 
+        // Keep finality bookkeeping moving with the chain, so `isFinalized` scans stay short and
+        // bonds flow back without separate transactions (at most two steps: bounded gas).
+        _advanceCheckpoint(PROPOSE_CHECKPOINT_STEPS);
+
         uint256 index = _proposals.length;
         _proposals.push(
             Proposal({
@@ -310,23 +318,7 @@ contract OutputOracle is Initializable, ReentrancyGuard {
     /// @notice Marks up to `maxSteps` further proposals final and credits their proposers' bonds.
     /// @return checkpoint The new number of proposals known final.
     function checkpoint(uint256 maxSteps) external nonReentrant returns (uint256) {
-        uint256 cp = finalizedCheckpoint;
-        uint256 end = _proposals.length;
-        for (uint256 steps; steps < maxSteps && cp < end; ++steps) {
-            Proposal storage p = _proposals[cp];
-            if (!_settled(p)) break;
-            uint256 bond = p.bond;
-            if (bond != 0) {
-                p.bond = 0;
-                _credit(p.proposer, bond);
-            }
-            ++cp;
-        }
-        if (cp != finalizedCheckpoint) {
-            finalizedCheckpoint = cp;
-            emit Checkpointed(cp);
-        }
-        return cp;
+        return _advanceCheckpoint(maxSteps);
     }
 
     /// @notice Sends the caller all of its credit.
@@ -412,6 +404,27 @@ contract OutputOracle is Initializable, ReentrancyGuard {
     }
 
     // ------------------------------------------------------------------ internals
+
+    /// @dev Moves `finalizedCheckpoint` over up to `maxSteps` proposals that are final, crediting
+    ///      each one's proposer bond.
+    function _advanceCheckpoint(uint256 maxSteps) private returns (uint256 cp) {
+        cp = finalizedCheckpoint;
+        uint256 end = _proposals.length;
+        for (uint256 steps; steps < maxSteps && cp < end; ++steps) {
+            Proposal storage p = _proposals[cp];
+            if (!_settled(p)) break;
+            uint256 bond = p.bond;
+            if (bond != 0) {
+                p.bond = 0;
+                _credit(p.proposer, bond);
+            }
+            ++cp;
+        }
+        if (cp != finalizedCheckpoint) {
+            finalizedCheckpoint = cp;
+            emit Checkpointed(cp);
+        }
+    }
 
     /// @dev A proposal whose own window has passed with no open challenge.
     function _settled(Proposal storage p) private view returns (bool) {

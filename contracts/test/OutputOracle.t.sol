@@ -178,6 +178,20 @@ contract OutputOracleTest is SettlementSetup {
         oracle.claimCredit();
     }
 
+    function test_propose_advancesCheckpoint() public {
+        _propose(ROOT);
+        _propose(keccak256("r1"));
+        _propose(keccak256("r2"));
+        vm.warp(block.timestamp + WINDOW);
+        assertEq(oracle.finalizedCheckpoint(), 0);
+        _propose(keccak256("r3"));
+        assertEq(oracle.finalizedCheckpoint(), 2, "two steps per proposal");
+        assertEq(oracle.credit(proposer), 2 * PROPOSAL_BOND);
+        _propose(keccak256("r4"));
+        assertEq(oracle.finalizedCheckpoint(), 3, "stops at the first unfinal proposal");
+        assertEq(oracle.credit(proposer), 3 * PROPOSAL_BOND);
+    }
+
     function test_checkpoint_stopsAtUnfinalized() public {
         _propose(ROOT);
         vm.warp(block.timestamp + WINDOW);
