@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.30;
 
 import {SettlementSetup} from "./utils/SettlementSetup.sol";

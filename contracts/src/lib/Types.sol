@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.30;
 
 /// @notice A withdrawal initiated on L2 through `L2ToL1MessagePasser` and executed on L1 by the

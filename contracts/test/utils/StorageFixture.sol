@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.30;
 
 /// @notice Deployed on anvil by tools/gen-fixtures.js to obtain real storage proofs: it fills
