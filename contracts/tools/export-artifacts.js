@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// Copies the ABI and bytecode of each contract the Rust side needs from forge's `out/` into
+// compact, stable JSON files: <dest>/<Name>.json = {"abi":[...],"bytecode":"0x..","deployedBytecode":"0x.."}.
+// Interfaces get an empty bytecode. Usage: export-artifacts.js <out dir> <dest dir>
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+
+// Source file -> contracts exported from it (keep in sync with contracts/README.md).
+const EXPORTS = [
+  ['SystemConfig.sol', 'SystemConfig'],
+  ['OutputOracle.sol', 'OutputOracle'],
+  ['Portal.sol', 'Portal'],
+  ['Proxy.sol', 'Proxy'],
+  ['Proxy.sol', 'IProxyAdmin'],
+  ['L2ToL1MessagePasser.sol', 'L2ToL1MessagePasser'],
+  ['IDisputeGame.sol', 'IDisputeGame'],
+  ['IDisputeGameFactory.sol', 'IDisputeGameFactory'],
+];
+
+// Contracts deployed behind proxies, whose storage layouts must stay compatible across upgrades.
+const UPGRADEABLE = [
+  ['SystemConfig.sol', 'SystemConfig'],
+  ['OutputOracle.sol', 'OutputOracle'],
+  ['Portal.sol', 'Portal'],
+];
+
+function main() {
+  const [outDir, destDir] = process.argv.slice(2);
+  if (!outDir || !destDir) {
+    process.stderr.write('usage: export-artifacts.js <forge out dir> <dest dir>\n');
+    process.exit(2);
+  }
+  fs.mkdirSync(destDir, { recursive: true });
+  for (const [file, name] of EXPORTS) {
+    const src = path.join(outDir, file, `${name}.json`);
+    if (!fs.existsSync(src)) {
+      process.stderr.write(`export-artifacts: missing ${src} (did forge build succeed?)\n`);
+      process.exit(1);
+    }
+    const artifact = JSON.parse(fs.readFileSync(src, 'utf8'));
+    const compact = {
+      abi: artifact.abi,
+      bytecode: artifact.bytecode.object,
+      deployedBytecode: artifact.deployedBytecode.object,
+    };
+    fs.writeFileSync(path.join(destDir, `${name}.json`), JSON.stringify(compact) + '\n');
+  }
+  // Normalized storage layouts of the upgradeable contracts (no AST ids, so the file only changes
+  // when a layout does).
+  const layouts = {};
+  for (const [file, name] of UPGRADEABLE) {
+    const artifact = JSON.parse(fs.readFileSync(path.join(outDir, file, `${name}.json`), 'utf8'));
+    const layout = artifact.storageLayout;
+    if (!layout) {
+      process.stderr.write(`export-artifacts: no storageLayout in ${name} (extra_output in foundry.toml?)\n`);
+      process.exit(1);
+    }
+    layouts[name] = layout.storage.map((s) => ({
+      label: s.label, slot: Number(s.slot), offset: s.offset, type: layout.types[s.type].label,
+    }));
+  }
+  const text = '{\n' + Object.entries(layouts).map(([name, entries]) =>
+    `  ${JSON.stringify(name)}: [\n` + entries.map((e) => `    ${JSON.stringify(e)}`).join(',\n') + '\n  ]',
+  ).join(',\n') + '\n}\n';
+  fs.writeFileSync(path.join(destDir, 'storage-layout.json'), text);
+}
+
+main();
