@@ -5,6 +5,7 @@ use std::{path::PathBuf, process::ExitCode, time::Instant};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use parallax_cli::ethtest::{self, RunOptions};
 use parallax_executor::{BlockStm, Engine};
+use parallax_state::store::SqlStore;
 
 #[derive(Debug, Parser)]
 #[command(name = "parallax", version, about = "Parallax optimistic rollup")]
@@ -21,6 +22,19 @@ enum Command {
     /// Benchmark Block-STM against the sequential executor (synthetic workloads, mainnet blocks).
     #[command(subcommand)]
     Bench(parallax_cli::bench::BenchCommand),
+    /// Chain database maintenance.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Create the schema or apply pending migrations (nodes also do this at start).
+    Migrate {
+        /// `sqlite:PATH` (created if missing) or `postgres://USER:PASS@HOST:PORT/DB`.
+        #[arg(long, env = "PARALLAX_DATABASE_URL")]
+        database_url: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -56,6 +70,28 @@ fn main() -> eyre::Result<ExitCode> {
         Command::Ethtest(args) => run_ethtest(args),
         Command::Bench(command) => {
             parallax_cli::bench::run(&command)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Db(DbCommand::Migrate { database_url }) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let store = SqlStore::connect(&database_url).await?;
+                let before = store.schema_version().await?;
+                let after = store.migrate().await?;
+                store.close().await;
+                match before {
+                    Some(before) if before == after => {
+                        println!(
+                            "{} database is up to date (schema {after})",
+                            store.backend()
+                        )
+                    }
+                    _ => println!("{} database migrated to schema {after}", store.backend()),
+                }
+                Ok::<_, eyre::Report>(())
+            })?;
             Ok(ExitCode::SUCCESS)
         }
     }

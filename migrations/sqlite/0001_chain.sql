@@ -67,7 +67,7 @@ CREATE TABLE trie_nodes (
 CREATE TABLE bytecodes (
     hash BLOB PRIMARY KEY,
     code BLOB NOT NULL
-);
+) WITHOUT ROWID;
 
 -- 'unsafe', 'safe', 'finalized'.
 CREATE TABLE heads (

@@ -17,7 +17,9 @@ use alloy_primitives::{keccak256, Bytes, B256};
 use alloy_trie::EMPTY_ROOT_HASH;
 
 use crate::node::{decode_node, ChildRef, DecodedNode, NodeError};
-use crate::roots::{hex_prefix, node_ref, rlp_bytes, rlp_list, to_nibbles};
+use rayon::prelude::*;
+
+use crate::roots::{hex_prefix, rlp_bytes, rlp_list, to_nibbles};
 
 /// A Merkle-Patricia trie over byte-string keys and values.
 #[derive(Clone, Debug, Default)]
@@ -30,6 +32,8 @@ struct Node {
     kind: Kind,
     /// RLP encoding, computed on first use and kept while the node is shared.
     encoded: OnceLock<Vec<u8>>,
+    /// Keccak of `encoded`, for nodes referenced by hash (encoding of 32 bytes or more).
+    hash: OnceLock<B256>,
     /// Written to the store (with its whole subtree, which is always written first).
     persisted: AtomicBool,
 }
@@ -54,6 +58,7 @@ fn node(kind: Kind) -> Arc<Node> {
     Arc::new(Node {
         kind,
         encoded: OnceLock::new(),
+        hash: OnceLock::new(),
         persisted: AtomicBool::new(false),
     })
 }
@@ -63,6 +68,7 @@ fn stored(kind: Kind, rlp: &[u8]) -> Arc<Node> {
     Arc::new(Node {
         kind,
         encoded: OnceLock::from(rlp.to_vec()),
+        hash: OnceLock::new(),
         persisted: AtomicBool::new(true),
     })
 }
@@ -266,20 +272,53 @@ fn remove(current: &Arc<Node>, path: &[u8]) -> Option<Option<Arc<Node>>> {
 }
 
 impl Node {
+    /// Keccak of the encoding (cached).
+    fn hash(&self) -> B256 {
+        *self.hash.get_or_init(|| keccak256(self.encoded()))
+    }
+
+    /// How a parent embeds this node: its RLP if shorter than 32 bytes, else its hash.
+    fn reference(&self) -> Vec<u8> {
+        let encoded = self.encoded();
+        if encoded.len() < 32 {
+            encoded.to_vec()
+        } else {
+            rlp_bytes(self.hash().as_slice())
+        }
+    }
+
+    /// Computes encodings of the top `levels` of changed subtrees in parallel, so hashing a
+    /// block's changes uses every core (the rest recurses inside each task).
+    fn encode_parallel(&self, levels: usize) {
+        if self.encoded.get().is_some() {
+            return;
+        }
+        if levels > 0 {
+            let pending: Vec<&Arc<Node>> = children(self)
+                .filter(|child| child.encoded.get().is_none())
+                .collect();
+            if pending.len() > 1 {
+                pending
+                    .par_iter()
+                    .for_each(|child| child.encode_parallel(levels - 1));
+            }
+        }
+        let _ = self.encoded();
+    }
+
     fn encoded(&self) -> &[u8] {
         self.encoded.get_or_init(|| match &self.kind {
             Kind::Leaf { path, value } => {
                 rlp_list(&[rlp_bytes(&hex_prefix(path, true)), rlp_bytes(value)])
             }
-            Kind::Extension { path, child } => rlp_list(&[
-                rlp_bytes(&hex_prefix(path, false)),
-                node_ref(child.encoded().to_vec()),
-            ]),
+            Kind::Extension { path, child } => {
+                rlp_list(&[rlp_bytes(&hex_prefix(path, false)), child.reference()])
+            }
             Kind::Branch { children, value } => {
                 let mut items: Vec<Vec<u8>> = children
                     .iter()
                     .map(|child| match child {
-                        Some(child) => node_ref(child.encoded().to_vec()),
+                        Some(child) => child.reference(),
                         None => rlp_bytes(&[]),
                     })
                     .collect();
@@ -344,9 +383,10 @@ impl Trie {
 
     /// The root hash. Only nodes changed since the last call are hashed again.
     pub fn root(&self) -> B256 {
-        self.root
-            .as_ref()
-            .map_or(EMPTY_ROOT_HASH, |root| keccak256(root.encoded()))
+        self.root.as_ref().map_or(EMPTY_ROOT_HASH, |root| {
+            root.encode_parallel(2);
+            root.hash()
+        })
     }
 
     /// Calls `visit` with every key (as nibbles) and value, in key order.
@@ -406,7 +446,7 @@ impl Trie {
             }
             let encoded = node.encoded();
             if is_root || encoded.len() >= 32 {
-                out.push((keccak256(encoded), encoded.to_vec()));
+                out.push((node.hash(), encoded.to_vec()));
             }
             for child in children(node) {
                 visit(child, false, out);

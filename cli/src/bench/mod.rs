@@ -77,9 +77,9 @@ pub enum BenchError {
         /// Blocks run.
         total: usize,
     },
-    /// The incremental and the full state root disagree.
+    /// The state benchmark failed: roots disagree, or the store failed or read back wrong.
     #[error(transparent)]
-    StateRoot(#[from] state::RootMismatch),
+    State(#[from] state::StateBenchError),
     /// The report could not be written as JSON.
     #[error("cannot serialize the report: {0}")]
     Json(#[from] serde_json::Error),
@@ -143,7 +143,13 @@ pub struct BlocksArgs {
 pub fn run(command: &BenchCommand) -> Result<(), BenchError> {
     match command {
         BenchCommand::State(args) => {
-            let report = state::bench_state(args.accounts, args.updates, args.seed)?;
+            let report = state::bench_state(
+                args.accounts,
+                args.updates,
+                args.seed,
+                &args.db,
+                args.postgres_url.as_deref(),
+            )?;
             emit(args.json, &report, StateReport::to_text)
         }
         BenchCommand::Executor(args) => {

@@ -250,7 +250,11 @@ impl SqlStore {
                 // FULL: an acknowledged block survives power loss, not just a process crash.
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10));
+                .busy_timeout(Duration::from_secs(10))
+                // Trie nodes are inserted at random keys: a larger page cache (negative = KiB)
+                // keeps the upper B-tree levels in memory.
+                .pragma("cache_size", "-131072")
+                .pragma("temp_store", "memory");
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
                 .connect_with(options)
