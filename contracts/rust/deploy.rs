@@ -1,0 +1,230 @@
+//! Deploys the settlement contracts behind proxies, as `script/Deploy.s.sol` does, from the same
+//! JSON configuration (`deploy/devnet.json`), and describes the result in the same JSON format
+//! the node configuration reads.
+
+use alloy::{
+    primitives::{Address, B256, U256},
+    providers::Provider,
+    sol_types::SolCall,
+};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::bindings::{OutputOracle, Portal, Proxy, SystemConfig};
+
+/// Deployment parameters (`contracts/deploy/devnet.json`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeployConfig {
+    /// Proxy admin: upgrade key, separate from every operator key.
+    pub admin: Address,
+    /// Owner of the system configuration.
+    pub owner: Address,
+    /// The only sender whose inbox transactions derivation accepts.
+    pub batcher: Address,
+    /// Where batches are sent.
+    pub batch_inbox: Address,
+    /// The only sender allowed to propose output roots.
+    pub proposer: Address,
+    /// Allowed challenger (zero: anyone).
+    pub challenger: Address,
+    /// May pause withdrawals.
+    pub guardian: Address,
+    /// L2 block gas limit.
+    pub gas_limit: u64,
+    /// L2 EIP-1559 elasticity.
+    pub eip1559_elasticity: u32,
+    /// L2 EIP-1559 base-fee change denominator.
+    pub eip1559_denominator: u32,
+    /// L1 data fee scalar on the L1 base fee.
+    pub l1_base_fee_scalar: u32,
+    /// L1 data fee scalar on the L1 blob base fee.
+    pub l1_blob_base_fee_scalar: u32,
+    /// L2 blocks between proposals.
+    #[serde(deserialize_with = "u256")]
+    pub proposal_interval: U256,
+    /// L2 block time in milliseconds.
+    #[serde(deserialize_with = "u256")]
+    pub l2_block_time_ms: U256,
+    /// L2 genesis timestamp (0: the deployment block's timestamp).
+    #[serde(deserialize_with = "u256")]
+    pub genesis_l2_timestamp: U256,
+    /// L2 block of the starting output root.
+    #[serde(deserialize_with = "u256")]
+    pub starting_block_number: U256,
+    /// Output root the oracle starts from.
+    pub starting_output_root: B256,
+    /// Seconds a proposal can be challenged.
+    #[serde(deserialize_with = "u256")]
+    pub challenge_window: U256,
+    /// Wei a proposer bonds per proposal.
+    #[serde(deserialize_with = "u256")]
+    pub proposal_bond: U256,
+    /// Wei a challenger bonds.
+    #[serde(deserialize_with = "u256")]
+    pub challenge_bond: U256,
+    /// Dispute-game factory (zero until the dispute game is deployed).
+    pub dispute_game_factory: Address,
+}
+
+/// A quantity written as a JSON number or as a decimal / `0x` string (wei amounts exceed JSON's
+/// safe integers).
+fn u256<'de, D: Deserializer<'de>>(deserializer: D) -> Result<U256, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Quantity {
+        Number(u64),
+        Text(String),
+    }
+    match Quantity::deserialize(deserializer)? {
+        Quantity::Number(number) => Ok(U256::from(number)),
+        Quantity::Text(text) => text.parse().map_err(serde::de::Error::custom),
+    }
+}
+
+/// Addresses of a deployment (the JSON `Deploy.s.sol` writes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    /// `SystemConfig` proxy.
+    pub system_config: Address,
+    /// Its implementation.
+    pub system_config_impl: Address,
+    /// `OutputOracle` proxy.
+    pub output_oracle: Address,
+    /// Its implementation.
+    pub output_oracle_impl: Address,
+    /// `Portal` proxy.
+    pub portal: Address,
+    /// Its implementation.
+    pub portal_impl: Address,
+    /// Batch inbox address.
+    pub batch_inbox: Address,
+    /// Proxy admin.
+    pub proxy_admin: Address,
+    /// L2 genesis timestamp the oracle uses.
+    pub genesis_l2_timestamp: U256,
+    /// L1 block of the last deployment transaction (where derivation starts scanning).
+    pub deployed_at_block: u64,
+}
+
+/// Why a deployment failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// A deployment transaction failed or reverted.
+    #[error("deploying {what}: {source}")]
+    Contract {
+        /// Which contract.
+        what: &'static str,
+        /// The error.
+        source: alloy::contract::Error,
+    },
+    /// Reading the chain failed.
+    #[error("L1 RPC: {0}")]
+    Rpc(#[from] alloy::transports::TransportError),
+}
+
+/// Deploys `SystemConfig`, `OutputOracle` and `Portal`, each behind a proxy initialised in its
+/// constructor, from the provider's default sender.
+pub async fn deploy<P: Provider>(
+    provider: &P,
+    config: &DeployConfig,
+) -> Result<Deployment, DeployError> {
+    let failed = |what| move |source| DeployError::Contract { what, source };
+    let genesis_l2_timestamp = if config.genesis_l2_timestamp.is_zero() {
+        let latest = provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await?
+            .map_or(0, |block| block.header.timestamp);
+        U256::from(latest)
+    } else {
+        config.genesis_l2_timestamp
+    };
+
+    let system_config_impl = *SystemConfig::deploy(provider)
+        .await
+        .map_err(failed("SystemConfig"))?
+        .address();
+    let init = SystemConfig::initializeCall {
+        init: SystemConfig::SystemConfigInit {
+            owner: config.owner,
+            batcher: config.batcher,
+            batchInbox: config.batch_inbox,
+            proposer: config.proposer,
+            challenger: config.challenger,
+            guardian: config.guardian,
+            gasLimit: config.gas_limit,
+            eip1559Elasticity: config.eip1559_elasticity,
+            eip1559Denominator: config.eip1559_denominator,
+            l1BaseFeeScalar: config.l1_base_fee_scalar,
+            l1BlobBaseFeeScalar: config.l1_blob_base_fee_scalar,
+        },
+    };
+    let system_config = *Proxy::deploy(
+        provider,
+        config.admin,
+        system_config_impl,
+        init.abi_encode().into(),
+    )
+    .await
+    .map_err(failed("SystemConfig proxy"))?
+    .address();
+
+    let output_oracle_impl = *OutputOracle::deploy(provider)
+        .await
+        .map_err(failed("OutputOracle"))?
+        .address();
+    let init = OutputOracle::initializeCall {
+        init: OutputOracle::OutputOracleInit {
+            systemConfig: system_config,
+            disputeGameFactory: config.dispute_game_factory,
+            proposalInterval: config.proposal_interval,
+            l2BlockTimeMs: config.l2_block_time_ms,
+            genesisL2Timestamp: genesis_l2_timestamp,
+            startingBlockNumber: config.starting_block_number,
+            startingOutputRoot: config.starting_output_root,
+            challengeWindow: config.challenge_window,
+            proposalBond: config.proposal_bond,
+            challengeBond: config.challenge_bond,
+        },
+    };
+    let output_oracle = *Proxy::deploy(
+        provider,
+        config.admin,
+        output_oracle_impl,
+        init.abi_encode().into(),
+    )
+    .await
+    .map_err(failed("OutputOracle proxy"))?
+    .address();
+
+    let portal_impl = *Portal::deploy(provider)
+        .await
+        .map_err(failed("Portal"))?
+        .address();
+    let init = Portal::initializeCall {
+        systemConfig_: system_config,
+        oracle_: output_oracle,
+    };
+    let portal = *Proxy::deploy(
+        provider,
+        config.admin,
+        portal_impl,
+        init.abi_encode().into(),
+    )
+    .await
+    .map_err(failed("Portal proxy"))?
+    .address();
+
+    Ok(Deployment {
+        system_config,
+        system_config_impl,
+        output_oracle,
+        output_oracle_impl,
+        portal,
+        portal_impl,
+        batch_inbox: config.batch_inbox,
+        proxy_admin: config.admin,
+        genesis_l2_timestamp,
+        deployed_at_block: provider.get_block_number().await?,
+    })
+}

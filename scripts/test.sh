@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test of the project: the Solidity contracts (forge, and a deployment on anvil) and
+# the Rust workspace, with the chain store tested on SQLite and on a throwaway PostgreSQL server.
+# Installs what is missing: the pinned forge/anvil/cast/solc-js from npm (into contracts/), and
+# Debian's postgresql when no server is installed. Set PARALLAX_TEST_POSTGRES_URL to use your
+# own server instead, or PARALLAX_SKIP_POSTGRES=1 to test SQLite only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
+
+command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)" >&2; exit 1; }
+command -v npm >/dev/null || { echo "node and npm (Node 20+) are required" >&2; exit 1; }
+
+step() { echo "== $* ($(date +%T))"; }
+
+step "contracts: forge build, fmt check, forge tests"
+contracts/test.sh
+step "contracts: deploy to anvil"
+contracts/deploy-test.sh
+
+pg_dir=""
+if [[ -z "${PARALLAX_TEST_POSTGRES_URL:-}" && -z "${PARALLAX_SKIP_POSTGRES:-}" ]]; then
+    pg_dir=$(mktemp -d /tmp/parallax-pg.XXXXXX)
+    trap 'scripts/postgres-test-server.sh stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
+    step "starting a throwaway PostgreSQL"
+    eval "$(scripts/postgres-test-server.sh start "$pg_dir")"
+fi
+echo "PostgreSQL for the store tests: ${PARALLAX_TEST_POSTGRES_URL:-none (SQLite only)}"
+
+step "cargo test --workspace"
+cargo test --workspace
+step "all tests passed"
