@@ -25,6 +25,57 @@ enum Command {
     /// Chain database maintenance.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Run the sequencer node (JSON-RPC, mempool, block production).
+    Sequencer(SequencerArgs),
+}
+
+#[derive(Debug, Args)]
+struct SequencerArgs {
+    /// Standalone development chain: no L1, the ten `test … junk` mnemonic accounts funded with
+    /// 10,000 ETH each, chain id 901 unless set.
+    #[arg(long)]
+    dev: bool,
+    /// Genesis file (geth/anvil format); required without --dev.
+    #[arg(long, env = "PARALLAX_GENESIS")]
+    genesis: Option<PathBuf>,
+    /// Data directory (the SQLite chain database lives here).
+    #[arg(long, env = "PARALLAX_DATADIR", default_value = "./parallax-data")]
+    datadir: PathBuf,
+    /// Chain database URL (overrides the SQLite file under --datadir), e.g. postgres://…
+    #[arg(long, env = "PARALLAX_DATABASE_URL")]
+    database_url: Option<String>,
+    /// JSON-RPC listen address.
+    #[arg(long, env = "PARALLAX_HTTP_ADDR", default_value = "127.0.0.1")]
+    http_addr: std::net::IpAddr,
+    /// JSON-RPC port.
+    #[arg(long, env = "PARALLAX_HTTP_PORT", default_value_t = 8545)]
+    http_port: u16,
+    /// Milliseconds between blocks (at least 100).
+    #[arg(long, env = "PARALLAX_BLOCK_TIME_MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(100..))]
+    block_time: u64,
+    /// L2 chain id.
+    #[arg(long, env = "PARALLAX_CHAIN_ID", default_value_t = 901)]
+    chain_id: u64,
+    /// Block-STM worker threads (default: available parallelism).
+    #[arg(long, env = "PARALLAX_THREADS")]
+    threads: Option<usize>,
+    /// Receives priority fees.
+    #[arg(
+        long,
+        env = "PARALLAX_FEE_RECIPIENT",
+        default_value = "0x4200000000000000000000000000000000000011"
+    )]
+    fee_recipient: alloy_primitives::Address,
+    /// Receives base fees.
+    #[arg(
+        long,
+        env = "PARALLAX_BASE_FEE_VAULT",
+        default_value = "0x4200000000000000000000000000000000000019"
+    )]
+    base_fee_vault: alloy_primitives::Address,
+    /// Value of Access-Control-Allow-Origin for browser dApps (e.g. `*`).
+    #[arg(long, env = "PARALLAX_CORS")]
+    cors: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +123,7 @@ fn main() -> eyre::Result<ExitCode> {
             parallax_cli::bench::run(&command)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Sequencer(args) => run_sequencer(args),
         Command::Db(DbCommand::Migrate { database_url }) => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -132,4 +184,86 @@ fn run_ethtest(args: EthtestArgs) -> eyre::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn run_sequencer(args: SequencerArgs) -> eyre::Result<ExitCode> {
+    use parallax_sequencer::{
+        chain::ChainParams, genesis, mempool::PoolConfig, node, rpc::RpcLimits,
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let genesis = match (&args.genesis, args.dev) {
+        (Some(path), _) => genesis::Genesis::from_json(&std::fs::read_to_string(path)?)?,
+        (None, true) => genesis::Genesis::dev(0)?,
+        (None, false) => eyre::bail!("give --genesis FILE, or --dev for a development chain"),
+    };
+    let rollup = parallax_protocol::RollupConfig {
+        l2_chain_id: args.chain_id,
+        block_time_ms: args.block_time,
+        ..Default::default()
+    };
+    rollup.validate()?;
+    std::fs::create_dir_all(&args.datadir)?;
+    let database_url = args
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite:{}", args.datadir.join("chain.db").display()));
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let config = node::NodeConfig {
+        params: ChainParams {
+            rollup: rollup.clone(),
+            fee_recipient: args.fee_recipient,
+            base_fee_vault: args.base_fee_vault,
+            threads,
+        },
+        http_addr: std::net::SocketAddr::new(args.http_addr, args.http_port),
+        limits: RpcLimits::default(),
+        cors_origin: args.cors.clone(),
+        suggested_tip: 1_000_000,
+        pool: PoolConfig {
+            chain_id: rollup.l2_chain_id,
+            max_tx_gas: rollup.max_tx_gas,
+            min_base_fee: rollup.min_base_fee,
+            ..Default::default()
+        },
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let store = SqlStore::open(&database_url).await?;
+        let running = node::start(store, &genesis, config).await?;
+        println!(
+            "parallax sequencer: JSON-RPC on http://{}  chain id {}",
+            running.rpc_addr, rollup.l2_chain_id
+        );
+        if args.dev {
+            println!(
+                "dev accounts (10,000 ETH each; mnemonic \"{}\"):",
+                genesis::DEV_MNEMONIC
+            );
+            for (index, account) in genesis::dev_accounts()?.iter().enumerate() {
+                println!(
+                    "  ({index}) {}  key {}",
+                    account.address, account.private_key
+                );
+            }
+        }
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => {
+                result?;
+                tracing::info!("shutting down");
+            }
+            () = running.stopping() => {}
+        }
+        running.stop().await?;
+        Ok::<_, eyre::Report>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -14,7 +14,7 @@ pub mod types;
 
 pub use parallel::BlockStm;
 pub use revm;
-pub use sequential::Sequential;
+pub use sequential::{simulate, Sequential, SimulationOptions};
 pub use types::{
     AccountBasic, AccountChange, BlockOutcome, ExecutionEnv, ExecutionError, ExecutionStats,
     InvalidTx, StateChanges, TxIdx, TxReceipt, TxStatus,

@@ -205,3 +205,30 @@ impl<S: StateView> Database for &mut Overlay<'_, S> {
 pub(crate) fn view_error<E: std::error::Error + Send + Sync + 'static>(error: E) -> ViewError {
     ViewError(Box::new(error))
 }
+
+/// What [`simulate`] relaxes compared with block execution, as `eth_call` and `eth_estimateGas`
+/// do in every Ethereum client.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SimulationOptions {
+    /// Accept any nonce (calls do not have to be the sender's next transaction).
+    pub skip_nonce_check: bool,
+    /// Accept a gas price below the base fee (a call with no price pays nothing).
+    pub skip_base_fee_check: bool,
+}
+
+/// Runs one transaction on `state` without committing anything and returns its result (gas,
+/// output or revert data, logs): the engine behind `eth_call` and `eth_estimateGas`.
+pub fn simulate<S: StateView>(
+    env: &ExecutionEnv,
+    tx: &TxEnv,
+    state: &S,
+    options: SimulationOptions,
+) -> Result<revm::context::result::ExecutionResult, ExecutionError> {
+    let mut cfg = cfg_env(env);
+    cfg.disable_nonce_check = options.skip_nonce_check;
+    cfg.disable_base_fee = options.skip_base_fee_check;
+    let mut overlay = Overlay::new(state);
+    transact(env, &cfg, tx, &mut overlay, FeeMode::Immediate)
+        .map(|output| output.result)
+        .map_err(|error| TxFailure::from(error).at(0))
+}

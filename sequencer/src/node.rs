@@ -1,0 +1,188 @@
+//! Running a sequencer: open the store and chain, serve JSON-RPC, produce a block every
+//! `block_time`, shut down cleanly.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use parallax_state::store::{ChainStore, StoreError};
+use tokio::{net::TcpListener, sync::Mutex};
+
+use crate::{
+    chain::{Chain, ChainError, ChainParams},
+    genesis::Genesis,
+    mempool::{Mempool, PoolConfig},
+    rpc::{router, EthApi, RpcLimits},
+};
+
+/// How to run the node.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// Chain parameters.
+    pub params: ChainParams,
+    /// Address the JSON-RPC server listens on.
+    pub http_addr: SocketAddr,
+    /// RPC limits.
+    pub limits: RpcLimits,
+    /// `Access-Control-Allow-Origin` for browsers (None: no CORS header).
+    pub cors_origin: Option<String>,
+    /// Tip suggested by `eth_maxPriorityFeePerGas`.
+    pub suggested_tip: u128,
+    /// Pool limits.
+    pub pool: PoolConfig,
+}
+
+/// Why the node stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The chain failed.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The listener failed.
+    #[error("RPC server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A started node: its RPC address, and a handle that stops it.
+#[derive(Debug)]
+pub struct RunningNode {
+    /// Where JSON-RPC is served.
+    pub rpc_addr: SocketAddr,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<Result<(), NodeError>>>,
+}
+
+impl RunningNode {
+    /// Stops producing blocks and serving, and waits for both.
+    pub async fn stop(self) -> Result<(), NodeError> {
+        let _ = self.shutdown.send(true);
+        self.wait().await
+    }
+
+    /// Resolves when the node is stopping (a task failed, or [`RunningNode::stop`] was called);
+    /// then [`RunningNode::stop`] returns the failure.
+    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut stop = self.shutdown.subscribe();
+        async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        }
+    }
+
+    /// Waits until the node stops (on error, or after [`RunningNode::stop`]).
+    pub async fn wait(self) -> Result<(), NodeError> {
+        for task in self.tasks {
+            match task.await {
+                Ok(result) => result?,
+                Err(error) => return Err(NodeError::Io(std::io::Error::other(error))),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+/// Opens the chain in `store` (writing `genesis` if it is empty) and starts the block producer
+/// and the RPC server.
+pub async fn start<S: ChainStore>(
+    store: S,
+    genesis: &Genesis,
+    config: NodeConfig,
+) -> Result<RunningNode, NodeError> {
+    let block_time = Duration::from_millis(config.params.rollup.block_time_ms.max(100));
+    let chain = Arc::new(Chain::open(store, config.params.clone(), genesis).await?);
+    let pool = Arc::new(Mutex::new(Mempool::new(config.pool.clone())));
+    let api = Arc::new(EthApi::new(
+        chain.clone(),
+        pool.clone(),
+        config.limits.clone(),
+        config.cors_origin.clone(),
+        config.suggested_tip,
+    ));
+    let listener = TcpListener::bind(config.http_addr).await?;
+    let rpc_addr = listener.local_addr()?;
+    let (shutdown, mut stopped) = tokio::sync::watch::channel(false);
+
+    let mut server_stop = shutdown.subscribe();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router(api))
+            .with_graceful_shutdown(async move {
+                let _ = server_stop.wait_for(|stop| *stop).await;
+            })
+            .await?;
+        Ok(())
+    });
+
+    let producer_stop = shutdown.clone();
+    let producer = tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(block_time);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+            }
+            let candidates = {
+                let state = chain.state();
+                let state = state.read().await;
+                let base_fee =
+                    Chain::<S>::next_base_fee(&state.head.header, &chain.params().rollup);
+                pool.lock()
+                    .await
+                    .select(base_fee, chain.params().rollup.gas_limit, |sender| {
+                        state
+                            .world
+                            .account(sender)
+                            .map_or(0, |account| account.nonce)
+                    })
+            };
+            let sealed = match chain.seal_next(candidates, now_seconds()).await {
+                Ok(sealed) => sealed,
+                Err(error) => {
+                    // Never serve a chain that stopped advancing: take the RPC server down too.
+                    tracing::error!(%error, "block production failed; stopping");
+                    let _ = producer_stop.send(true);
+                    return Err(error.into());
+                }
+            };
+            let mut pool = pool.lock().await;
+            for (hash, reason) in &sealed.dropped {
+                tracing::warn!(%hash, %reason, "dropped transaction");
+                pool.remove_with_descendants(hash);
+            }
+            let state = chain.state();
+            let state = state.read().await;
+            let senders: Vec<_> = sealed
+                .block
+                .transactions
+                .iter()
+                .map(|tx| tx.sender)
+                .collect();
+            pool.remove_stale(&senders, |sender| {
+                state
+                    .world
+                    .account(sender)
+                    .map_or(0, |account| account.nonce)
+            });
+            tracing::info!(
+                number = sealed.block.header.number,
+                txs = sealed.block.transactions.len(),
+                gas = sealed.block.header.gas_used,
+                aborts = sealed.stats.aborts,
+                pool = pool.len(),
+                "sealed block"
+            );
+        }
+    });
+
+    Ok(RunningNode {
+        rpc_addr,
+        shutdown,
+        tasks: vec![producer, server],
+    })
+}

@@ -1,0 +1,828 @@
+//! The `eth_`, `net_` and `web3_` methods, with geth's semantics for block tags, errors and
+//! response shapes (alloy's RPC types serialize exactly what clients expect).
+
+use std::sync::Arc;
+
+use alloy::{
+    consensus::{
+        transaction::SignerRecoverable, Receipt, ReceiptEnvelope, ReceiptWithBloom, TxEnvelope,
+        TxType,
+    },
+    eips::{eip2718::Decodable2718, BlockId, BlockNumberOrTag},
+    rpc::types::{
+        Block, BlockTransactions, EIP1186AccountProofResponse, EIP1186StorageProof, FeeHistory,
+        Filter, FilterBlockOption, Header as RpcHeader, Log as RpcLog,
+        Transaction as RpcTransaction, TransactionReceipt, TransactionRequest,
+    },
+};
+use alloy_consensus::{transaction::Recovered, Transaction};
+use alloy_primitives::{Address, Bytes, TxKind, B256, U256};
+use parallax_executor::{simulate, SimulationOptions};
+use parallax_state::{
+    store::{ChainStore, HeadKind, HistoricalState, LogFilter, StoreError, StoredBlock},
+    AccountProof,
+};
+use revm::{
+    context::{result::ExecutionResult, TxEnv},
+    primitives::KECCAK_EMPTY,
+};
+use serde_json::{json, Value};
+use tokio::sync::Mutex;
+
+use super::{parse_params, RpcError, RpcLimits};
+use crate::{
+    chain::{Chain, ChainState},
+    mempool::{Mempool, PooledTx},
+};
+
+/// Everything the methods read: the chain, the pool, limits.
+#[derive(Debug)]
+pub struct EthApi<S> {
+    chain: Arc<Chain<S>>,
+    pool: Arc<Mutex<Mempool>>,
+    limits: RpcLimits,
+    cors_origin: Option<String>,
+    suggested_tip: u128,
+}
+
+fn to_value<T: serde::Serialize>(value: T) -> Result<Value, RpcError> {
+    serde_json::to_value(value).map_err(RpcError::internal)
+}
+
+fn store_error(error: StoreError) -> RpcError {
+    match error {
+        StoreError::StatePruned { .. } => RpcError::server(format!("missing trie node: {error}")),
+        StoreError::UnknownBlock(_) => RpcError::server("header not found"),
+        other => RpcError::internal(other),
+    }
+}
+
+/// Where a state read is answered from.
+enum StateAt<S> {
+    /// The latest state, in memory.
+    Latest,
+    /// A past block, from stored trie nodes.
+    Past(HistoricalState<S>),
+}
+
+impl<S: ChainStore> EthApi<S> {
+    /// The API over a chain and its pool.
+    pub fn new(
+        chain: Arc<Chain<S>>,
+        pool: Arc<Mutex<Mempool>>,
+        limits: RpcLimits,
+        cors_origin: Option<String>,
+        suggested_tip: u128,
+    ) -> Self {
+        Self {
+            chain,
+            pool,
+            limits,
+            cors_origin,
+            suggested_tip,
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &RpcLimits {
+        &self.limits
+    }
+
+    /// The `Access-Control-Allow-Origin` value, if CORS is enabled.
+    pub fn cors_origin(&self) -> Option<&str> {
+        self.cors_origin.as_deref()
+    }
+
+    async fn head_number(&self) -> u64 {
+        self.chain.state().read().await.head.header.number
+    }
+
+    /// A block tag or number to a block number that exists.
+    async fn resolve(&self, tag: BlockNumberOrTag) -> Result<u64, RpcError> {
+        let head = self.head_number().await;
+        let store = self.chain.store();
+        let number = match tag {
+            BlockNumberOrTag::Latest | BlockNumberOrTag::Pending => head,
+            BlockNumberOrTag::Earliest => 0,
+            // Without L1 (dev mode) nothing is derived yet: genesis is the only safe block.
+            BlockNumberOrTag::Safe => store
+                .head(HeadKind::Safe)
+                .await
+                .map_err(store_error)?
+                .map_or(0, |head| head.number),
+            BlockNumberOrTag::Finalized => store
+                .head(HeadKind::Finalized)
+                .await
+                .map_err(store_error)?
+                .map_or(0, |head| head.number),
+            BlockNumberOrTag::Number(number) if number <= head => number,
+            BlockNumberOrTag::Number(_) => return Err(RpcError::server("header not found")),
+        };
+        Ok(number)
+    }
+
+    async fn resolve_id(&self, id: Option<BlockId>) -> Result<u64, RpcError> {
+        match id.unwrap_or(BlockId::Number(BlockNumberOrTag::Latest)) {
+            BlockId::Number(tag) => self.resolve(tag).await,
+            BlockId::Hash(hash) => self
+                .chain
+                .store()
+                .block_number(hash.block_hash)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(|| RpcError::server("header not found")),
+        }
+    }
+
+    async fn state_at(&self, id: Option<BlockId>) -> Result<StateAt<S>, RpcError> {
+        let number = self.resolve_id(id).await?;
+        if number == self.head_number().await {
+            return Ok(StateAt::Latest);
+        }
+        HistoricalState::at(self.chain.store().clone(), number)
+            .await
+            .map(StateAt::Past)
+            .map_err(store_error)
+    }
+
+    async fn proof_at(
+        &self,
+        address: Address,
+        slots: &[U256],
+        id: Option<BlockId>,
+    ) -> Result<AccountProof, RpcError> {
+        match self.state_at(id).await? {
+            StateAt::Latest => Ok(self.chain.state().read().await.world.proof(&address, slots)),
+            StateAt::Past(view) => view.proof(&address, slots).await.map_err(store_error),
+        }
+    }
+
+    async fn code_at(&self, address: Address, id: Option<BlockId>) -> Result<Bytes, RpcError> {
+        let account = match self.state_at(id).await? {
+            StateAt::Latest => {
+                let state = self.chain.state();
+                let state = state.read().await;
+                let Some(account) = state.world.account(&address) else {
+                    return Ok(Bytes::new());
+                };
+                if let Some(code) = state.world.code(&account.code_hash) {
+                    return Ok(code.original_bytes());
+                }
+                account
+            }
+            StateAt::Past(view) => match view.account(&address).await.map_err(store_error)? {
+                Some(account) => account,
+                None => return Ok(Bytes::new()),
+            },
+        };
+        if account.code_hash == KECCAK_EMPTY {
+            return Ok(Bytes::new());
+        }
+        Ok(self
+            .chain
+            .store()
+            .bytecode(account.code_hash)
+            .await
+            .map_err(store_error)?
+            .unwrap_or_default())
+    }
+
+    /// Dispatches one method call.
+    pub async fn dispatch(&self, method: &str, params: Value) -> Result<Value, RpcError> {
+        match method {
+            "web3_clientVersion" => to_value(concat!("parallax/v", env!("CARGO_PKG_VERSION"))),
+            "web3_sha3" => {
+                let (data,): (Bytes,) = parse_params(params, 1)?;
+                to_value(alloy_primitives::keccak256(data))
+            }
+            "net_version" => to_value(self.chain.params().rollup.l2_chain_id.to_string()),
+            "net_listening" => to_value(true),
+            "net_peerCount" => to_value("0x0"),
+            "eth_chainId" => to_value(U256::from(self.chain.params().rollup.l2_chain_id)),
+            "eth_blockNumber" => to_value(U256::from(self.head_number().await)),
+            "eth_syncing" => to_value(false),
+            "eth_accounts" => to_value(Vec::<Address>::new()),
+            "eth_gasPrice" => {
+                let base = self.next_base_fee().await;
+                to_value(U256::from(u128::from(base) + self.suggested_tip))
+            }
+            "eth_maxPriorityFeePerGas" => to_value(U256::from(self.suggested_tip)),
+            "eth_getBalance" => {
+                let (address, id): (Address, Option<BlockId>) = parse_params(params, 2)?;
+                let proof = self.proof_at(address, &[], id).await?;
+                to_value(proof.account.map_or(U256::ZERO, |account| account.balance))
+            }
+            "eth_getTransactionCount" => {
+                let (address, id): (Address, Option<BlockId>) = parse_params(params, 2)?;
+                let pending = matches!(id, Some(BlockId::Number(BlockNumberOrTag::Pending)));
+                let proof = self.proof_at(address, &[], id).await?;
+                let nonce = proof.account.map_or(0, |account| account.nonce);
+                let nonce = if pending {
+                    self.pool.lock().await.pending_nonce(&address, nonce)
+                } else {
+                    nonce
+                };
+                to_value(U256::from(nonce))
+            }
+            "eth_getStorageAt" => {
+                let (address, slot, id): (Address, U256, Option<BlockId>) =
+                    parse_params(params, 3)?;
+                let proof = self.proof_at(address, &[slot], id).await?;
+                let value = proof
+                    .storage_proofs
+                    .first()
+                    .map_or(U256::ZERO, |(_, value, _)| *value);
+                to_value(B256::from(value))
+            }
+            "eth_getCode" => {
+                let (address, id): (Address, Option<BlockId>) = parse_params(params, 2)?;
+                to_value(self.code_at(address, id).await?)
+            }
+            "eth_getProof" => {
+                let (address, keys, id): (Address, Vec<B256>, Option<BlockId>) =
+                    parse_params(params, 3)?;
+                let slots: Vec<U256> = keys.iter().map(|key| U256::from_be_bytes(key.0)).collect();
+                let proof = self.proof_at(address, &slots, id).await?;
+                let account = proof.account.unwrap_or_default();
+                to_value(EIP1186AccountProofResponse {
+                    address,
+                    balance: account.balance,
+                    code_hash: if proof.account.is_some() {
+                        account.code_hash
+                    } else {
+                        B256::ZERO
+                    },
+                    nonce: account.nonce,
+                    storage_hash: proof.storage_root,
+                    account_proof: proof.account_proof,
+                    storage_proof: keys
+                        .iter()
+                        .zip(proof.storage_proofs)
+                        .map(|(key, (_, value, nodes))| EIP1186StorageProof {
+                            key: (*key).into(),
+                            value,
+                            proof: nodes,
+                        })
+                        .collect(),
+                })
+            }
+            "eth_sendRawTransaction" => {
+                let (raw,): (Bytes,) = parse_params(params, 1)?;
+                to_value(self.send_raw(raw).await?)
+            }
+            "eth_call" => {
+                let (request, id): (TransactionRequest, Option<BlockId>) = parse_params(params, 2)?;
+                self.require_latest(id).await?;
+                match self.call(&request, request.gas.unwrap_or(u64::MAX)).await? {
+                    ExecutionResult::Success { output, .. } => to_value(output.into_data()),
+                    ExecutionResult::Revert { output, .. } => Err(reverted(output)),
+                    ExecutionResult::Halt { reason, .. } => {
+                        Err(RpcError::server(format!("{reason:?}")))
+                    }
+                }
+            }
+            "eth_estimateGas" => {
+                let (request, id): (TransactionRequest, Option<BlockId>) = parse_params(params, 2)?;
+                self.require_latest(id).await?;
+                to_value(U256::from(self.estimate_gas(&request).await?))
+            }
+            "eth_getBlockByNumber" => {
+                let (tag, full): (BlockNumberOrTag, Option<bool>) = parse_params(params, 2)?;
+                let number = match self.resolve(tag).await {
+                    Ok(number) => number,
+                    Err(_) => return Ok(Value::Null),
+                };
+                self.block_json(number, full.unwrap_or(false)).await
+            }
+            "eth_getBlockByHash" => {
+                let (hash, full): (B256, Option<bool>) = parse_params(params, 2)?;
+                match self
+                    .chain
+                    .store()
+                    .block_number(hash)
+                    .await
+                    .map_err(store_error)?
+                {
+                    Some(number) => self.block_json(number, full.unwrap_or(false)).await,
+                    None => Ok(Value::Null),
+                }
+            }
+            "eth_getBlockTransactionCountByNumber" => {
+                let (tag,): (BlockNumberOrTag,) = parse_params(params, 1)?;
+                let number = self.resolve(tag).await?;
+                let block = self
+                    .chain
+                    .store()
+                    .block(number)
+                    .await
+                    .map_err(store_error)?;
+                to_value(block.map(|block| U256::from(block.transactions.len())))
+            }
+            "eth_getTransactionByHash" => {
+                let (hash,): (B256,) = parse_params(params, 1)?;
+                self.transaction_json(hash).await
+            }
+            "eth_getTransactionReceipt" => {
+                let (hash,): (B256,) = parse_params(params, 1)?;
+                self.receipt_json(hash).await
+            }
+            "eth_getLogs" => {
+                let (filter,): (Filter,) = parse_params(params, 1)?;
+                to_value(self.logs(&filter).await?)
+            }
+            "eth_feeHistory" => {
+                let (count, newest, percentiles): (U256, BlockNumberOrTag, Option<Vec<f64>>) =
+                    parse_params(params, 3)?;
+                to_value(
+                    self.fee_history(
+                        count.saturating_to(),
+                        newest,
+                        percentiles.unwrap_or_default(),
+                    )
+                    .await?,
+                )
+            }
+            _ => Err(RpcError {
+                code: -32601,
+                message: format!("the method {method} does not exist/is not available"),
+                data: None,
+            }),
+        }
+    }
+
+    /// Gas available to a call: the configured cap, never above the block gas limit.
+    fn call_gas_cap(&self) -> u64 {
+        self.limits
+            .call_gas_cap
+            .min(self.chain.params().rollup.gas_limit)
+    }
+
+    async fn next_base_fee(&self) -> u64 {
+        let state = self.chain.state();
+        let head = &state.read().await.head;
+        Chain::<S>::next_base_fee(&head.header, &self.chain.params().rollup)
+    }
+
+    async fn require_latest(&self, id: Option<BlockId>) -> Result<(), RpcError> {
+        match self.state_at(id).await? {
+            StateAt::Latest => Ok(()),
+            StateAt::Past(view) => Err(RpcError::server(format!(
+                "calls against past state (block {}) are not supported yet; use latest",
+                view.block()
+            ))),
+        }
+    }
+
+    /// Decodes, recovers and pools a raw transaction.
+    async fn send_raw(&self, raw: Bytes) -> Result<B256, RpcError> {
+        let envelope = TxEnvelope::decode_2718(&mut raw.as_ref()).map_err(|error| {
+            if raw.first() == Some(&0x7e) {
+                RpcError::server("transaction type not supported")
+            } else {
+                RpcError::server(format!("rlp: {error}"))
+            }
+        })?;
+        if envelope.tx_type() == TxType::Eip4844 || envelope.tx_type() == TxType::Eip7702 {
+            return Err(RpcError::server("transaction type not supported"));
+        }
+        // Signature recovery is CPU work: keep it off the runtime's threads.
+        let (envelope, sender) = tokio::task::spawn_blocking(move || {
+            let sender = envelope.recover_signer();
+            (envelope, sender)
+        })
+        .await
+        .map_err(RpcError::internal)?;
+        let sender = sender.map_err(|_| RpcError::server("invalid sender"))?;
+        let (nonce, balance) = {
+            let state = self.chain.state();
+            let state = state.read().await;
+            state
+                .world
+                .account(&sender)
+                .map_or((0, U256::ZERO), |account| (account.nonce, account.balance))
+        };
+        let pooled = PooledTx {
+            hash: *envelope.tx_hash(),
+            sender,
+            envelope: Arc::new(envelope),
+            raw,
+            arrival: 0,
+        };
+        self.pool
+            .lock()
+            .await
+            .insert(pooled, nonce, balance)
+            .map_err(RpcError::server)
+    }
+
+    /// The revm transaction of a call request (geth's defaults: zero price, cap-limited gas).
+    fn call_env(&self, request: &TransactionRequest, gas: u64, nonce: u64) -> TxEnv {
+        TxEnv {
+            tx_type: if request.max_fee_per_gas.is_some() {
+                2
+            } else {
+                0
+            },
+            caller: request.from.unwrap_or_default(),
+            gas_limit: gas.min(self.call_gas_cap()),
+            gas_price: request
+                .max_fee_per_gas
+                .or(request.gas_price)
+                .unwrap_or_default(),
+            gas_priority_fee: request.max_priority_fee_per_gas,
+            kind: request.to.unwrap_or(TxKind::Create),
+            value: request.value.unwrap_or_default(),
+            data: request.input.input().cloned().unwrap_or_default(),
+            nonce,
+            chain_id: Some(self.chain.params().rollup.l2_chain_id),
+            access_list: request.access_list.clone().unwrap_or_default(),
+            ..TxEnv::default()
+        }
+    }
+
+    /// Runs a call on the latest state.
+    async fn call(
+        &self,
+        request: &TransactionRequest,
+        gas: u64,
+    ) -> Result<ExecutionResult, RpcError> {
+        let state = self.chain.state().read_owned().await;
+        let (_, env) = self
+            .chain
+            .next_env(&state.head, state.head.header.timestamp + 1);
+        let sender = request.from.unwrap_or_default();
+        let nonce = state
+            .world
+            .account(&sender)
+            .map_or(0, |account| account.nonce);
+        let tx = self.call_env(request, gas, nonce);
+        tokio::task::spawn_blocking(move || {
+            let state: &ChainState = &state;
+            simulate(
+                &env,
+                &tx,
+                &state.world,
+                SimulationOptions {
+                    skip_nonce_check: true,
+                    skip_base_fee_check: true,
+                },
+            )
+        })
+        .await
+        .map_err(RpcError::internal)?
+        .map_err(|error| RpcError::server(error.to_string()))
+    }
+
+    /// The smallest gas limit with which the request succeeds (binary search, as geth).
+    async fn estimate_gas(&self, request: &TransactionRequest) -> Result<u64, RpcError> {
+        let cap = request.gas.unwrap_or(u64::MAX).min(self.call_gas_cap());
+        let used = match self.call(request, cap).await? {
+            success @ ExecutionResult::Success { .. } => success.tx_gas_used(),
+            ExecutionResult::Revert { output, .. } => return Err(reverted(output)),
+            ExecutionResult::Halt { reason, .. } => {
+                return Err(RpcError::server(format!(
+                    "gas required exceeds allowance ({cap}): {reason:?}"
+                )))
+            }
+        };
+        let (mut low, mut high) = (used.saturating_sub(1), cap);
+        while low + 1 < high {
+            let middle = low + (high - low) / 2;
+            match self.call(request, middle).await? {
+                ExecutionResult::Success { .. } => high = middle,
+                _ => low = middle,
+            }
+        }
+        Ok(high)
+    }
+
+    async fn block_json(&self, number: u64, full: bool) -> Result<Value, RpcError> {
+        let Some(block) = self
+            .chain
+            .store()
+            .block(number)
+            .await
+            .map_err(store_error)?
+        else {
+            return Ok(Value::Null);
+        };
+        to_value(rpc_block(&block, full)?)
+    }
+
+    async fn transaction_json(&self, hash: B256) -> Result<Value, RpcError> {
+        if let Some((stored, location)) = self
+            .chain
+            .store()
+            .transaction(hash)
+            .await
+            .map_err(store_error)?
+        {
+            let header = self
+                .chain
+                .store()
+                .header(location.block.number)
+                .await
+                .map_err(store_error)?;
+            let base_fee = header
+                .as_ref()
+                .and_then(|header| header.header.base_fee_per_gas)
+                .unwrap_or_default();
+            let envelope = decode(&stored.raw)?;
+            let price = envelope.effective_gas_price(Some(base_fee));
+            return to_value(RpcTransaction {
+                inner: Recovered::new_unchecked(envelope, stored.sender),
+                block_hash: Some(location.block.hash),
+                block_number: Some(location.block.number),
+                transaction_index: Some(location.index),
+                effective_gas_price: Some(price),
+                block_timestamp: header.map(|header| header.header.timestamp),
+            });
+        }
+        let pool = self.pool.lock().await;
+        match pool.get(&hash) {
+            Some(pooled) => to_value(RpcTransaction {
+                inner: Recovered::new_unchecked(pooled.envelope.as_ref().clone(), pooled.sender),
+                block_hash: None,
+                block_number: None,
+                transaction_index: None,
+                effective_gas_price: None,
+                block_timestamp: None,
+            }),
+            None => Ok(Value::Null),
+        }
+    }
+
+    async fn receipt_json(&self, hash: B256) -> Result<Value, RpcError> {
+        let store = self.chain.store();
+        let Some((receipt, location, first_log)) =
+            store.receipt(hash).await.map_err(store_error)?
+        else {
+            return Ok(Value::Null);
+        };
+        let Some((transaction, _)) = store.transaction(hash).await.map_err(store_error)? else {
+            return Ok(Value::Null);
+        };
+        let header = store
+            .header(location.block.number)
+            .await
+            .map_err(store_error)?;
+        let envelope = decode(&transaction.raw)?;
+        let logs: Vec<RpcLog> = receipt
+            .logs
+            .iter()
+            .enumerate()
+            .map(|(index, log)| RpcLog {
+                inner: log.clone(),
+                block_hash: Some(location.block.hash),
+                block_number: Some(location.block.number),
+                block_timestamp: header.as_ref().map(|header| header.header.timestamp),
+                transaction_hash: Some(hash),
+                transaction_index: Some(location.index),
+                log_index: Some(first_log + index as u64),
+                removed: false,
+            })
+            .collect();
+        let consensus = ReceiptWithBloom::from(Receipt {
+            status: receipt.success.into(),
+            cumulative_gas_used: receipt.cumulative_gas_used,
+            logs,
+        });
+        let inner = match envelope.tx_type() {
+            TxType::Legacy => ReceiptEnvelope::Legacy(consensus),
+            TxType::Eip2930 => ReceiptEnvelope::Eip2930(consensus),
+            TxType::Eip1559 => ReceiptEnvelope::Eip1559(consensus),
+            TxType::Eip4844 => ReceiptEnvelope::Eip4844(consensus),
+            TxType::Eip7702 => ReceiptEnvelope::Eip7702(consensus),
+        };
+        to_value(TransactionReceipt {
+            inner,
+            transaction_hash: hash,
+            transaction_index: Some(location.index),
+            block_hash: Some(location.block.hash),
+            block_number: Some(location.block.number),
+            gas_used: receipt.gas_used,
+            effective_gas_price: receipt.effective_gas_price,
+            blob_gas_used: None,
+            blob_gas_price: None,
+            from: transaction.sender,
+            to: envelope.to(),
+            contract_address: receipt.contract_address,
+        })
+    }
+
+    async fn logs(&self, filter: &Filter) -> Result<Vec<RpcLog>, RpcError> {
+        let (from, to) = match filter.block_option {
+            FilterBlockOption::AtBlockHash(hash) => {
+                let number = self
+                    .chain
+                    .store()
+                    .block_number(hash)
+                    .await
+                    .map_err(store_error)?
+                    .ok_or_else(|| RpcError::server("unknown block"))?;
+                (number, number)
+            }
+            FilterBlockOption::Range {
+                from_block,
+                to_block,
+            } => {
+                let from = self
+                    .resolve(from_block.unwrap_or(BlockNumberOrTag::Latest))
+                    .await?;
+                let to = self
+                    .resolve(to_block.unwrap_or(BlockNumberOrTag::Latest))
+                    .await?;
+                (from, to)
+            }
+        };
+        if from > to {
+            return Err(RpcError::invalid_params("fromBlock is after toBlock"));
+        }
+        if to - from >= self.limits.max_log_range {
+            return Err(RpcError::server(format!(
+                "block range too large: {} blocks, the limit is {}",
+                to - from + 1,
+                self.limits.max_log_range
+            )));
+        }
+        let query = LogFilter {
+            from_block: from,
+            to_block: to,
+            addresses: filter.address.iter().copied().collect(),
+            topics: std::array::from_fn(|position| {
+                filter.topics[position].iter().copied().collect()
+            }),
+        };
+        let records = self
+            .chain
+            .store()
+            .logs(&query, self.limits.max_logs)
+            .await
+            .map_err(|error| match error {
+                StoreError::TooManyLogs(limit) => {
+                    RpcError::server(format!("query returned more than {limit} results"))
+                }
+                other => store_error(other),
+            })?;
+        Ok(records
+            .into_iter()
+            .map(|record| RpcLog {
+                inner: record.log,
+                block_hash: Some(record.block.hash),
+                block_number: Some(record.block.number),
+                block_timestamp: None,
+                transaction_hash: Some(record.tx_hash),
+                transaction_index: Some(record.tx_index),
+                log_index: Some(record.log_index),
+                removed: false,
+            })
+            .collect())
+    }
+
+    async fn fee_history(
+        &self,
+        count: u64,
+        newest: BlockNumberOrTag,
+        percentiles: Vec<f64>,
+    ) -> Result<FeeHistory, RpcError> {
+        let count = count.clamp(1, 1024);
+        let newest = self.resolve(newest).await?;
+        let oldest = newest.saturating_sub(count - 1);
+        let mut history = FeeHistory {
+            oldest_block: oldest,
+            ..Default::default()
+        };
+        let rollup = &self.chain.params().rollup;
+        let mut reward = Vec::new();
+        for number in oldest..=newest {
+            let Some(block) = self
+                .chain
+                .store()
+                .block(number)
+                .await
+                .map_err(store_error)?
+            else {
+                break;
+            };
+            let header = &block.header;
+            let base_fee = header.base_fee_per_gas.unwrap_or_default();
+            history.base_fee_per_gas.push(u128::from(base_fee));
+            history
+                .gas_used_ratio
+                .push(header.gas_used as f64 / header.gas_limit.max(1) as f64);
+            history.base_fee_per_blob_gas.push(1);
+            history.blob_gas_used_ratio.push(0.0);
+            if !percentiles.is_empty() {
+                // Tips weighted by gas used, as geth computes them.
+                let mut tips: Vec<(u128, u64)> = block
+                    .transactions
+                    .iter()
+                    .zip(&block.receipts)
+                    .filter_map(|(tx, receipt)| {
+                        let envelope = TxEnvelope::decode_2718(&mut tx.raw.as_ref()).ok()?;
+                        Some((
+                            envelope.effective_tip_per_gas(base_fee).unwrap_or_default(),
+                            receipt.gas_used,
+                        ))
+                    })
+                    .collect();
+                tips.sort_unstable();
+                let total: u64 = tips.iter().map(|(_, gas)| gas).sum();
+                reward.push(
+                    percentiles
+                        .iter()
+                        .map(|percentile| {
+                            let threshold = (total as f64 * percentile / 100.0) as u64;
+                            let mut cumulative = 0;
+                            tips.iter()
+                                .find(|(_, gas)| {
+                                    cumulative += gas;
+                                    cumulative >= threshold
+                                })
+                                .or(tips.last())
+                                .map_or(0, |(tip, _)| *tip)
+                        })
+                        .collect(),
+                );
+            }
+            if number == newest {
+                let next = rollup.next_base_fee(header.gas_used, header.gas_limit, base_fee);
+                history.base_fee_per_gas.push(u128::from(next));
+                history.base_fee_per_blob_gas.push(1);
+            }
+        }
+        if !percentiles.is_empty() {
+            history.reward = Some(reward);
+        }
+        Ok(history)
+    }
+}
+
+fn reverted(output: Bytes) -> RpcError {
+    // Solidity `Error(string)`: surface the reason the way geth does.
+    let reason = (output.len() >= 68 && output[..4] == [0x08, 0xc3, 0x79, 0xa0])
+        .then(|| {
+            let length = U256::from_be_slice(&output[36..68]).saturating_to::<usize>();
+            output
+                .get(68..68 + length)
+                .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
+        })
+        .flatten();
+    RpcError {
+        code: 3,
+        message: match reason {
+            Some(reason) => format!("execution reverted: {reason}"),
+            None => "execution reverted".into(),
+        },
+        data: Some(json!(output)),
+    }
+}
+
+fn decode(raw: &[u8]) -> Result<TxEnvelope, RpcError> {
+    TxEnvelope::decode_2718(&mut &raw[..])
+        .map_err(|error| RpcError::internal(format!("stored transaction: {error}")))
+}
+
+fn rpc_block(block: &StoredBlock, full: bool) -> Result<Block, RpcError> {
+    let base_fee = block.header.base_fee_per_gas.unwrap_or_default();
+    let transactions = if full {
+        BlockTransactions::Full(
+            block
+                .transactions
+                .iter()
+                .enumerate()
+                .map(|(index, tx)| {
+                    let envelope = decode(&tx.raw)?;
+                    let price = envelope.effective_gas_price(Some(base_fee));
+                    Ok(RpcTransaction {
+                        inner: Recovered::new_unchecked(envelope, tx.sender),
+                        block_hash: Some(block.hash),
+                        block_number: Some(block.header.number),
+                        transaction_index: Some(index as u64),
+                        effective_gas_price: Some(price),
+                        block_timestamp: Some(block.header.timestamp),
+                    })
+                })
+                .collect::<Result<_, RpcError>>()?,
+        )
+    } else {
+        BlockTransactions::Hashes(block.transactions.iter().map(|tx| tx.hash).collect())
+    };
+    let size = alloy_rlp::Encodable::length(&block.header)
+        + block
+            .transactions
+            .iter()
+            .map(|tx| tx.raw.len())
+            .sum::<usize>();
+    Ok(Block {
+        header: RpcHeader {
+            hash: block.hash,
+            inner: block.header.clone(),
+            total_difficulty: Some(U256::ZERO),
+            size: Some(U256::from(size)),
+        },
+        uncles: Vec::new(),
+        transactions,
+        withdrawals: Some(Default::default()),
+    })
+}

@@ -1,0 +1,195 @@
+//! Ethereum JSON-RPC 2.0 over HTTP (axum): single and batch requests, limits, and the standard
+//! error codes clients parse.
+
+mod eth;
+
+use std::sync::Arc;
+
+use axum::{
+    body::Bytes,
+    extract::{DefaultBodyLimit, State},
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    routing::post,
+    Router,
+};
+use serde::{de::DeserializeOwned, Deserialize};
+use serde_json::{json, Value};
+
+pub use eth::EthApi;
+
+/// Request and response limits.
+#[derive(Clone, Debug)]
+pub struct RpcLimits {
+    /// Largest request body in bytes.
+    pub max_body_bytes: usize,
+    /// Most requests in one batch.
+    pub max_batch: usize,
+    /// Widest `eth_getLogs` block range.
+    pub max_log_range: u64,
+    /// Most logs one `eth_getLogs` returns.
+    pub max_logs: usize,
+    /// Gas cap of `eth_call` / `eth_estimateGas`.
+    pub call_gas_cap: u64,
+}
+
+impl Default for RpcLimits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 5 * 1024 * 1024,
+            max_batch: 1_000,
+            max_log_range: 10_000,
+            max_logs: 20_000,
+            call_gas_cap: 50_000_000,
+        }
+    }
+}
+
+/// A JSON-RPC error object.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RpcError {
+    /// Error code.
+    pub code: i64,
+    /// Message.
+    pub message: String,
+    /// Extra data (revert data for `execution reverted`).
+    pub data: Option<Value>,
+}
+
+impl RpcError {
+    /// -32602: parameters do not fit the method.
+    pub fn invalid_params(message: impl std::fmt::Display) -> Self {
+        Self::new(-32602, format!("invalid params: {message}"))
+    }
+    /// -32000: the generic server error geth uses for rejected transactions and lookups.
+    pub fn server(message: impl std::fmt::Display) -> Self {
+        Self::new(-32000, message.to_string())
+    }
+    /// -32603: a failure on our side.
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        Self::new(-32603, format!("internal error: {message}"))
+    }
+    fn new(code: i64, message: String) -> Self {
+        Self {
+            code,
+            message,
+            data: None,
+        }
+    }
+    fn to_json(&self) -> Value {
+        match &self.data {
+            Some(data) => json!({"code": self.code, "message": self.message, "data": data}),
+            None => json!({"code": self.code, "message": self.message}),
+        }
+    }
+}
+
+/// Parses positional params into `T` (a tuple), treating missing trailing ones as null so
+/// optional arguments can be left out, as every client does.
+pub fn parse_params<T: DeserializeOwned>(params: Value, arity: usize) -> Result<T, RpcError> {
+    let mut list = match params {
+        Value::Array(list) => list,
+        Value::Null => Vec::new(),
+        other => vec![other],
+    };
+    if list.len() > arity {
+        return Err(RpcError::invalid_params(format!(
+            "too many arguments, want at most {arity}"
+        )));
+    }
+    list.resize(arity, Value::Null);
+    serde_json::from_value(Value::Array(list)).map_err(RpcError::invalid_params)
+}
+
+#[derive(Deserialize)]
+struct Request {
+    jsonrpc: Option<String>,
+    #[serde(default)]
+    id: Value,
+    method: Option<String>,
+    #[serde(default)]
+    params: Value,
+}
+
+fn response(id: Value, result: Result<Value, RpcError>) -> Value {
+    match result {
+        Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+        Err(error) => json!({"jsonrpc": "2.0", "id": id, "error": error.to_json()}),
+    }
+}
+
+async fn call_one<S: parallax_state::store::ChainStore>(api: &EthApi<S>, request: Value) -> Value {
+    let request: Request = match serde_json::from_value(request) {
+        Ok(request) => request,
+        Err(error) => {
+            return response(
+                Value::Null,
+                Err(RpcError::new(-32600, format!("invalid request: {error}"))),
+            )
+        }
+    };
+    let (Some("2.0"), Some(method)) = (request.jsonrpc.as_deref(), request.method) else {
+        return response(
+            request.id,
+            Err(RpcError::new(
+                -32600,
+                "invalid request: jsonrpc must be \"2.0\" and method a string".into(),
+            )),
+        );
+    };
+    let result = api.dispatch(&method, request.params).await;
+    response(request.id, result)
+}
+
+async fn handle<S: parallax_state::store::ChainStore>(
+    State(api): State<Arc<EthApi<S>>>,
+    body: Bytes,
+) -> Response {
+    let reply = match serde_json::from_slice::<Value>(&body) {
+        Err(error) => response(
+            Value::Null,
+            Err(RpcError::new(-32700, format!("parse error: {error}"))),
+        ),
+        Ok(Value::Array(batch)) if batch.is_empty() => response(
+            Value::Null,
+            Err(RpcError::new(-32600, "empty batch".into())),
+        ),
+        Ok(Value::Array(batch)) if batch.len() > api.limits().max_batch => response(
+            Value::Null,
+            Err(RpcError::new(
+                -32600,
+                format!(
+                    "batch of {} requests exceeds the limit of {}",
+                    batch.len(),
+                    api.limits().max_batch
+                ),
+            )),
+        ),
+        Ok(Value::Array(batch)) => {
+            let mut replies = Vec::with_capacity(batch.len());
+            for request in batch {
+                replies.push(call_one(&api, request).await);
+            }
+            Value::Array(replies)
+        }
+        Ok(request) => call_one(&api, request).await,
+    };
+    let mut response = (StatusCode::OK, axum::Json(reply)).into_response();
+    if let Some(origin) = api.cors_origin() {
+        if let Ok(value) = HeaderValue::from_str(origin) {
+            response
+                .headers_mut()
+                .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        }
+    }
+    response
+}
+
+/// The HTTP router serving JSON-RPC at `/`.
+pub fn router<S: parallax_state::store::ChainStore>(api: Arc<EthApi<S>>) -> Router {
+    let limit = api.limits().max_body_bytes;
+    Router::new()
+        .route("/", post(handle::<S>))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(api)
+}
