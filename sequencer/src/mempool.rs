@@ -570,7 +570,12 @@ mod tests {
         // b0 (tip 5) beats a0 (tip 1); b1 (tip 2) still beats a0; a3 is behind a gap.
         assert_eq!(
             order,
-            vec![(b.address(), 0), (b.address(), 1), (a.address(), 0), (a.address(), 1)]
+            vec![
+                (b.address(), 0),
+                (b.address(), 1),
+                (a.address(), 0),
+                (a.address(), 1)
+            ]
         );
         // The gas limit cuts the block.
         assert_eq!(pool.select(0, 50_000, |_| 0).len(), 2);

@@ -135,6 +135,16 @@ impl<S: ChainStore> EthApi<S> {
     }
 
     async fn state_at(&self, id: Option<BlockId>) -> Result<StateAt<S>, RpcError> {
+        // `latest` means whatever is latest when the read happens, even if a block was sealed
+        // since the request arrived.
+        if matches!(
+            id,
+            None | Some(BlockId::Number(
+                BlockNumberOrTag::Latest | BlockNumberOrTag::Pending
+            ))
+        ) {
+            return Ok(StateAt::Latest);
+        }
         let number = self.resolve_id(id).await?;
         if number == self.head_number().await {
             return Ok(StateAt::Latest);

@@ -1,0 +1,287 @@
+//! The sequencer through a real Ethereum client (alloy's provider and wallet, as dApps use
+//! them): transfers of each type, a contract with events, logs, proofs checked by alloy-trie's
+//! verifier, errors clients match on, and a restart that resumes the chain from the store.
+
+use std::{net::SocketAddr, time::Duration};
+
+use alloy::{
+    consensus::{SignableTransaction, TxEip1559, TxEnvelope},
+    eips::{eip2718::Encodable2718, BlockNumberOrTag},
+    network::{EthereumWallet, TransactionBuilder},
+    primitives::{keccak256, Address, Bytes, TxKind, B256, U256},
+    providers::{Provider, ProviderBuilder},
+    rpc::types::{Filter, TransactionRequest},
+    signers::{local::PrivateKeySigner, SignerSync},
+};
+use alloy_trie::{proof::verify_proof, Nibbles, TrieAccount};
+use parallax_protocol::RollupConfig;
+use parallax_sequencer::{
+    chain::ChainParams,
+    genesis::{dev_accounts, Genesis},
+    mempool::PoolConfig,
+    node::{self, NodeConfig, RunningNode},
+    rpc::RpcLimits,
+};
+use parallax_state::store::SqlStore;
+
+fn config() -> NodeConfig {
+    let rollup = RollupConfig {
+        block_time_ms: 100,
+        ..Default::default()
+    };
+    NodeConfig {
+        params: ChainParams {
+            rollup: rollup.clone(),
+            fee_recipient: Address::repeat_byte(0xfe),
+            base_fee_vault: Address::repeat_byte(0xba),
+            threads: 2,
+        },
+        http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        limits: RpcLimits::default(),
+        cors_origin: None,
+        suggested_tip: 1_000_000,
+        pool: PoolConfig {
+            chain_id: rollup.l2_chain_id,
+            min_base_fee: rollup.min_base_fee,
+            ..Default::default()
+        },
+    }
+}
+
+async fn start(url: &str) -> RunningNode {
+    let store = SqlStore::open(url).await.expect("store");
+    node::start(
+        store,
+        &Genesis::dev(1_700_000_000).expect("genesis"),
+        config(),
+    )
+    .await
+    .expect("node starts")
+}
+
+fn key(index: usize) -> PrivateKeySigner {
+    let account = &dev_accounts().expect("dev accounts")[index];
+    PrivateKeySigner::from_bytes(&account.private_key).expect("key")
+}
+
+/// Runtime code that emits `LOG1(topic = keccak("Ping()"), data = calldata word 0)` and stops,
+/// behind a constructor that returns it.
+fn pinger_initcode() -> Bytes {
+    let topic = keccak256("Ping()");
+    let mut runtime = vec![0x60, 0x00, 0x35, 0x60, 0x00, 0x52, 0x7f];
+    runtime.extend_from_slice(topic.as_slice());
+    runtime.extend_from_slice(&[0x60, 0x20, 0x60, 0x00, 0xa1, 0x00]);
+    let mut init = vec![
+        0x60,
+        runtime.len() as u8,
+        0x60,
+        0x0c,
+        0x60,
+        0x00,
+        0x39,
+        0x60,
+        runtime.len() as u8,
+        0x60,
+        0x00,
+        0xf3,
+    ];
+    init.extend_from_slice(&runtime);
+    init.into()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wallets_transact_read_and_prove_and_the_chain_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite:{}", dir.path().join("chain.db").display());
+    let running = start(&url).await;
+    let endpoint = format!("http://{}", running.rpc_addr);
+    let alice = key(0);
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(alice.clone()))
+        .connect_http(endpoint.parse().expect("url"));
+    assert_eq!(provider.get_chain_id().await.unwrap(), 901);
+
+    // A 1559 transfer and a legacy (EIP-155) transfer, filled and signed by the wallet.
+    let bob = Address::repeat_byte(0xb0);
+    let receipt = provider
+        .send_transaction(
+            TransactionRequest::default()
+                .with_to(bob)
+                .with_value(U256::from(1_000)),
+        )
+        .await
+        .unwrap()
+        .with_timeout(Some(Duration::from_secs(20)))
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(receipt.status());
+    assert_eq!(receipt.gas_used, 21_000);
+    let legacy = TransactionRequest::default()
+        .with_to(bob)
+        .with_value(U256::from(2_000))
+        .with_gas_price(u128::from(provider.get_gas_price().await.unwrap()));
+    let receipt = provider
+        .send_transaction(legacy)
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(receipt.status());
+    assert_eq!(provider.get_balance(bob).await.unwrap(), U256::from(3_000));
+    assert_eq!(
+        provider
+            .get_transaction_count(alice.address())
+            .await
+            .unwrap(),
+        2
+    );
+
+    // A contract: deploy, call with a transaction, find its event by address and topic.
+    let receipt = provider
+        .send_transaction(TransactionRequest::default().with_deploy_code(pinger_initcode()))
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let pinger = receipt.contract_address.expect("created");
+    assert!(!provider.get_code_at(pinger).await.unwrap().is_empty());
+    let word = B256::repeat_byte(0x77);
+    let receipt = provider
+        .send_transaction(
+            TransactionRequest::default()
+                .with_to(pinger)
+                .with_input(Bytes::from(word.to_vec())),
+        )
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let logs = provider
+        .get_logs(
+            &Filter::new()
+                .address(pinger)
+                .event_signature(keccak256("Ping()"))
+                .from_block(0u64),
+        )
+        .await
+        .unwrap();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0].data().data.as_ref(), word.as_slice());
+    assert_eq!(logs[0].transaction_hash, Some(receipt.transaction_hash));
+    assert_eq!(receipt.inner.logs().len(), 1);
+
+    // eth_getProof verifies against the block's state root with an independent verifier.
+    let block = provider
+        .get_block_by_number(BlockNumberOrTag::Latest)
+        .await
+        .unwrap()
+        .expect("block");
+    let proof = provider
+        .get_proof(alice.address(), vec![])
+        .block_id(block.header.number.into())
+        .await
+        .unwrap();
+    let leaf = alloy_rlp::encode(TrieAccount {
+        nonce: proof.nonce,
+        balance: proof.balance,
+        storage_root: proof.storage_hash,
+        code_hash: proof.code_hash,
+    });
+    verify_proof(
+        block.header.state_root,
+        Nibbles::unpack(keccak256(alice.address())),
+        Some(leaf),
+        &proof.account_proof,
+    )
+    .expect("account proof verifies");
+
+    // Errors clients match on.
+    let stale = TxEip1559 {
+        chain_id: 901,
+        nonce: 0,
+        gas_limit: 21_000,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1,
+        to: TxKind::Call(bob),
+        ..Default::default()
+    };
+    let sign = |tx: TxEip1559| {
+        let signature = alice.sign_hash_sync(&tx.signature_hash()).expect("sign");
+        TxEnvelope::from(tx.into_signed(signature)).encoded_2718()
+    };
+    let error = provider
+        .send_raw_transaction(&sign(stale.clone()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("nonce too low"), "{error}");
+    let error = provider
+        .send_raw_transaction(&sign(TxEip1559 {
+            chain_id: 1,
+            nonce: 9,
+            ..stale.clone()
+        }))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("invalid chain id"), "{error}");
+    let error = provider
+        .send_raw_transaction(&[0x7e, 0xc0])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("transaction type not supported"), "{error}");
+    let poor = key(1);
+    let drained = TxEip1559 {
+        nonce: 0,
+        max_fee_per_gas: u128::MAX / 2 / 21_000,
+        ..stale
+    };
+    let signature = poor
+        .sign_hash_sync(&drained.signature_hash())
+        .expect("sign");
+    let raw = TxEnvelope::from(drained.into_signed(signature)).encoded_2718();
+    let error = provider
+        .send_raw_transaction(&raw)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("insufficient funds for gas * price + value"),
+        "{error}"
+    );
+
+    // Restart on the same database: the chain resumes where it stopped.
+    let height = provider.get_block_number().await.unwrap();
+    running.stop().await.expect("clean stop");
+    let running = start(&url).await;
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(alice.clone()))
+        .connect_http(format!("http://{}", running.rpc_addr).parse().expect("url"));
+    assert!(provider.get_block_number().await.unwrap() >= height);
+    assert_eq!(provider.get_balance(bob).await.unwrap(), U256::from(3_000));
+    let receipt = provider
+        .send_transaction(
+            TransactionRequest::default()
+                .with_to(bob)
+                .with_value(U256::from(1)),
+        )
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(receipt.status());
+    // History from before the restart is still served.
+    let old = provider
+        .get_balance(bob)
+        .block_id(height.into())
+        .await
+        .unwrap();
+    assert_eq!(old, U256::from(3_000));
+    running.stop().await.expect("clean stop");
+}
