@@ -7,6 +7,7 @@
 
 pub mod chain;
 pub mod genesis;
+pub mod journal;
 pub mod mempool;
 pub mod node;
 pub mod rpc;

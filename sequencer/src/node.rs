@@ -6,9 +6,15 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use parallax_state::store::{ChainStore, StoreError};
 use tokio::{net::TcpListener, sync::Mutex};
 
+use alloy_consensus::{transaction::SignerRecoverable, TxEnvelope};
+use alloy_eips::eip2718::Decodable2718;
+use alloy_primitives::B256;
+
 use crate::{
     chain::{Chain, ChainError, ChainParams},
     genesis::Genesis,
+    journal::Journal,
+    mempool::PooledTx,
     mempool::{Mempool, PoolConfig},
     rpc::{router, EthApi, RpcLimits},
 };
@@ -87,6 +93,54 @@ fn now_seconds() -> u64 {
         .map_or(0, |elapsed| elapsed.as_secs())
 }
 
+/// Reloads the pool journal into the pool, re-validating every transaction against the current
+/// state; what no longer fits (included, replaced, unaffordable) is forgotten.
+async fn restore_journal<S: ChainStore>(
+    chain: &Chain<S>,
+    pool: &Mutex<Mempool>,
+) -> Result<(), NodeError> {
+    let journaled = chain.store().pending_transactions().await?;
+    if journaled.is_empty() {
+        return Ok(());
+    }
+    let state = chain.state();
+    let state = state.read().await;
+    let mut pool = pool.lock().await;
+    let mut stale = Vec::new();
+    for stored in journaled {
+        let decoded = TxEnvelope::decode_2718(&mut stored.raw.as_ref())
+            .ok()
+            .filter(|envelope| envelope.recover_signer().ok() == Some(stored.sender));
+        let Some(envelope) = decoded else {
+            stale.push(stored.hash);
+            continue;
+        };
+        let (nonce, balance) = state
+            .world
+            .account(&stored.sender)
+            .map_or((0, alloy_primitives::U256::ZERO), |account| {
+                (account.nonce, account.balance)
+            });
+        let pooled = PooledTx {
+            hash: stored.hash,
+            sender: stored.sender,
+            envelope: Arc::new(envelope),
+            raw: stored.raw,
+            arrival: 0,
+        };
+        if pool.insert(pooled, nonce, balance).is_err() {
+            stale.push(stored.hash);
+        }
+    }
+    tracing::info!(
+        restored = pool.len(),
+        forgotten = stale.len(),
+        "pool journal reloaded"
+    );
+    chain.store().remove_pending_transactions(&stale).await?;
+    Ok(())
+}
+
 /// Opens the chain in `store` (writing `genesis` if it is empty) and starts the block producer
 /// and the RPC server.
 pub async fn start<S: ChainStore>(
@@ -97,9 +151,12 @@ pub async fn start<S: ChainStore>(
     let block_time = Duration::from_millis(config.params.rollup.block_time_ms.max(100));
     let chain = Arc::new(Chain::open(store, config.params.clone(), genesis).await?);
     let pool = Arc::new(Mutex::new(Mempool::new(config.pool.clone())));
+    restore_journal(&chain, &pool).await?;
+    let journal = Journal::spawn(chain.store().clone());
     let api = Arc::new(EthApi::new(
         chain.clone(),
         pool.clone(),
+        journal,
         config.limits.clone(),
         config.cors_origin.clone(),
         config.suggested_tip,
@@ -151,9 +208,15 @@ pub async fn start<S: ChainStore>(
                 }
             };
             let mut pool = pool.lock().await;
+            let mut forgotten: Vec<B256> =
+                sealed.block.transactions.iter().map(|tx| tx.hash).collect();
             for (hash, reason) in &sealed.dropped {
                 tracing::warn!(%hash, %reason, "dropped transaction");
-                pool.remove_with_descendants(hash);
+                forgotten.extend(pool.remove_with_descendants(hash));
+            }
+            if let Err(error) = chain.store().remove_pending_transactions(&forgotten).await {
+                // Harmless: a restart re-validates the journal and drops what is stale.
+                tracing::warn!(%error, "could not trim the pool journal");
             }
             let state = chain.state();
             let state = state.read().await;

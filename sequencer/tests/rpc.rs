@@ -255,6 +255,27 @@ async fn wallets_transact_read_and_prove_and_the_chain_survives_a_restart() {
         "{error}"
     );
 
+    // A transaction behind a nonce gap waits in the pool; it must survive the restart.
+    let next = provider
+        .get_transaction_count(alice.address())
+        .await
+        .unwrap();
+    let gapped = TxEip1559 {
+        chain_id: 901,
+        nonce: next + 1,
+        gas_limit: 21_000,
+        max_fee_per_gas: 10_000_000_000,
+        max_priority_fee_per_gas: 1,
+        to: TxKind::Call(bob),
+        value: U256::from(5),
+        ..Default::default()
+    };
+    let gapped_hash = *provider
+        .send_raw_transaction(&sign(gapped))
+        .await
+        .unwrap()
+        .tx_hash();
+
     // Restart on the same database: the chain resumes where it stopped.
     let height = provider.get_block_number().await.unwrap();
     running.stop().await.expect("clean stop");
@@ -276,6 +297,19 @@ async fn wallets_transact_read_and_prove_and_the_chain_survives_a_restart() {
         .await
         .unwrap();
     assert!(receipt.status());
+    // The journaled transaction came back and, its gap filled, was included.
+    let mut included = None;
+    for _ in 0..100 {
+        included = provider.get_transaction_receipt(gapped_hash).await.unwrap();
+        if included.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(included
+        .expect("journaled transaction included after restart")
+        .status());
+    assert_eq!(provider.get_balance(bob).await.unwrap(), U256::from(3_006));
     // History from before the restart is still served.
     let old = provider
         .get_balance(bob)

@@ -629,3 +629,40 @@ async fn repeated_nodes_and_code_in_one_commit_are_stored_once() {
         assert_eq!(store.bytecode(code.0).await.unwrap(), Some(code.1));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pool_journal_keeps_arrival_order_until_removed() {
+    for test in stores().await {
+        let store = &test.store;
+        let tx = |byte: u8| parallax_state::store::StoredTransaction {
+            hash: B256::repeat_byte(byte),
+            sender: Address::repeat_byte(byte),
+            raw: Bytes::from(vec![byte; 3]),
+        };
+        store
+            .put_pending_transactions(&[tx(3), tx(1)])
+            .await
+            .unwrap();
+        store
+            .put_pending_transactions(&[tx(2), tx(3)])
+            .await
+            .unwrap();
+        let hashes = |list: Vec<parallax_state::store::StoredTransaction>| {
+            list.into_iter().map(|tx| tx.hash).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            hashes(store.pending_transactions().await.unwrap()),
+            vec![tx(3).hash, tx(1).hash, tx(2).hash],
+            "{}",
+            test.name
+        );
+        store
+            .remove_pending_transactions(&[tx(1).hash, tx(9).hash])
+            .await
+            .unwrap();
+        assert_eq!(
+            store.pending_transactions().await.unwrap(),
+            vec![tx(3), tx(2)]
+        );
+    }
+}

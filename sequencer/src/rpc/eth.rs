@@ -19,7 +19,10 @@ use alloy_consensus::{transaction::Recovered, Transaction};
 use alloy_primitives::{Address, Bytes, TxKind, B256, U256};
 use parallax_executor::{simulate, SimulationOptions};
 use parallax_state::{
-    store::{ChainStore, HeadKind, HistoricalState, LogFilter, StoreError, StoredBlock},
+    store::{
+        ChainStore, HeadKind, HistoricalState, LogFilter, StoreError, StoredBlock,
+        StoredTransaction,
+    },
     AccountProof,
 };
 use revm::{
@@ -32,6 +35,7 @@ use tokio::sync::Mutex;
 use super::{parse_params, RpcError, RpcLimits};
 use crate::{
     chain::{Chain, ChainState},
+    journal::Journal,
     mempool::{Mempool, PooledTx},
 };
 
@@ -40,6 +44,7 @@ use crate::{
 pub struct EthApi<S> {
     chain: Arc<Chain<S>>,
     pool: Arc<Mutex<Mempool>>,
+    journal: Journal,
     limits: RpcLimits,
     cors_origin: Option<String>,
     suggested_tip: u128,
@@ -70,6 +75,7 @@ impl<S: ChainStore> EthApi<S> {
     pub fn new(
         chain: Arc<Chain<S>>,
         pool: Arc<Mutex<Mempool>>,
+        journal: Journal,
         limits: RpcLimits,
         cors_origin: Option<String>,
         suggested_tip: u128,
@@ -77,6 +83,7 @@ impl<S: ChainStore> EthApi<S> {
         Self {
             chain,
             pool,
+            journal,
             limits,
             cors_origin,
             suggested_tip,
@@ -418,11 +425,23 @@ impl<S: ChainStore> EthApi<S> {
             raw,
             arrival: 0,
         };
-        self.pool
+        let journaled = StoredTransaction {
+            hash: pooled.hash,
+            sender,
+            raw: pooled.raw.clone(),
+        };
+        let hash = self
+            .pool
             .lock()
             .await
             .insert(pooled, nonce, balance)
-            .map_err(RpcError::server)
+            .map_err(RpcError::server)?;
+        // Acknowledge only what a restart will still have.
+        if let Err(error) = self.journal.record(journaled).await {
+            self.pool.lock().await.remove_with_descendants(&hash);
+            return Err(RpcError::internal(format!("journal: {error}")));
+        }
+        Ok(hash)
     }
 
     /// The revm transaction of a call request (geth's defaults: zero price, cap-limited gas).

@@ -443,6 +443,23 @@ pub trait ChainStore: Clone + Send + Sync + 'static {
         &self,
     ) -> impl Future<Output = Result<Vec<DisputeGameRecord>, StoreError>> + Send;
 
+    /// Journals transactions accepted into the pool (idempotent).
+    fn put_pending_transactions(
+        &self,
+        transactions: &[StoredTransaction],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Forgets journaled transactions (included or dropped).
+    fn remove_pending_transactions(
+        &self,
+        hashes: &[B256],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The journal, in arrival order.
+    fn pending_transactions(
+        &self,
+    ) -> impl Future<Output = Result<Vec<StoredTransaction>, StoreError>> + Send;
+
     /// The oldest block whose state is still readable (0 unless pruned).
     fn pruned_below(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 

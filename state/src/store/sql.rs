@@ -54,6 +54,36 @@ macro_rules! on_pool {
     };
 }
 
+/// Starts a transaction that will write.
+///
+/// On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`): a deferred transaction that
+/// reads first and then writes fails with `SQLITE_BUSY` if another connection wrote in between,
+/// which no busy timeout can fix. PostgreSQL's row locking needs nothing special.
+trait BeginWrite {
+    type Db: sqlx::Database;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
+async fn begin_write<P: BeginWrite>(
+    pool: &P,
+) -> Result<sqlx::Transaction<'static, P::Db>, sqlx::Error> {
+    pool.begin_write().await
+}
+
 /// `url` with any password replaced, for error messages and logs.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -351,7 +381,7 @@ impl ChainStore for SqlStore {
         bytecodes.sort_unstable_by_key(|(hash, _)| *hash);
         bytecodes.dedup_by_key(|(hash, _)| *hash);
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = begin_write(pool).await?;
             let head = sqlx::query("SELECT number, hash FROM heads WHERE name = 'unsafe'")
                 .fetch_optional(&mut *tx)
                 .await?
@@ -479,7 +509,7 @@ impl ChainStore for SqlStore {
             reason,
         };
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = begin_write(pool).await?;
             let known = sqlx::query("SELECT hash FROM blocks WHERE number = $1")
                 .bind(number)
                 .fetch_optional(&mut *tx)
@@ -527,7 +557,7 @@ impl ChainStore for SqlStore {
         }
         let number = int(to.number)?;
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = begin_write(pool).await?;
             let known = sqlx::query("SELECT hash FROM blocks WHERE number = $1")
                 .bind(number)
                 .fetch_optional(&mut *tx)
@@ -956,6 +986,62 @@ impl ChainStore for SqlStore {
         })
     }
 
+    async fn put_pending_transactions(
+        &self,
+        transactions: &[StoredTransaction],
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = begin_write(pool).await?;
+            let arrival: i64 = sqlx::query("SELECT COALESCE(MAX(arrival), 0) FROM pending_transactions")
+                .fetch_one(&mut *tx)
+                .await?
+                .int(0)?;
+            for (chunk_index, chunk) in transactions.chunks(CHUNK).enumerate() {
+                let mut insert = QueryBuilder::new("INSERT INTO pending_transactions (hash, sender, raw, arrival) ");
+                insert.push_values(chunk.iter().enumerate(), |mut row, (index, transaction)| {
+                    row.push_bind(transaction.hash.as_slice())
+                        .push_bind(transaction.sender.as_slice())
+                        .push_bind(transaction.raw.as_ref())
+                        .push_bind(arrival + 1 + (chunk_index * CHUNK + index) as i64);
+                });
+                insert.push(" ON CONFLICT (hash) DO NOTHING");
+                insert.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn remove_pending_transactions(&self, hashes: &[B256]) -> Result<(), StoreError> {
+        for chunk in hashes.chunks(CHUNK) {
+            on_pool!(self, pool => {
+                let mut delete = QueryBuilder::new("DELETE FROM pending_transactions WHERE hash IN (");
+                let mut list = delete.separated(", ");
+                for hash in chunk {
+                    list.push_bind(hash.as_slice());
+                }
+                list.push_unseparated(")");
+                delete.build().execute(pool).await?;
+            });
+        }
+        Ok(())
+    }
+
+    async fn pending_transactions(&self) -> Result<Vec<StoredTransaction>, StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("SELECT hash, sender, raw FROM pending_transactions ORDER BY arrival")
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|row| Ok(StoredTransaction {
+                    hash: row.b256(0)?,
+                    sender: row.address(1)?,
+                    raw: Bytes::from(row.bytes(2)?),
+                }))
+                .collect()
+        })
+    }
+
     async fn pruned_below(&self) -> Result<u64, StoreError> {
         on_pool!(self, pool => {
             sqlx::query("SELECT value FROM meta WHERE key = 'pruned_below'")
@@ -1018,7 +1104,7 @@ impl ChainStore for SqlStore {
             .collect();
         let mut deleted = 0;
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = begin_write(pool).await?;
             for chunk in doomed.chunks(CHUNK) {
                 let mut delete = QueryBuilder::new("DELETE FROM trie_nodes WHERE block_number < ");
                 delete.push_bind(keep).push(" AND hash IN (");
