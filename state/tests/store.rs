@@ -574,7 +574,7 @@ async fn a_database_from_a_newer_schema_is_refused() {
                 error,
                 StoreError::NewerSchema {
                     found: 99990101000000,
-                    supported: 1
+                    supported: 2
                 }
             ),
             "{}: {error}",
