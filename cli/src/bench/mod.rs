@@ -9,6 +9,7 @@
 mod asm;
 pub mod contracts;
 pub mod mainnet;
+pub mod sequencer;
 pub mod state;
 pub mod workloads;
 
@@ -80,6 +81,9 @@ pub enum BenchError {
     /// The state benchmark failed: roots disagree, or the store failed or read back wrong.
     #[error(transparent)]
     State(#[from] state::StateBenchError),
+    /// The sequencer benchmark failed.
+    #[error(transparent)]
+    Sequencer(#[from] sequencer::SequencerBenchError),
     /// The report could not be written as JSON.
     #[error("cannot serialize the report: {0}")]
     Json(#[from] serde_json::Error),
@@ -98,6 +102,8 @@ pub enum BenchCommand {
     Blocks(BlocksArgs),
     /// Incremental state-root update vs full recomputation for one block over a large state.
     State(state::StateArgs),
+    /// End-to-end sequencer throughput: signed transfers over JSON-RPC to inclusion.
+    Sequencer(sequencer::SequencerArgs),
 }
 
 /// Arguments of `parallax bench executor`.
@@ -151,6 +157,10 @@ pub fn run(command: &BenchCommand) -> Result<(), BenchError> {
                 args.postgres_url.as_deref(),
             )?;
             emit(args.json, &report, StateReport::to_text)
+        }
+        BenchCommand::Sequencer(args) => {
+            let report = sequencer::bench_sequencer(args)?;
+            emit(args.json, &report, sequencer::SequencerReport::to_text)
         }
         BenchCommand::Executor(args) => {
             let report = bench_executor(

@@ -165,13 +165,14 @@ async fn handle<S: parallax_state::store::ChainStore>(
                 ),
             )),
         ),
-        Ok(Value::Array(batch)) => {
-            let mut replies = Vec::with_capacity(batch.len());
-            for request in batch {
-                replies.push(call_one(&api, request).await);
-            }
-            Value::Array(replies)
-        }
+        // Requests of a batch run concurrently (their pool-journal writes share one commit);
+        // replies keep the request order.
+        Ok(Value::Array(batch)) => Value::Array(
+            futures_util::future::join_all(
+                batch.into_iter().map(|request| call_one(&api, request)),
+            )
+            .await,
+        ),
         Ok(request) => call_one(&api, request).await,
     };
     let mut response = (StatusCode::OK, axum::Json(reply)).into_response();
