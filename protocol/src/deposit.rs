@@ -289,52 +289,11 @@ fn abi_decode_bytes(data: &[u8]) -> Result<&[u8], DepositError> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
+    use crate::derive::test_utils::portal_log;
     use alloy_primitives::{address, LogData};
     use proptest::prelude::*;
-
-    /// Builds the event exactly as Solidity does: `abi.encodePacked(mint, value, gasLimit,
-    /// isCreation, data)`, then the ABI encoding of that `bytes` as the log data.
-    #[allow(clippy::too_many_arguments)] // mirrors the event's fields one to one
-    pub(crate) fn portal_log(
-        portal: Address,
-        from: Address,
-        to: Address,
-        mint: U256,
-        value: U256,
-        gas_limit: u64,
-        is_creation: bool,
-        data: &[u8],
-        log_index: u64,
-    ) -> IndexedLog {
-        let mut opaque = Vec::new();
-        opaque.extend_from_slice(&mint.to_be_bytes::<32>());
-        opaque.extend_from_slice(&value.to_be_bytes::<32>());
-        opaque.extend_from_slice(&gas_limit.to_be_bytes());
-        opaque.push(u8::from(is_creation));
-        opaque.extend_from_slice(data);
-        let mut abi = Vec::new();
-        abi.extend_from_slice(&U256::from(32).to_be_bytes::<32>());
-        abi.extend_from_slice(&U256::from(opaque.len()).to_be_bytes::<32>());
-        abi.extend_from_slice(&opaque);
-        abi.resize(64 + opaque.len().next_multiple_of(32), 0);
-        IndexedLog {
-            log_index,
-            log: Log {
-                address: portal,
-                data: LogData::new_unchecked(
-                    vec![
-                        TRANSACTION_DEPOSITED_TOPIC,
-                        from.into_word(),
-                        to.into_word(),
-                        B256::ZERO,
-                    ],
-                    abi.into(),
-                ),
-            },
-        }
-    }
 
     const PORTAL: Address = address!("5FC8d32690cc91D4c39d9d3abcBD16989F875707");
 

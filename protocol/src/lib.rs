@@ -9,6 +9,7 @@ pub mod block;
 pub mod channel;
 pub mod config;
 pub mod deposit;
+pub mod derive;
 pub mod fees;
 pub mod frame;
 pub mod l1_info;

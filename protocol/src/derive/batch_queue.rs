@@ -1,0 +1,334 @@
+//! Batch validation and forced inclusion: decides the inputs of the next L2 block.
+//!
+//! For the next block `n` after safe head `p` (epoch `E` = `p`'s L1 origin, `t` = the block's
+//! scheduled time, [`RollupConfig::l2_timestamp_ms`]), batches are considered in the order they
+//! were read. A batch with timestamp `< t` is for a past block and dropped; `> t` is for a future
+//! block and buffered; `= t` is checked, and is **dropped** if any of these fail:
+//! 1. its inclusion block is before `E + sequencing_window`;
+//! 2. its parent hash is `p`'s hash;
+//! 3. its origin is `E` or `E + 1`, not after its inclusion block, and its hash is the
+//!    canonical L1 block's;
+//! 4. `origin.timestamp ≤ t ≤ origin.timestamp + max_sequencer_drift` (seconds vs. ms). Past
+//!    the drift only an *empty* batch is accepted, and only if the L1 block after its origin is
+//!    later than `t` (the sequencer could not have moved on); until that block is known the
+//!    batch is undecided and derivation waits for L1;
+//! 5. no transaction is empty or a deposit (type `0x7E`).
+//!
+//! The first batch passing them becomes block `n`. If none has, once every L1 block up to
+//! `E + sequencing_window - 1` has been fully read, block `n` is **forced**: no transactions,
+//! origin `E + 1` if that block's time is ≤ `t`, else `E`. Either way the sequence number is 0
+//! on a new origin and `p`'s + 1 otherwise.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use alloy_primitives::{Bytes, B256};
+
+use crate::block::{BlockId, L2BlockInfo};
+use crate::config::RollupConfig;
+use crate::deposit::DEPOSIT_TX_TYPE;
+
+use super::batch_reader::{BatchProvider, IncludedBatch};
+use super::error::PipelineError;
+use super::traits::{L1Epoch, Stage};
+use super::DerivationCounters;
+
+/// The inputs of one L2 block, decided but not yet turned into payload attributes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DerivedBlock {
+    /// Parent block hash.
+    pub parent_hash: B256,
+    /// Block number.
+    pub number: u64,
+    /// Block time in milliseconds.
+    pub timestamp_ms: u64,
+    /// The L1 origin, with its deposits.
+    pub origin: Arc<L1Epoch>,
+    /// Position in the epoch (0 = first block of the origin: deposits go in it).
+    pub sequence_number: u64,
+    /// Batch transactions (none for a forced block).
+    pub transactions: Vec<Bytes>,
+    /// The L1 block whose data decided this block (batch inclusion, or the block that closed
+    /// the sequencing window): the block is safe once that is, final once that is final.
+    pub derived_from: BlockId,
+    /// Whether the block was forced by the sequencing window rather than batched.
+    pub forced: bool,
+}
+
+/// Gives the next block's inputs after a safe head; `None` when it needs more L1 data.
+pub trait BlockProvider: Stage {
+    /// Decides block `parent.number + 1`.
+    fn next_block(&mut self, parent: &L2BlockInfo) -> Result<Option<DerivedBlock>, PipelineError>;
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Verdict {
+    /// Valid, with its origin.
+    Accept(Arc<L1Epoch>),
+    Drop,
+    Undecided,
+}
+
+/// Validates batches from a [`BatchProvider`] against the safe head and L1.
+#[derive(Debug)]
+pub struct BatchQueue<P> {
+    prev: P,
+    config: Arc<RollupConfig>,
+    /// Contiguous L1 blocks read so far, from the safe head's origin (or earlier) on.
+    epochs: VecDeque<Arc<L1Epoch>>,
+    /// Batches for future blocks, by timestamp, in arrival order.
+    pending: BTreeMap<u64, Vec<IncludedBatch>>,
+    dropped_batches: u64,
+    forced_blocks: u64,
+}
+
+impl<P: BatchProvider> BatchQueue<P> {
+    /// Validates against `config`.
+    pub fn new(prev: P, config: Arc<RollupConfig>) -> Self {
+        Self {
+            prev,
+            config,
+            epochs: VecDeque::new(),
+            pending: BTreeMap::new(),
+            dropped_batches: 0,
+            forced_blocks: 0,
+        }
+    }
+
+    fn epoch(&self, number: u64) -> Option<&Arc<L1Epoch>> {
+        let first = self.epochs.front()?.info.number;
+        self.epochs
+            .get(usize::try_from(number.checked_sub(first)?).ok()?)
+    }
+
+    fn check(&self, candidate: &IncludedBatch, parent: &L2BlockInfo, time_ms: u64) -> Verdict {
+        let batch = &candidate.batch;
+        let Some(epoch) = self.epoch(parent.l1_origin.number) else {
+            return Verdict::Undecided;
+        };
+        let epoch_number = epoch.info.number;
+        let window_end = epoch_number.saturating_add(self.config.sequencing_window);
+        if candidate.inclusion.number >= window_end || batch.parent_hash != parent.hash {
+            return Verdict::Drop;
+        }
+        let origin_number = batch.l1_origin.number;
+        if origin_number < epoch_number
+            || origin_number > epoch_number + 1
+            || origin_number > candidate.inclusion.number
+        {
+            return Verdict::Drop;
+        }
+        let Some(origin) = self.epoch(origin_number) else {
+            return Verdict::Drop;
+        };
+        if origin.info.hash != batch.l1_origin.hash {
+            return Verdict::Drop;
+        }
+        let origin_ms = origin.info.timestamp.saturating_mul(1000);
+        if time_ms < origin_ms {
+            return Verdict::Drop;
+        }
+        let drift_ms = self.config.max_sequencer_drift.saturating_mul(1000);
+        if time_ms > origin_ms.saturating_add(drift_ms) {
+            if !batch.transactions.is_empty() {
+                return Verdict::Drop;
+            }
+            match self.epoch(origin_number + 1) {
+                None => return Verdict::Undecided,
+                Some(next) if next.info.timestamp.saturating_mul(1000) <= time_ms => {
+                    return Verdict::Drop
+                }
+                Some(_) => {}
+            }
+        }
+        if batch
+            .transactions
+            .iter()
+            .any(|tx| tx.first().is_none_or(|&ty| ty == DEPOSIT_TX_TYPE))
+        {
+            return Verdict::Drop;
+        }
+        Verdict::Accept(origin.clone())
+    }
+
+    fn block(
+        parent: &L2BlockInfo,
+        time_ms: u64,
+        origin: Arc<L1Epoch>,
+        transactions: Vec<Bytes>,
+        derived_from: BlockId,
+        forced: bool,
+    ) -> DerivedBlock {
+        let sequence_number = if origin.info.number == parent.l1_origin.number {
+            parent.sequence_number + 1
+        } else {
+            0
+        };
+        DerivedBlock {
+            parent_hash: parent.hash,
+            number: parent.number + 1,
+            timestamp_ms: time_ms,
+            origin,
+            sequence_number,
+            transactions,
+            derived_from,
+            forced,
+        }
+    }
+
+    /// The first acceptable buffered batch for `time_ms`; `Err(())` if one is undecided.
+    fn take_valid(
+        &mut self,
+        parent: &L2BlockInfo,
+        time_ms: u64,
+    ) -> Result<Option<(IncludedBatch, Arc<L1Epoch>)>, ()> {
+        let Some(mut candidates) = self.pending.remove(&time_ms) else {
+            return Ok(None);
+        };
+        let mut result = Ok(None);
+        let mut consumed = 0;
+        for candidate in &candidates {
+            match self.check(candidate, parent, time_ms) {
+                Verdict::Accept(origin) => {
+                    consumed += 1;
+                    result = Ok(Some((candidate.clone(), origin)));
+                    break;
+                }
+                Verdict::Drop => {
+                    consumed += 1;
+                    self.dropped_batches += 1;
+                }
+                Verdict::Undecided => {
+                    result = Err(());
+                    break;
+                }
+            }
+        }
+        candidates.drain(..consumed);
+        // Once a block is decided, the other batches for its time are for a past block.
+        if matches!(result, Ok(Some(_))) {
+            self.dropped_batches += candidates.len() as u64;
+        } else if !candidates.is_empty() {
+            self.pending.insert(time_ms, candidates);
+        }
+        result
+    }
+
+    fn buffer(&mut self, candidate: IncludedBatch, after_ms: u64) {
+        let time = candidate.batch.timestamp_ms;
+        // A batch with transactions can never be valid past its inclusion block's time plus
+        // the drift (its origin is no later than its inclusion): do not hold it.
+        let latest_ms = self
+            .epoch(candidate.inclusion.number)
+            .map(|e| {
+                e.info
+                    .timestamp
+                    .saturating_add(self.config.max_sequencer_drift)
+                    .saturating_mul(1000)
+            })
+            .unwrap_or(u64::MAX);
+        if time <= after_ms || (!candidate.batch.transactions.is_empty() && time > latest_ms) {
+            self.dropped_batches += 1;
+            return;
+        }
+        self.pending.entry(time).or_default().push(candidate);
+    }
+
+    fn forced(&self, parent: &L2BlockInfo, time_ms: u64) -> Option<DerivedBlock> {
+        let epoch = self.epoch(parent.l1_origin.number)?;
+        let current = self.epochs.back()?;
+        let last_window_block = epoch
+            .info
+            .number
+            .saturating_add(self.config.sequencing_window - 1);
+        if current.info.number < last_window_block {
+            return None;
+        }
+        let origin = match self.epoch(epoch.info.number + 1) {
+            Some(next) if next.info.timestamp.saturating_mul(1000) <= time_ms => next,
+            _ => epoch,
+        };
+        Some(Self::block(
+            parent,
+            time_ms,
+            origin.clone(),
+            Vec::new(),
+            current.info.id(),
+            true,
+        ))
+    }
+}
+
+impl<P: BatchProvider> Stage for BatchQueue<P> {
+    fn advance_origin(&mut self) -> Result<Arc<L1Epoch>, PipelineError> {
+        let epoch = self.prev.advance_origin()?;
+        self.epochs.push_back(epoch.clone());
+        Ok(epoch)
+    }
+
+    fn counters(&self, out: &mut DerivationCounters) {
+        out.dropped_batches += self.dropped_batches;
+        out.forced_blocks += self.forced_blocks;
+        self.prev.counters(out);
+    }
+}
+
+impl<P: BatchProvider> BlockProvider for BatchQueue<P> {
+    fn next_block(&mut self, parent: &L2BlockInfo) -> Result<Option<DerivedBlock>, PipelineError> {
+        let number = parent
+            .number
+            .checked_add(1)
+            .ok_or(PipelineError::TimestampOverflow(parent.number))?;
+        let time_ms = self
+            .config
+            .l2_timestamp_ms(number)
+            .ok_or(PipelineError::TimestampOverflow(parent.number))?;
+        // Forget what the safe head has passed.
+        let parent_time = time_ms.saturating_sub(self.config.block_time_ms);
+        let future = self.pending.split_off(&(parent_time + 1));
+        self.dropped_batches += self.pending.values().map(|v| v.len() as u64).sum::<u64>();
+        self.pending = future;
+        while self
+            .epochs
+            .front()
+            .is_some_and(|e| e.info.number < parent.l1_origin.number)
+        {
+            self.epochs.pop_front();
+        }
+        if let Some(epoch) = self.epoch(parent.l1_origin.number) {
+            if epoch.info.hash != parent.l1_origin.hash {
+                return Err(PipelineError::UnexpectedSafeHead {
+                    expected: epoch.info.id(),
+                    got: parent.l1_origin,
+                });
+            }
+        }
+        loop {
+            let undecided = match self.take_valid(parent, time_ms) {
+                Ok(Some((found, origin))) => {
+                    return Ok(Some(Self::block(
+                        parent,
+                        time_ms,
+                        origin,
+                        found.batch.transactions,
+                        found.inclusion,
+                        false,
+                    )));
+                }
+                Ok(None) => false,
+                Err(()) => true,
+            };
+            match self.prev.next_batch()? {
+                Some(candidate) => self.buffer(candidate, parent_time),
+                None if undecided => return Ok(None),
+                None => {
+                    let forced = self.forced(parent, time_ms);
+                    if forced.is_some() {
+                        self.forced_blocks += 1;
+                    }
+                    return Ok(forced);
+                }
+            }
+        }
+    }
+}
