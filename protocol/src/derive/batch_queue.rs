@@ -332,3 +332,246 @@ impl<P: BatchProvider> BlockProvider for BatchQueue<P> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::Batch;
+    use crate::block::L1BlockInfo;
+    use crate::derive::test_utils::VecStage;
+    use alloy_primitives::keccak256;
+
+    /// L1 blocks 0..=9 at these times (seconds): L1 stalls between blocks 2 and 3.
+    const L1_TIMES: [u64; 10] = [1000, 1012, 1024, 1100, 1112, 1124, 1136, 1148, 1160, 1172];
+
+    fn config() -> Arc<RollupConfig> {
+        let mut config = RollupConfig {
+            block_time_ms: 2000,
+            max_sequencer_drift: 30,
+            sequencing_window: 5,
+            ..RollupConfig::default()
+        };
+        config.genesis.l2_timestamp = 1000;
+        Arc::new(config)
+    }
+
+    fn epoch(number: u64) -> Arc<L1Epoch> {
+        let hash = |n: u64| keccak256(n.to_be_bytes());
+        Arc::new(L1Epoch {
+            info: L1BlockInfo {
+                number,
+                hash: hash(number),
+                parent_hash: if number == 0 {
+                    B256::ZERO
+                } else {
+                    hash(number - 1)
+                },
+                timestamp: L1_TIMES[number as usize],
+                base_fee: 1,
+                blob_base_fee: 1,
+            },
+            deposits: Vec::new(),
+        })
+    }
+
+    fn parent(number: u64, origin: u64, sequence_number: u64) -> L2BlockInfo {
+        L2BlockInfo {
+            number,
+            hash: B256::with_last_byte(number as u8),
+            l1_origin: epoch(origin).info.id(),
+            sequence_number,
+        }
+    }
+
+    /// A valid-looking batch for the block after `parent` with origin `origin`.
+    fn batch(parent: &L2BlockInfo, origin: u64, txs: &[&[u8]]) -> Batch {
+        Batch {
+            parent_hash: parent.hash,
+            l1_origin: epoch(origin).info.id(),
+            timestamp_ms: 1_000_000 + 2000 * (parent.number + 1),
+            transactions: txs.iter().map(|t| Bytes::copy_from_slice(t)).collect(),
+        }
+    }
+
+    /// Runs the queue over L1 blocks `0..l1_blocks`, with `batches` (batch, inclusion block)
+    /// arriving with their inclusion block; `None` if it needs more L1.
+    fn derive(
+        parent: &L2BlockInfo,
+        l1_blocks: u64,
+        batches: Vec<(Batch, u64)>,
+    ) -> (Option<DerivedBlock>, DerivationCounters) {
+        let mut stage = VecStage::new(Vec::new());
+        for number in 0..l1_blocks {
+            let items = batches
+                .iter()
+                .filter(|(_, at)| *at == number)
+                .map(|(batch, _)| IncludedBatch {
+                    batch: batch.clone(),
+                    inclusion: epoch(number).info.id(),
+                })
+                .collect();
+            stage = stage.then(epoch(number), items);
+        }
+        let mut queue = BatchQueue::new(stage, config());
+        let result = loop {
+            if let Some(block) = queue.next_block(parent).expect("no error") {
+                break Some(block);
+            }
+            if queue.advance_origin().is_err() {
+                break None;
+            }
+        };
+        let mut counters = DerivationCounters::default();
+        queue.counters(&mut counters);
+        (result, counters)
+    }
+
+    #[test]
+    fn accepts_valid_batches_and_numbers_the_epoch() {
+        let p = parent(5, 0, 5);
+        let (block, _) = derive(&p, 3, vec![(batch(&p, 0, &[&[2, 1]]), 1)]);
+        let block = block.expect("accepted");
+        assert_eq!((block.number, block.sequence_number), (6, 6));
+        assert_eq!(block.timestamp_ms, 1_012_000);
+        assert_eq!(block.derived_from.number, 1);
+        assert!(!block.forced);
+        // Adopting the next origin (its time 1012 s equals the block's) restarts the count.
+        let (block, _) = derive(&p, 3, vec![(batch(&p, 1, &[]), 1)]);
+        let block = block.expect("accepted");
+        assert_eq!((block.origin.info.number, block.sequence_number), (1, 0));
+    }
+
+    #[test]
+    fn drops_invalid_batches() {
+        let p = parent(5, 0, 5);
+        let good = batch(&p, 0, &[&[2]]);
+        let cases: Vec<(&str, Batch, u64)> = vec![
+            ("skips an epoch", batch(&p, 2, &[]), 2),
+            (
+                "wrong parent",
+                Batch {
+                    parent_hash: B256::ZERO,
+                    ..good.clone()
+                },
+                1,
+            ),
+            (
+                "origin hash not canonical",
+                Batch {
+                    l1_origin: BlockId {
+                        number: 1,
+                        hash: B256::ZERO,
+                    },
+                    ..good.clone()
+                },
+                1,
+            ),
+            ("deposit in batch", batch(&p, 0, &[&[0x7e, 1]]), 1),
+            ("empty transaction", batch(&p, 0, &[&[2], &[]]), 1),
+            ("origin after inclusion", batch(&p, 1, &[]), 0),
+        ];
+        for (name, bad, inclusion) in cases {
+            // The bad batch first, then the good one: the bad one must be skipped.
+            let (block, counters) = derive(&p, 6, vec![(bad, inclusion), (good.clone(), 4)]);
+            let block = block.unwrap_or_else(|| panic!("{name}: nothing derived"));
+            assert_eq!(block.transactions, good.transactions, "{name}");
+            assert_eq!(block.derived_from.number, 4, "{name}");
+            assert!(counters.dropped_batches >= 1, "{name}");
+        }
+        // Before its origin: block 1 (1002 s) cannot take origin 1 (1012 s).
+        let p0 = parent(0, 0, 0);
+        let (block, _) = derive(
+            &p0,
+            6,
+            vec![(batch(&p0, 1, &[]), 1), (batch(&p0, 0, &[&[2]]), 2)],
+        );
+        assert_eq!(block.expect("second batch").origin.info.number, 0);
+    }
+
+    #[test]
+    fn drift_and_the_empty_batch_exception() {
+        // Block 28 at 1056 s; origin 2 (1024 s) + 30 s drift = 1054 s: over the drift.
+        let p = parent(27, 2, 3);
+        let (block, _) = derive(&p, 4, vec![(batch(&p, 2, &[&[2]]), 2)]);
+        assert!(
+            block.is_none(),
+            "a non-empty batch past the drift is dropped"
+        );
+        // Empty: allowed because L1 block 3 (1100 s) is later than the block; until block 3 is
+        // known the batch is undecided, then accepted.
+        let (block, _) = derive(&p, 3, vec![(batch(&p, 2, &[]), 2)]);
+        assert!(block.is_none());
+        let (block, _) = derive(&p, 4, vec![(batch(&p, 2, &[]), 2)]);
+        assert_eq!(block.expect("accepted").sequence_number, 4);
+        // With origin 0 past the drift while L1 block 1 is older than the block: dropped.
+        let p = parent(20, 0, 20);
+        let (block, _) = derive(&p, 4, vec![(batch(&p, 0, &[]), 2)]);
+        assert!(block.is_none());
+    }
+
+    #[test]
+    fn buffers_future_batches_and_drops_duplicates() {
+        let p5 = parent(5, 0, 5);
+        let p6 = parent(6, 0, 6);
+        let first = batch(&p5, 0, &[&[2, 1]]);
+        let second = batch(&p5, 0, &[&[2, 2]]);
+        let next = batch(&p6, 0, &[&[2, 3]]);
+        let mut stage = VecStage::new(Vec::new()).then(epoch(0), Vec::new());
+        let included = |batch: &Batch| IncludedBatch {
+            batch: batch.clone(),
+            inclusion: epoch(1).info.id(),
+        };
+        stage = stage.then(
+            epoch(1),
+            vec![included(&next), included(&first), included(&second)],
+        );
+        let mut queue = BatchQueue::new(stage, config());
+        queue.advance_origin().expect("0");
+        assert_eq!(queue.next_block(&p5).expect("ok"), None);
+        queue.advance_origin().expect("1");
+        let block = queue.next_block(&p5).expect("ok").expect("block 6");
+        assert_eq!(block.transactions, first.transactions);
+        let block = queue
+            .next_block(&p6)
+            .expect("ok")
+            .expect("block 7 from the buffer");
+        assert_eq!(block.transactions, next.transactions);
+        // The duplicate for block 6 is read (lazily) only now, and dropped as past.
+        assert_eq!(queue.next_block(&parent(7, 0, 7)).expect("ok"), None);
+        let mut counters = DerivationCounters::default();
+        queue.counters(&mut counters);
+        assert_eq!(counters.dropped_batches, 1);
+    }
+
+    #[test]
+    fn forces_empty_blocks_after_the_window() {
+        let p = parent(5, 0, 5);
+        // Window 5: blocks 0..=4 must all be read first.
+        assert_eq!(derive(&p, 4, Vec::new()).0, None);
+        let (block, counters) = derive(&p, 5, Vec::new());
+        let block = block.expect("forced");
+        assert!(block.forced && block.transactions.is_empty());
+        // L1 block 1 (1012 s) is not later than the block (1012 s): the origin advances.
+        assert_eq!((block.origin.info.number, block.sequence_number), (1, 0));
+        assert_eq!(block.derived_from.number, 4);
+        assert_eq!(counters.forced_blocks, 1);
+        // A batch included late (block 5 >= 0 + 5) does not prevent it.
+        let (block, _) = derive(&p, 6, vec![(batch(&p, 0, &[&[2]]), 5)]);
+        assert!(block.expect("forced").forced);
+    }
+
+    #[test]
+    fn rejects_a_safe_head_on_another_l1_fork() {
+        let mut p = parent(5, 0, 5);
+        p.l1_origin.hash = B256::repeat_byte(9);
+        let mut queue = BatchQueue::new(
+            VecStage::new(Vec::new()).then(epoch(0), Vec::new()),
+            config(),
+        );
+        queue.advance_origin().expect("0");
+        assert!(matches!(
+            queue.next_block(&p),
+            Err(PipelineError::UnexpectedSafeHead { .. })
+        ));
+    }
+}
