@@ -240,7 +240,7 @@ impl<P: BatchProvider> BatchQueue<P> {
         let last_window_block = epoch
             .info
             .number
-            .saturating_add(self.config.sequencing_window - 1);
+            .saturating_add(self.config.sequencing_window.saturating_sub(1));
         if current.info.number < last_window_block {
             return None;
         }
@@ -285,7 +285,7 @@ impl<P: BatchProvider> BlockProvider for BatchQueue<P> {
             .ok_or(PipelineError::TimestampOverflow(parent.number))?;
         // Forget what the safe head has passed.
         let parent_time = time_ms.saturating_sub(self.config.block_time_ms);
-        let future = self.pending.split_off(&(parent_time + 1));
+        let future = self.pending.split_off(&parent_time.saturating_add(1));
         self.dropped_batches += self.pending.values().map(|v| v.len() as u64).sum::<u64>();
         self.pending = future;
         while self
@@ -295,10 +295,16 @@ impl<P: BatchProvider> BlockProvider for BatchQueue<P> {
         {
             self.epochs.pop_front();
         }
-        if let Some(epoch) = self.epoch(parent.l1_origin.number) {
-            if epoch.info.hash != parent.l1_origin.hash {
+        // The safe head's origin must be on the L1 chain read so far (or still ahead of it).
+        if let Some(front) = self.epochs.front() {
+            let known = self.epoch(parent.l1_origin.number);
+            let mismatch = match known {
+                Some(epoch) => epoch.info.hash != parent.l1_origin.hash,
+                None => parent.l1_origin.number < front.info.number,
+            };
+            if mismatch {
                 return Err(PipelineError::UnexpectedSafeHead {
-                    expected: epoch.info.id(),
+                    expected: known.unwrap_or(front).info.id(),
                     got: parent.l1_origin,
                 });
             }
@@ -571,6 +577,18 @@ mod tests {
         queue.advance_origin().expect("0");
         assert!(matches!(
             queue.next_block(&p),
+            Err(PipelineError::UnexpectedSafeHead { .. })
+        ));
+        // A safe head that went back behind what the queue already pruned.
+        let stage = VecStage::new(Vec::new())
+            .then(epoch(0), Vec::new())
+            .then(epoch(1), Vec::new());
+        let mut queue = BatchQueue::new(stage, config());
+        queue.advance_origin().expect("0");
+        queue.advance_origin().expect("1");
+        assert_eq!(queue.next_block(&parent(6, 1, 0)).expect("ok"), None);
+        assert!(matches!(
+            queue.next_block(&parent(5, 0, 5)),
             Err(PipelineError::UnexpectedSafeHead { .. })
         ));
     }
