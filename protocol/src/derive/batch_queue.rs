@@ -6,13 +6,17 @@
 //! block and buffered; `= t` is checked, and is **dropped** if any of these fail:
 //! 1. its inclusion block is before `E + sequencing_window`;
 //! 2. its parent hash is `p`'s hash;
-//! 3. its origin is `E` or `E + 1`, not after its inclusion block, and its hash is the
-//!    canonical L1 block's;
+//! 3. its origin is `E` or `E + 1`, strictly before its inclusion block (a batch cannot name the
+//!    block that carries it), and its hash is the canonical L1 block's;
 //! 4. `origin.timestamp ≤ t ≤ origin.timestamp + max_sequencer_drift` (seconds vs. ms). Past
 //!    the drift only an *empty* batch is accepted, and only if the L1 block after its origin is
-//!    later than `t` (the sequencer could not have moved on); until that block is known the
-//!    batch is undecided and derivation waits for L1;
+//!    later than `t` (L1 stalled: the sequencer could not have moved on). That block is never
+//!    after the inclusion block, so it is always known;
 //! 5. no transaction is empty or a deposit (type `0x7E`).
+//!
+//! Rule 4 bounds every valid batch's time by its inclusion block's time plus the drift, so
+//! batches beyond that are dropped on arrival, and at most [`MAX_CANDIDATES_PER_BLOCK`] batches
+//! are buffered per block time: the buffer stays bounded whatever the batcher posts.
 //!
 //! The first batch passing them becomes block `n`. If none has, once every L1 block up to
 //! `E + sequencing_window - 1` has been fully read, block `n` is **forced**: no transactions,
@@ -61,11 +65,15 @@ pub trait BlockProvider: Stage {
     fn next_block(&mut self, parent: &L2BlockInfo) -> Result<Option<DerivedBlock>, PipelineError>;
 }
 
+/// Most batches buffered for one block time; later ones are dropped on arrival.
+pub const MAX_CANDIDATES_PER_BLOCK: usize = 16;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Verdict {
     /// Valid, with its origin.
     Accept(Arc<L1Epoch>),
     Drop,
+    /// The safe head's origin has not been read yet: keep the batch, read more L1.
     Undecided,
 }
 
@@ -114,7 +122,7 @@ impl<P: BatchProvider> BatchQueue<P> {
         let origin_number = batch.l1_origin.number;
         if origin_number < epoch_number
             || origin_number > epoch_number + 1
-            || origin_number > candidate.inclusion.number
+            || origin_number >= candidate.inclusion.number
         {
             return Verdict::Drop;
         }
@@ -133,12 +141,10 @@ impl<P: BatchProvider> BatchQueue<P> {
             if !batch.transactions.is_empty() {
                 return Verdict::Drop;
             }
+            // Known: origin < inclusion ≤ the last L1 block read.
             match self.epoch(origin_number + 1) {
-                None => return Verdict::Undecided,
-                Some(next) if next.info.timestamp.saturating_mul(1000) <= time_ms => {
-                    return Verdict::Drop
-                }
-                Some(_) => {}
+                Some(next) if next.info.timestamp.saturating_mul(1000) > time_ms => {}
+                _ => return Verdict::Drop,
             }
         }
         if batch
@@ -216,8 +222,8 @@ impl<P: BatchProvider> BatchQueue<P> {
 
     fn buffer(&mut self, candidate: IncludedBatch, after_ms: u64) {
         let time = candidate.batch.timestamp_ms;
-        // A batch with transactions can never be valid past its inclusion block's time plus
-        // the drift (its origin is no later than its inclusion): do not hold it.
+        // Rule 4 with origin <= inclusion: no valid batch is later than its inclusion block's
+        // time plus the drift.
         let latest_ms = self
             .epoch(candidate.inclusion.number)
             .map(|e| {
@@ -227,11 +233,15 @@ impl<P: BatchProvider> BatchQueue<P> {
                     .saturating_mul(1000)
             })
             .unwrap_or(u64::MAX);
-        if time <= after_ms || (!candidate.batch.transactions.is_empty() && time > latest_ms) {
+        let slot = self.pending.entry(time).or_default();
+        if time <= after_ms || time > latest_ms || slot.len() >= MAX_CANDIDATES_PER_BLOCK {
+            if slot.is_empty() {
+                self.pending.remove(&time);
+            }
             self.dropped_batches += 1;
             return;
         }
-        self.pending.entry(time).or_default().push(candidate);
+        slot.push(candidate);
     }
 
     fn forced(&self, parent: &L2BlockInfo, time_ms: u64) -> Option<DerivedBlock> {
@@ -442,7 +452,7 @@ mod tests {
         assert_eq!(block.derived_from.number, 1);
         assert!(!block.forced);
         // Adopting the next origin (its time 1012 s equals the block's) restarts the count.
-        let (block, _) = derive(&p, 3, vec![(batch(&p, 1, &[]), 1)]);
+        let (block, _) = derive(&p, 3, vec![(batch(&p, 1, &[]), 2)]);
         let block = block.expect("accepted");
         assert_eq!((block.origin.info.number, block.sequence_number), (1, 0));
     }
@@ -475,6 +485,7 @@ mod tests {
             ("deposit in batch", batch(&p, 0, &[&[0x7e, 1]]), 1),
             ("empty transaction", batch(&p, 0, &[&[2], &[]]), 1),
             ("origin after inclusion", batch(&p, 1, &[]), 0),
+            ("origin is the inclusion block", batch(&p, 1, &[]), 1),
         ];
         for (name, bad, inclusion) in cases {
             // The bad batch first, then the good one: the bad one must be skipped.
@@ -498,21 +509,37 @@ mod tests {
     fn drift_and_the_empty_batch_exception() {
         // Block 28 at 1056 s; origin 2 (1024 s) + 30 s drift = 1054 s: over the drift.
         let p = parent(27, 2, 3);
-        let (block, _) = derive(&p, 4, vec![(batch(&p, 2, &[&[2]]), 2)]);
+        let (block, _) = derive(&p, 5, vec![(batch(&p, 2, &[&[2]]), 3)]);
         assert!(
             block.is_none(),
             "a non-empty batch past the drift is dropped"
         );
-        // Empty: allowed because L1 block 3 (1100 s) is later than the block; until block 3 is
-        // known the batch is undecided, then accepted.
-        let (block, _) = derive(&p, 3, vec![(batch(&p, 2, &[]), 2)]);
-        assert!(block.is_none());
-        let (block, _) = derive(&p, 4, vec![(batch(&p, 2, &[]), 2)]);
+        // Empty: allowed because L1 block 3 (1100 s) is later than the block.
+        let (block, _) = derive(&p, 5, vec![(batch(&p, 2, &[]), 3)]);
         assert_eq!(block.expect("accepted").sequence_number, 4);
         // With origin 0 past the drift while L1 block 1 is older than the block: dropped.
         let p = parent(20, 0, 20);
         let (block, _) = derive(&p, 4, vec![(batch(&p, 0, &[]), 2)]);
         assert!(block.is_none());
+    }
+
+    #[test]
+    fn the_buffer_is_bounded() {
+        let p5 = parent(5, 0, 5);
+        let p6 = parent(6, 0, 6);
+        // Far beyond inclusion time + drift: dropped on arrival.
+        let mut far = batch(&p5, 0, &[]);
+        far.timestamp_ms = 2_000_000;
+        // Candidates for a future block (7) beyond the cap are dropped on arrival too.
+        let future = batch(&p6, 0, &[&[2]]);
+        let mut batches = vec![(far, 1)];
+        batches.extend(std::iter::repeat_n(
+            (future, 1),
+            MAX_CANDIDATES_PER_BLOCK + 1,
+        ));
+        let (block, counters) = derive(&p5, 6, batches);
+        assert!(block.expect("no batch for block 6: forced").forced);
+        assert_eq!(counters.dropped_batches, 2);
     }
 
     #[test]

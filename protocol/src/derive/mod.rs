@@ -43,7 +43,7 @@ mod tests;
 use std::sync::Arc;
 
 pub use attributes::{build_attributes, AttributesQueue, PayloadAttributes};
-pub use batch_queue::{BatchQueue, BlockProvider, DerivedBlock};
+pub use batch_queue::{BatchQueue, BlockProvider, DerivedBlock, MAX_CANDIDATES_PER_BLOCK};
 pub use batch_reader::{BatchProvider, BatchReader, IncludedBatch};
 pub use channel_bank::{ChannelBank, ChannelProvider, ReadyChannel};
 pub use error::{DaRequest, PipelineError, Severity, SourceError};
