@@ -107,6 +107,10 @@ struct Sim {
     garbage: bool,
     channels: u128,
     celestia_height: u64,
+    /// Up to this many transactions per block.
+    max_txs: u64,
+    /// Fixed channel target and payload size instead of random small ones.
+    sizes: Option<(usize, usize)>,
 }
 
 impl Sim {
@@ -151,6 +155,8 @@ impl Sim {
             garbage: false,
             channels: 0,
             celestia_height: 0,
+            max_txs: 4,
+            sizes: None,
         };
         sim.epochs.push(sim.read_epoch(0));
         sim
@@ -290,7 +296,7 @@ impl Sim {
             }
             let epoch = self.epochs[origin as usize].clone();
             assert!(time_ms <= (epoch.info.timestamp + self.config.max_sequencer_drift) * 1000);
-            let transactions: Vec<Bytes> = (0..self.rng.below(4))
+            let transactions: Vec<Bytes> = (0..self.rng.below(self.max_txs))
                 .map(|_| {
                     let mut tx = self.rng.random_bytes_nonempty(120);
                     tx[0] = 2;
@@ -338,7 +344,12 @@ impl Sim {
             } else {
                 Compression::Brotli
             });
-            let target = 100 + self.rng.below(3000) as usize;
+            let (target, max_payload) = self.sizes.unwrap_or_else(|| {
+                (
+                    100 + self.rng.below(3000) as usize,
+                    40 + self.rng.below(1500) as usize,
+                )
+            });
             let mut builder = ChannelBuilder::new(
                 ChannelId::from(self.channels.to_be_bytes()),
                 compression,
@@ -352,7 +363,6 @@ impl Sim {
                 }
                 self.posted += 1;
             }
-            let max_payload = 40 + self.rng.below(1500) as usize;
             if self.garbage {
                 self.post_conflicting_channel(start, compression, max_payload, next_l1);
             }
@@ -575,6 +585,26 @@ proptest! {
         let clean = build(false);
         prop_assert!(!clean.is_empty());
         prop_assert_eq!(build(true), clean);
+    }
+}
+
+#[test]
+fn full_size_payloads_round_trip() {
+    for (da_mode, max_payload) in [
+        (DaMode::Calldata, crate::frame::MAX_CALLDATA_PAYLOAD),
+        (DaMode::Blobs, MAX_BLOB_DATA_LEN),
+    ] {
+        let mut sim = Sim::new(21, 1000, 30);
+        sim.da_mode = da_mode;
+        sim.max_txs = 200;
+        // Channels of up to three payloads.
+        sim.sizes = Some((3 * max_payload - 100, max_payload));
+        sim.run(8, 4, 1);
+        assert!(sim.posted > 50);
+        assert!(sim.real_payloads.iter().any(|p| p.len() == max_payload));
+        assert!(sim.real_payloads.iter().all(|p| p.len() <= max_payload));
+        let derived = derive_all(&mut sim.pipeline(), sim.genesis);
+        assert_same_chain(&sim, &derived);
     }
 }
 
