@@ -5,9 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::block::BlockId;
 use crate::channel::Compression;
+use crate::system_config::L1FeeScalars;
 
 /// EIP-1559 parameters of the L2 (design §2: elasticity 2–6, denominator 50–250).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Eip1559Params {
     /// Gas limit / gas target.
     pub elasticity: u64,
@@ -33,13 +34,13 @@ pub struct RollupConfig {
     pub l2_chain_id: u64,
     /// Target time between L2 blocks, in milliseconds.
     pub block_time_ms: u64,
-    /// Gas limit of every L2 block.
+    /// L2 block gas limit before any `SystemConfig` event.
     pub gas_limit: u64,
     /// Largest gas limit a single transaction may ask for.
     pub max_tx_gas: u64,
     /// Base fee floor: the base fee never drops below it, so spam always costs something.
     pub min_base_fee: u64,
-    /// EIP-1559 parameters.
+    /// EIP-1559 parameters before any `SystemConfig` event.
     #[serde(default)]
     pub eip1559: Eip1559Params,
     /// How far (seconds) an L2 block's timestamp may run ahead of its L1 origin.
@@ -48,14 +49,20 @@ pub struct RollupConfig {
     pub sequencing_window: u64,
     /// L2 blocks between output proposals.
     pub proposal_interval: u64,
-    /// The only sender whose batch-inbox transactions derivation reads.
+    /// Batcher before any `SystemConfig` event: the only sender whose batch-inbox transactions
+    /// derivation reads until `BatcherUpdated` names another.
     pub batcher_address: Address,
     /// Address (without code) that batcher transactions are sent to.
     pub batch_inbox_address: Address,
     /// L1 `Portal`: its `TransactionDeposited` events become deposits.
     pub portal_address: Address,
-    /// L1 `SystemConfig` (read by services for batcher and fee updates).
+    /// L1 `SystemConfig`: derivation replays its events (batcher, gas limit, EIP-1559
+    /// parameters, L1 fee scalars); `gas_limit`, `eip1559`, `batcher_address` and
+    /// `l1_fee_scalars` here are only the values before its first event.
     pub system_config_address: Address,
+    /// L1 data fee scalars before any `SystemConfig` event.
+    #[serde(default)]
+    pub l1_fee_scalars: L1FeeScalars,
     /// L1 blocks a channel may stay incomplete after its first frame before derivation drops it.
     pub channel_timeout: u64,
     /// Largest decompressed channel derivation accepts (zip-bomb bound), in bytes.
@@ -99,6 +106,7 @@ impl Default for RollupConfig {
             batch_inbox_address: address!("Ff00000000000000000000000000000000000901"),
             portal_address: address!("5FC8d32690cc91D4c39d9d3abcBD16989F875707"),
             system_config_address: address!("e7f1725E7734CE288F8367e1Bb143E90bb3F0512"),
+            l1_fee_scalars: L1FeeScalars::default(),
             channel_timeout: 50,
             max_channel_decompressed_size: 10_000_000,
             max_channel_bank_size: 100_000_000,
@@ -193,6 +201,7 @@ impl RollupConfig {
             ("batcher_address", self.batcher_address),
             ("batch_inbox_address", self.batch_inbox_address),
             ("portal_address", self.portal_address),
+            ("system_config_address", self.system_config_address),
         ] {
             if value == Address::ZERO {
                 return Err(ConfigError::ZeroAddress(name));

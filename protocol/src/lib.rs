@@ -56,7 +56,10 @@
 //! ([`RollupConfig::l2_timestamp_ms`]); its header carries whole seconds. Its transactions are
 //! the L1-info deposit, then (first block of an epoch only) the origin's user deposits in log
 //! order, then the batch's transactions. Coinbase is the sequencer fee vault, `prevRandao` the
-//! L1 origin's hash ([`derive::PayloadAttributes`]).
+//! L1 origin's hash ([`derive::PayloadAttributes`]). The batcher whose inbox transactions count,
+//! the L2 gas limit, the EIP-1559 parameters and the L1 fee scalars follow the L1
+//! `SystemConfig` events ([`system_config`]); the rollup config only gives their values before
+//! the first event.
 #![forbid(unsafe_code)]
 
 pub mod batch;
@@ -71,8 +74,10 @@ pub mod frame;
 pub mod l1_info;
 pub mod output;
 pub mod predeploys;
+pub mod system_config;
 
 pub use block::{BlockId, L1BlockInfo, L2BlockInfo};
 pub use config::{ConfigError, Eip1559Params, Genesis, RollupConfig};
 pub use fees::next_base_fee;
 pub use output::{output_root, OutputRootInput, OUTPUT_VERSION_V0};
+pub use system_config::{L1FeeScalars, SystemConfigState};

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use alloy_primitives::{Address, Bytes, B256};
 
 use crate::block::{BlockId, L2BlockInfo};
-use crate::config::RollupConfig;
+use crate::config::Eip1559Params;
 use crate::l1_info::L1Info;
 use crate::predeploys::SEQUENCER_FEE_VAULT;
+use crate::system_config::L1FeeScalars;
 
 use super::batch_queue::{BlockProvider, DerivedBlock};
 use super::error::PipelineError;
@@ -36,8 +37,12 @@ pub struct PayloadAttributes {
     pub transactions: Vec<Bytes>,
     /// How many leading `transactions` are deposits (the L1-info deposit included).
     pub deposit_count: usize,
-    /// Block gas limit.
+    /// Block gas limit (SystemConfig value at the origin).
     pub gas_limit: u64,
+    /// EIP-1559 parameters for this block's base fee rules (SystemConfig value at the origin).
+    pub eip1559: Eip1559Params,
+    /// L1 data fee scalars (SystemConfig values at the origin).
+    pub l1_fee_scalars: L1FeeScalars,
     /// Header coinbase: always the sequencer fee vault predeploy, so every replica agrees.
     pub fee_recipient: Address,
     /// Header `prevRandao` (`mixHash`): the L1 origin's hash, the only randomness all nodes
@@ -63,9 +68,10 @@ impl PayloadAttributes {
 
 /// Builds [`PayloadAttributes`] from decided blocks: L1-info deposit, then user deposits of a
 /// new epoch, then the batch transactions.
-pub fn build_attributes(config: &RollupConfig, block: &DerivedBlock) -> PayloadAttributes {
+pub fn build_attributes(block: &DerivedBlock) -> PayloadAttributes {
     let origin: &L1Epoch = &block.origin;
-    let l1_info = L1Info::new(&origin.info, block.sequence_number, config.batcher_address);
+    let system_config = &origin.system_config;
+    let l1_info = L1Info::new(&origin.info, block.sequence_number, system_config.batcher);
     let mut transactions = Vec::with_capacity(1 + origin.deposits.len() + block.transactions.len());
     transactions.push(l1_info.deposit().encode());
     if block.sequence_number == 0 {
@@ -82,7 +88,9 @@ pub fn build_attributes(config: &RollupConfig, block: &DerivedBlock) -> PayloadA
         sequence_number: block.sequence_number,
         transactions,
         deposit_count,
-        gas_limit: config.gas_limit,
+        gas_limit: system_config.gas_limit,
+        eip1559: system_config.eip1559,
+        l1_fee_scalars: system_config.l1_fee_scalars,
         fee_recipient: SEQUENCER_FEE_VAULT,
         prev_randao: origin.info.hash,
         derived_from: block.derived_from,
@@ -94,13 +102,12 @@ pub fn build_attributes(config: &RollupConfig, block: &DerivedBlock) -> PayloadA
 #[derive(Debug)]
 pub struct AttributesQueue<P> {
     prev: P,
-    config: Arc<RollupConfig>,
 }
 
 impl<P: BlockProvider> AttributesQueue<P> {
     /// Wraps the batch queue.
-    pub fn new(prev: P, config: Arc<RollupConfig>) -> Self {
-        Self { prev, config }
+    pub fn new(prev: P) -> Self {
+        Self { prev }
     }
 
     /// Attributes of block `parent.number + 1`, or `None` if more L1 data is needed.
@@ -111,7 +118,7 @@ impl<P: BlockProvider> AttributesQueue<P> {
         Ok(self
             .prev
             .next_block(parent)?
-            .map(|block| build_attributes(&self.config, &block)))
+            .map(|block| build_attributes(&block)))
     }
 }
 

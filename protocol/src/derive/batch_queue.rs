@@ -387,6 +387,9 @@ mod tests {
                 blob_base_fee: 1,
             },
             deposits: Vec::new(),
+            system_config: crate::system_config::SystemConfigState::from_rollup_config(
+                &RollupConfig::default(),
+            ),
         })
     }
 

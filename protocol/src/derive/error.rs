@@ -5,6 +5,7 @@ use alloy_primitives::B256;
 use crate::block::BlockId;
 use crate::deposit::DepositError;
 use crate::frame::CelestiaPointer;
+use crate::system_config::SystemConfigError;
 
 /// A data source's error, kept whole (not flattened into a string).
 pub type SourceError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -93,6 +94,17 @@ pub enum PipelineError {
         #[source]
         source: DepositError,
     },
+    /// A SystemConfig event the contract could not have emitted.
+    #[error("invalid SystemConfig log {log_index} in L1 block {block}")]
+    InvalidSystemConfigLog {
+        /// L1 block number.
+        block: u64,
+        /// Log index.
+        log_index: u64,
+        /// What was wrong.
+        #[source]
+        source: SystemConfigError,
+    },
     /// L2 time overflowed `u64` milliseconds: a misconfiguration.
     #[error("L2 timestamp overflow after block {0}")]
     TimestampOverflow(u64),
@@ -109,6 +121,7 @@ impl PipelineError {
             Self::L1Reorg { .. } | Self::UnexpectedSafeHead { .. } => Severity::Reset,
             Self::WrongL1Block { .. }
             | Self::InvalidDepositLog { .. }
+            | Self::InvalidSystemConfigLog { .. }
             | Self::TimestampOverflow(_) => Severity::Critical,
         }
     }

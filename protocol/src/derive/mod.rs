@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! L1Traversal      next L1 block by number; parent-hash check (reorg → Reset); decodes deposits
+//!                  and applies SystemConfig events (batcher, gas limit, fee parameters)
 //!   InboxRetrieval   batcher → inbox transactions of that block; calldata, blobs, Celestia
 //!     FrameQueue       payloads → frames (malformed payloads dropped)
 //!       ChannelBank      frames → complete channels (duplicates ignored, timeouts, memory bound)
@@ -145,16 +146,11 @@ impl<L: L1Source, D: DaSource> Pipeline<L, D> {
         da: &Arc<D>,
         safe_head: &L2BlockInfo,
     ) -> Stages<L, D> {
-        let traversal = L1Traversal::new(
-            l1.clone(),
-            config.portal_address,
-            Self::start_block(config, safe_head),
-        );
+        let traversal = L1Traversal::new(l1.clone(), config, Self::start_block(config, safe_head));
         let retrieval = InboxRetrieval::new(
             traversal,
             l1.clone(),
             da.clone(),
-            config.batcher_address,
             config.batch_inbox_address,
         );
         let bank = ChannelBank::new(
@@ -163,7 +159,7 @@ impl<L: L1Source, D: DaSource> Pipeline<L, D> {
             usize::try_from(config.max_channel_bank_size).unwrap_or(usize::MAX),
         );
         let reader = BatchReader::new(bank, config.max_channel_decompressed());
-        AttributesQueue::new(BatchQueue::new(reader, config.clone()), config.clone())
+        AttributesQueue::new(BatchQueue::new(reader, config.clone()))
     }
 
     /// Drops all state and derives again after `safe_head` (after an L1 reorg).

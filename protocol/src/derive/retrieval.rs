@@ -1,7 +1,8 @@
 //! Inbox retrieval: the batcher's payloads in the current L1 block, from calldata, blobs or
 //! Celestia.
 //!
-//! Only transactions to the batch inbox from the batcher count; anything else is ignored, as is
+//! Only transactions to the batch inbox from the batcher in force at that L1 block (SystemConfig)
+//! count; anything else is ignored, as is
 //! calldata with an unknown version byte and a blob that is not a valid packing. What cannot be
 //! fetched yet (a blob, a Celestia blob) stops the stage *before* it consumes the block, so a
 //! retry sees the block again from its first transaction.
@@ -24,7 +25,6 @@ pub struct InboxRetrieval<P, L, D> {
     prev: P,
     l1: Arc<L>,
     da: Arc<D>,
-    batcher: Address,
     inbox: Address,
     current: Option<Arc<L1Epoch>>,
     fetched: bool,
@@ -34,13 +34,12 @@ pub struct InboxRetrieval<P, L, D> {
 }
 
 impl<P: Stage, L: L1Source, D: DaSource> InboxRetrieval<P, L, D> {
-    /// Reads inbox transactions from `batcher` to `inbox`.
-    pub fn new(prev: P, l1: Arc<L>, da: Arc<D>, batcher: Address, inbox: Address) -> Self {
+    /// Reads transactions to `inbox` from the batcher in force at each L1 block.
+    pub fn new(prev: P, l1: Arc<L>, da: Arc<D>, inbox: Address) -> Self {
         Self {
             prev,
             l1,
             da,
-            batcher,
             inbox,
             current: None,
             fetched: false,
@@ -57,6 +56,7 @@ impl<P: Stage, L: L1Source, D: DaSource> InboxRetrieval<P, L, D> {
 
     fn fetch(&mut self, epoch: &L1Epoch) -> Result<(), PipelineError> {
         let info = &epoch.info;
+        let batcher = epoch.system_config.batcher;
         let txs = self
             .l1
             .inbox_transactions(info, self.inbox)
@@ -64,7 +64,7 @@ impl<P: Stage, L: L1Source, D: DaSource> InboxRetrieval<P, L, D> {
         let (mut ignored, mut malformed) = (0, 0);
         let mut payloads = Vec::new();
         for tx in txs {
-            if tx.to != self.inbox || tx.from != self.batcher {
+            if tx.to != self.inbox || tx.from != batcher {
                 ignored += 1;
                 continue;
             }
@@ -150,6 +150,7 @@ impl<P: Stage, L: L1Source, D: DaSource> DataProvider for InboxRetrieval<P, L, D
 mod tests {
     use super::*;
     use crate::blob::encode_blob;
+    use crate::config::RollupConfig;
     use crate::derive::error::Severity;
     use crate::derive::test_utils::{MemoryDa, MemoryL1};
     use crate::derive::traversal::L1Traversal;
@@ -163,8 +164,12 @@ mod tests {
         l1: &Arc<MemoryL1>,
         da: &Arc<MemoryDa>,
     ) -> InboxRetrieval<L1Traversal<MemoryL1>, MemoryL1, MemoryDa> {
-        let traversal = L1Traversal::new(l1.clone(), Address::ZERO, 1);
-        InboxRetrieval::new(traversal, l1.clone(), da.clone(), BATCHER, INBOX)
+        let config = RollupConfig {
+            batcher_address: BATCHER,
+            ..RollupConfig::default()
+        };
+        let traversal = L1Traversal::new(l1.clone(), &config, 1);
+        InboxRetrieval::new(traversal, l1.clone(), da.clone(), INBOX)
     }
 
     fn drain(stage: &mut InboxRetrieval<L1Traversal<MemoryL1>, MemoryL1, MemoryDa>) -> Vec<Bytes> {

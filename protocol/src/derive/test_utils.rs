@@ -212,6 +212,19 @@ impl MemoryL1 {
         }
     }
 
+    /// Makes `batcher` the batcher from block `number` on (a SystemConfig `BatcherUpdated`).
+    pub fn set_batcher(&self, number: u64, system_config: Address, batcher: Address) {
+        self.add_raw_log(
+            number,
+            system_config,
+            vec![
+                crate::system_config::BATCHER_UPDATED_TOPIC,
+                batcher.into_word(),
+            ],
+            Vec::new(),
+        );
+    }
+
     /// Adds an arbitrary log to block `number`.
     pub fn add_raw_log(&self, number: u64, address: Address, topics: Vec<B256>, data: Vec<u8>) {
         let mut inner = self.lock();
@@ -262,12 +275,36 @@ impl L1Source for MemoryL1 {
         Ok(self.block_by_hash(block.hash)?.txs)
     }
 
-    fn portal_logs(
+    fn logs(
         &self,
         block: &L1BlockInfo,
-        _portal: Address,
+        emitters: &[Address],
     ) -> Result<Vec<IndexedLog>, MemoryError> {
-        Ok(self.block_by_hash(block.hash)?.logs)
+        let mut logs = self.block_by_hash(block.hash)?.logs;
+        logs.retain(|log| emitters.contains(&log.log.address));
+        Ok(logs)
+    }
+
+    fn logs_before(
+        &self,
+        number: u64,
+        emitter: Address,
+    ) -> Result<Vec<(u64, IndexedLog)>, MemoryError> {
+        let inner = self.lock();
+        if inner.fail {
+            return Err(MemoryError::Injected);
+        }
+        Ok(inner
+            .blocks
+            .iter()
+            .filter(|b| b.info.number < number)
+            .flat_map(|b| {
+                b.logs
+                    .iter()
+                    .filter(|log| log.log.address == emitter)
+                    .map(|log| (b.info.number, log.clone()))
+            })
+            .collect())
     }
 }
 

@@ -111,6 +111,10 @@ struct Sim {
     max_txs: u64,
     /// Fixed channel target and payload size instead of random small ones.
     sizes: Option<(usize, usize)>,
+    /// The key the batcher posts with.
+    batcher: Address,
+    /// Sends the conflicting channels of `garbage` to the inbox itself (e.g. a retired batcher).
+    impostor: Option<Address>,
 }
 
 impl Sim {
@@ -157,13 +161,16 @@ impl Sim {
             celestia_height: 0,
             max_txs: 4,
             sizes: None,
+            batcher: Address::ZERO,
+            impostor: None,
         };
+        sim.batcher = sim.config.batcher_address;
         sim.epochs.push(sim.read_epoch(0));
         sim
     }
 
     fn read_epoch(&self, number: u64) -> Arc<L1Epoch> {
-        let mut traversal = L1Traversal::new(self.l1.clone(), self.config.portal_address, number);
+        let mut traversal = L1Traversal::new(self.l1.clone(), &self.config, number);
         traversal.advance_origin().expect("epoch")
     }
 
@@ -204,7 +211,7 @@ impl Sim {
     }
 
     fn garbage_txs(&mut self) -> Vec<InboxTransaction> {
-        let batcher = self.config.batcher_address;
+        let batcher = self.batcher;
         let inbox = self.config.batch_inbox_address;
         let mut txs = Vec::new();
         for _ in 0..1 + self.rng.below(3) {
@@ -318,7 +325,7 @@ impl Sim {
                 derived_from: BlockId::default(),
                 forced: false,
             };
-            let attributes = build_attributes(&self.config, &block);
+            let attributes = build_attributes(&block);
             let info = attributes.executed(mock_hash(&attributes));
             self.chain.push(SimBlock {
                 attributes,
@@ -399,10 +406,12 @@ impl Sim {
             };
             builder.add_batch(&fake).expect("fits");
         }
-        let (from, to) = if self.rng.chance(50) {
+        let (from, to) = if let Some(impostor) = self.impostor {
+            (impostor, self.config.batch_inbox_address)
+        } else if self.rng.chance(50) {
             (OTHER, self.config.batch_inbox_address)
         } else {
-            (self.config.batcher_address, OTHER)
+            (self.batcher, OTHER)
         };
         for frame in builder.close().frames(max_payload).expect("frames") {
             let payload = encode_frames_payload(&[frame]);
@@ -442,7 +451,7 @@ impl Sim {
             _ => InboxData::Calldata(payload.into()),
         };
         InboxTransaction {
-            from: self.config.batcher_address,
+            from: self.batcher,
             to: self.config.batch_inbox_address,
             data,
         }
@@ -606,6 +615,72 @@ fn full_size_payloads_round_trip() {
         let derived = derive_all(&mut sim.pipeline(), sim.genesis);
         assert_same_chain(&sim, &derived);
     }
+}
+
+#[test]
+fn batcher_rotation_and_system_config_updates_follow_l1() {
+    let mut sim = Sim::new(31, 1000, 30);
+    let old = sim.batcher;
+    let new = Address::repeat_byte(0xb2);
+    sim.run(3, 1, 0);
+    // SystemConfig moves the batcher and raises the gas limit in the next L1 block; from then
+    // on the old key's posts are ignored.
+    sim.l1.extend(1);
+    let rotation = sim.latest_l1();
+    let system_config = sim.config.system_config_address;
+    sim.l1.set_batcher(rotation, system_config, new);
+    let mut gas = U256::from(45_000_000u64).to_be_bytes::<32>().to_vec();
+    sim.l1.add_raw_log(
+        rotation,
+        system_config,
+        vec![crate::system_config::GAS_LIMIT_UPDATED_TOPIC],
+        std::mem::take(&mut gas),
+    );
+    sim.epochs.push(sim.read_epoch(rotation));
+    assert_eq!(sim.epochs[rotation as usize].system_config.batcher, new);
+    sim.sequence();
+    // The old batcher posts conflicting data, the new one the real chain.
+    sim.garbage = true;
+    sim.impostor = Some(old);
+    sim.batcher = new;
+    for _ in 0..12 {
+        sim.mine();
+        sim.sequence();
+        sim.batch(0);
+    }
+    while !sim.scheduled.is_empty() {
+        sim.mine();
+    }
+    let mut pipeline = sim.pipeline();
+    let derived = derive_all(&mut pipeline, sim.genesis);
+    assert_same_chain(&sim, &derived);
+    let after = derived
+        .iter()
+        .find(|a| a.l1_origin.number >= rotation)
+        .expect("blocks on the new origin");
+    assert_eq!(after.gas_limit, 45_000_000);
+    let info = crate::l1_info::L1Info::decode(
+        &crate::deposit::DepositTx::decode(&after.transactions[0])
+            .expect("deposit")
+            .data,
+    )
+    .expect("l1 info");
+    assert_eq!(info.batcher_hash, new.into_word());
+    assert!(derived
+        .iter()
+        .filter(|a| a.l1_origin.number < rotation)
+        .all(|a| a.gas_limit == 30_000_000));
+
+    // A pipeline started after the rotation rebuilds the SystemConfig state from history.
+    let safe_index = derived
+        .iter()
+        .position(|a| a.l1_origin.number > rotation + sim.config.channel_timeout)
+        .expect("a late enough block");
+    let safe = derived[safe_index].executed(mock_hash(&derived[safe_index]));
+    assert!(Pipeline::<MemoryL1, MemoryDa>::start_block(&sim.config, &safe) > rotation);
+    pipeline.reset(&safe);
+    let rest = derive_all(&mut pipeline, safe);
+    assert_eq!(rest[..], derived[safe_index + 1..]);
 }
 
 #[test]

@@ -7,6 +7,7 @@ use alloy_primitives::{Address, Bytes, B256};
 use crate::block::{BlockId, L1BlockInfo};
 use crate::deposit::IndexedLog;
 use crate::frame::CelestiaPointer;
+use crate::system_config::SystemConfigState;
 
 use super::error::PipelineError;
 use super::DerivationCounters;
@@ -30,13 +31,22 @@ pub trait L1Source {
         inbox: Address,
     ) -> Result<Vec<InboxTransaction>, Self::Error>;
 
-    /// Logs emitted by `portal` in `block`, with their block-wide log index (any order; logs of
-    /// other emitters and other Portal events are ignored).
-    fn portal_logs(
+    /// Logs emitted in `block` by any of `emitters` (the Portal and the SystemConfig), with their
+    /// block-wide log index, in any order. Logs of other emitters and events are ignored.
+    fn logs(
         &self,
         block: &L1BlockInfo,
-        portal: Address,
+        emitters: &[Address],
     ) -> Result<Vec<IndexedLog>, Self::Error>;
+
+    /// Every log `emitter` emitted in canonical blocks numbered below `number`, each with its
+    /// block number, in any order. Read once when derivation starts, to rebuild the SystemConfig
+    /// values in force (an `eth_getLogs` over the range, or a cache of it).
+    fn logs_before(
+        &self,
+        number: u64,
+        emitter: Address,
+    ) -> Result<Vec<(u64, IndexedLog)>, Self::Error>;
 }
 
 /// Data availability beyond calldata: blobs (from the L1 beacon node or an archive) and
@@ -75,14 +85,17 @@ pub enum InboxData {
     Blobs(Vec<B256>),
 }
 
-/// An L1 block as the pipeline carries it: the header fields and its user deposits, already
-/// decoded and EIP-2718 encoded, in log order.
+/// An L1 block as the pipeline carries it: the header fields, its user deposits (decoded and
+/// EIP-2718 encoded, in log order) and the SystemConfig values in force after its events.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct L1Epoch {
     /// Header fields.
     pub info: L1BlockInfo,
     /// Deposits (`0x7E ‖ rlp`) from the block's Portal events.
     pub deposits: Vec<Bytes>,
+    /// SystemConfig values in force for this block's batcher data and for L2 blocks taking it
+    /// as origin.
+    pub system_config: SystemConfigState,
 }
 
 /// One inbox payload (`0x00 ‖ frames`) and the L1 block that carried it.
