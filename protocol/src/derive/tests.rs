@@ -515,7 +515,10 @@ fn assert_same_chain(sim: &Sim, derived: &[PayloadAttributes]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    // Whole-chain cases are slow: 24 by default, `PROPTEST_CASES` for deeper runs.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24)
+    ))]
 
     /// Random chains → batches → channels (both compressions) → frames of random sizes over
     /// every DA kind → derived back identically.
