@@ -53,6 +53,26 @@ impl From<alloy_rlp::Error> for BatchError {
 }
 
 impl Batch {
+    /// The batch of an L2 block from its transactions as executed: deposits (type `0x7E`) are
+    /// left out, since derivation rebuilds them from L1 and rejects batches carrying one.
+    pub fn from_block<'a>(
+        parent_hash: B256,
+        l1_origin: BlockId,
+        timestamp_ms: u64,
+        transactions: impl IntoIterator<Item = &'a Bytes>,
+    ) -> Self {
+        Self {
+            parent_hash,
+            l1_origin,
+            timestamp_ms,
+            transactions: transactions
+                .into_iter()
+                .filter(|tx| tx.first() != Some(&crate::deposit::DEPOSIT_TX_TYPE))
+                .cloned()
+                .collect(),
+        }
+    }
+
     fn txs_payload_len(&self) -> usize {
         self.transactions.iter().map(Encodable::length).sum()
     }
@@ -180,6 +200,19 @@ pub(crate) mod tests {
         assert_eq!(&encoded[encoded.len() - 4..], &[0xc3, 0x82, 0x02, 0xaa]);
         assert_eq!(encoded.len(), batch.encoded_len());
         assert_eq!(Batch::decode(&encoded), Ok(batch));
+    }
+
+    #[test]
+    fn from_block_leaves_deposits_out() {
+        let txs = [
+            Bytes::from_static(&[0x7e, 1]),
+            Bytes::from_static(&[0x02, 2]),
+            Bytes::from_static(&[0x7e, 3]),
+            Bytes::from_static(&[0xf8, 4]),
+        ];
+        let batch = Batch::from_block(B256::ZERO, BlockId::default(), 7, &txs);
+        assert_eq!(batch.transactions, vec![txs[1].clone(), txs[3].clone()]);
+        assert_eq!(batch.timestamp_ms, 7);
     }
 
     proptest! {

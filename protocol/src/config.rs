@@ -3,7 +3,7 @@
 use alloy_primitives::{address, Address, B256};
 use serde::{Deserialize, Serialize};
 
-use crate::block::BlockId;
+use crate::block::{BlockId, L2BlockInfo};
 use crate::channel::Compression;
 use crate::system_config::L1FeeScalars;
 
@@ -219,6 +219,16 @@ impl RollupConfig {
             .l2_timestamp
             .checked_mul(1000)?
             .checked_add(blocks.checked_mul(self.block_time_ms)?)
+    }
+
+    /// The L2 genesis block as derivation's first safe head.
+    pub fn genesis_block_info(&self) -> L2BlockInfo {
+        L2BlockInfo {
+            number: self.genesis.l2.number,
+            hash: self.genesis.l2.hash,
+            l1_origin: self.genesis.l1,
+            sequence_number: 0,
+        }
     }
 
     /// Decompressed channel limit as a size.

@@ -21,7 +21,7 @@
 
 use alloy_primitives::{Address, Bytes, TxKind, B256, U256};
 
-use crate::block::L1BlockInfo;
+use crate::block::{BlockId, L1BlockInfo, L2BlockInfo};
 use crate::deposit::{l1_info_source_hash, DepositTx};
 use crate::predeploys::{L1_BLOCK, L1_INFO_DEPOSITOR};
 
@@ -63,6 +63,9 @@ pub enum L1InfoError {
     /// Another function's selector.
     #[error("L1-info calldata has selector {0:02x?}")]
     Selector([u8; 4]),
+    /// The transaction is not a system deposit to `L1Block` from the depositor.
+    #[error("not an L1-info deposit")]
+    NotL1InfoDeposit,
 }
 
 impl L1Info {
@@ -117,6 +120,33 @@ impl L1Info {
             sequence_number: u64_at(116),
             batcher_hash: B256::from_slice(&data[124..156]),
         })
+    }
+
+    /// Reads the values back from an L2 block's first transaction (its L1-info deposit).
+    pub fn from_deposit(first_tx: &[u8]) -> Result<Self, L1InfoError> {
+        let deposit = DepositTx::decode(first_tx).map_err(|_| L1InfoError::NotL1InfoDeposit)?;
+        if deposit.from != L1_INFO_DEPOSITOR
+            || deposit.to != TxKind::Call(L1_BLOCK)
+            || !deposit.is_system
+        {
+            return Err(L1InfoError::NotL1InfoDeposit);
+        }
+        Self::decode(&deposit.data)
+    }
+
+    /// What derivation needs to know about a stored L2 block (number `number`, hash `hash`):
+    /// its origin and sequence number are in its L1-info deposit, so a node restarting from its
+    /// store rebuilds the safe head from the block alone.
+    pub fn l2_block_info(&self, number: u64, hash: B256) -> L2BlockInfo {
+        L2BlockInfo {
+            number,
+            hash,
+            l1_origin: BlockId {
+                number: self.number,
+                hash: self.hash,
+            },
+            sequence_number: self.sequence_number,
+        }
     }
 
     /// The system deposit carrying these values: from [`L1_INFO_DEPOSITOR`] to `L1Block`, no
@@ -176,6 +206,22 @@ mod tests {
             Err(L1InfoError::Selector(_))
         ));
         let deposit = info.deposit();
+        assert_eq!(L1Info::from_deposit(&deposit.encode()), Ok(info));
+        let head = info.l2_block_info(9, B256::repeat_byte(1));
+        assert_eq!(head.l1_origin, origin.id());
+        assert_eq!(head.sequence_number, 5);
+        let user = DepositTx {
+            data: deposit.data.clone(),
+            ..Default::default()
+        };
+        assert_eq!(
+            L1Info::from_deposit(&user.encode()),
+            Err(L1InfoError::NotL1InfoDeposit)
+        );
+        assert_eq!(
+            L1Info::from_deposit(&[2, 1]),
+            Err(L1InfoError::NotL1InfoDeposit)
+        );
         assert!(deposit.is_system);
         assert_eq!(deposit.to, TxKind::Call(L1_BLOCK));
         assert_eq!(deposit.source_hash, l1_info_source_hash(origin.hash, 5));

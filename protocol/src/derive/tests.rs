@@ -137,12 +137,7 @@ impl Sim {
             l2_timestamp: genesis_l1.timestamp,
         };
         config.validate().expect("valid test config");
-        let genesis = L2BlockInfo {
-            number: 0,
-            hash: config.genesis.l2.hash,
-            l1_origin: genesis_l1.id(),
-            sequence_number: 0,
-        };
+        let genesis = config.genesis_block_info();
         let mut sim = Self {
             config: Arc::new(config),
             l1,
@@ -695,6 +690,12 @@ fn garbage_is_seen_and_skipped() {
     let mut pipeline = sim.pipeline();
     let derived = derive_all(&mut pipeline, sim.genesis);
     assert_same_chain(&sim, &derived);
+    // A restarting node rebuilds its safe head from the stored block's first transaction.
+    let last = derived.last().expect("blocks");
+    let head = crate::l1_info::L1Info::from_deposit(&last.transactions[0])
+        .expect("l1 info")
+        .l2_block_info(last.number, mock_hash(last));
+    assert_eq!(head, last.executed(mock_hash(last)));
     let counters = pipeline.counters();
     assert!(counters.ignored_transactions > 0, "{counters:?}");
     assert!(counters.malformed_payloads > 0, "{counters:?}");
