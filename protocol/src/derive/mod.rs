@@ -20,10 +20,13 @@
 //! a [`Severity::Temporary`] error without having consumed anything.
 //!
 //! The node drives it: `attrs = pipeline.next_attributes(&safe_head)?`, execute `attrs`, then
-//! `safe_head = attrs.executed(block_hash)` and repeat. On a [`Severity::Reset`] error (an L1
-//! reorg), walk the safe head back to a block whose L1 origin is still canonical and call
-//! [`Pipeline::reset`] with it. Derivation restarts `channel_timeout` L1 blocks before the safe
-//! head's origin, which covers every channel that can still hold a batch for the next block.
+//! `safe_head = attrs.executed(block_hash)` and repeat (start from
+//! [`RollupConfig::genesis_block_info`], or rebuild a stored block's info with
+//! [`crate::l1_info::L1Info::from_deposit`]). On a [`Severity::Reset`] error (an L1 reorg), walk
+//! the safe head back to the last block whose L1 origin *and* `derived_from` block are both still
+//! canonical and call [`Pipeline::reset`] with it. Derivation restarts `channel_timeout` L1
+//! blocks before the safe head's origin, which covers every channel that can still hold a batch
+//! for the next block, and replays the SystemConfig history up to there.
 
 mod attributes;
 mod batch_queue;
