@@ -1,0 +1,229 @@
+//! The L1-info deposit: the first transaction of every L2 block, writing the block's L1 origin
+//! into the [`L1Block`](crate::predeploys::L1_BLOCK) predeploy.
+//!
+//! Calldata layout (156 bytes, big-endian, tightly packed after the selector, so Solidity reads
+//! each field with one `calldataload` and a shift, or with `bytesN(msg.data[a:b])`):
+//!
+//! | offset | size | field | Solidity |
+//! | ---: | ---: | --- | --- |
+//! | 0 | 4 | selector `0x2736154f` = `bytes4(keccak256("setL1BlockValues()"))` | |
+//! | 4 | 8 | L1 block number | `uint64(bytes8(msg.data[4:12]))` |
+//! | 12 | 8 | L1 timestamp (s) | `uint64(bytes8(msg.data[12:20]))` |
+//! | 20 | 32 | L1 base fee (wei) | `uint256(bytes32(msg.data[20:52]))` |
+//! | 52 | 32 | L1 blob base fee (wei) | `uint256(bytes32(msg.data[52:84]))` |
+//! | 84 | 32 | L1 block hash | `bytes32(msg.data[84:116])` |
+//! | 116 | 8 | sequence number in the epoch | `uint64(bytes8(msg.data[116:124]))` |
+//! | 124 | 32 | batcher hash = `bytes32(uint256(uint160(batcher)))` | `bytes32(msg.data[124:156])` |
+//!
+//! The function is declared `setL1BlockValues()` (no ABI parameters) so the selector dispatches
+//! normally while the payload stays packed; `L1Block` must require `msg.sender ==`
+//! [`L1_INFO_DEPOSITOR`] and `msg.data.length == 156`. A new layout gets a new selector.
+
+use alloy_primitives::{Address, Bytes, TxKind, B256, U256};
+
+use crate::block::{BlockId, L1BlockInfo, L2BlockInfo};
+use crate::deposit::{l1_info_source_hash, DepositTx};
+use crate::predeploys::{L1_BLOCK, L1_INFO_DEPOSITOR};
+
+/// `bytes4(keccak256("setL1BlockValues()"))`.
+pub const L1_INFO_SELECTOR: [u8; 4] = [0x27, 0x36, 0x15, 0x4f];
+
+/// Length of the L1-info calldata.
+pub const L1_INFO_LEN: usize = 156;
+
+/// Gas limit of the L1-info deposit: ample for seven storage writes, and not charged to the
+/// block (it is a system deposit).
+pub const L1_INFO_GAS_LIMIT: u64 = 1_000_000;
+
+/// The values the L1-info deposit carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct L1Info {
+    /// L1 origin number.
+    pub number: u64,
+    /// L1 origin timestamp (seconds).
+    pub timestamp: u64,
+    /// L1 origin base fee (wei): input of the L1 data fee.
+    pub base_fee: U256,
+    /// L1 origin blob base fee (wei): input of the L1 data fee.
+    pub blob_base_fee: U256,
+    /// L1 origin hash.
+    pub hash: B256,
+    /// Position of this L2 block within its epoch (0 = first block of the origin).
+    pub sequence_number: u64,
+    /// The batcher in force, left-padded to 32 bytes.
+    pub batcher_hash: B256,
+}
+
+/// Calldata that is not a valid L1-info payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum L1InfoError {
+    /// Not exactly [`L1_INFO_LEN`] bytes.
+    #[error("L1-info calldata is {0} bytes, expected 156")]
+    Length(usize),
+    /// Another function's selector.
+    #[error("L1-info calldata has selector {0:02x?}")]
+    Selector([u8; 4]),
+    /// The transaction is not a system deposit to `L1Block` from the depositor.
+    #[error("not an L1-info deposit")]
+    NotL1InfoDeposit,
+}
+
+impl L1Info {
+    /// The values for an L2 block at `sequence_number` in epoch `origin`, posted by `batcher`.
+    pub fn new(origin: &L1BlockInfo, sequence_number: u64, batcher: Address) -> Self {
+        Self {
+            number: origin.number,
+            timestamp: origin.timestamp,
+            base_fee: U256::from(origin.base_fee),
+            blob_base_fee: U256::from(origin.blob_base_fee),
+            hash: origin.hash,
+            sequence_number,
+            batcher_hash: batcher.into_word(),
+        }
+    }
+
+    /// The 156-byte calldata (layout in the module docs).
+    pub fn encode(&self) -> Bytes {
+        let mut out = Vec::with_capacity(L1_INFO_LEN);
+        out.extend_from_slice(&L1_INFO_SELECTOR);
+        out.extend_from_slice(&self.number.to_be_bytes());
+        out.extend_from_slice(&self.timestamp.to_be_bytes());
+        out.extend_from_slice(&self.base_fee.to_be_bytes::<32>());
+        out.extend_from_slice(&self.blob_base_fee.to_be_bytes::<32>());
+        out.extend_from_slice(self.hash.as_slice());
+        out.extend_from_slice(&self.sequence_number.to_be_bytes());
+        out.extend_from_slice(self.batcher_hash.as_slice());
+        out.into()
+    }
+
+    /// Parses the calldata back; the executor and tools use it to read an L2 block's origin.
+    pub fn decode(data: &[u8]) -> Result<Self, L1InfoError> {
+        let data: &[u8; L1_INFO_LEN] = data
+            .try_into()
+            .map_err(|_| L1InfoError::Length(data.len()))?;
+        let u64_at = |at: usize| {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&data[at..at + 8]);
+            u64::from_be_bytes(word)
+        };
+        let mut selector = [0u8; 4];
+        selector.copy_from_slice(&data[..4]);
+        if selector != L1_INFO_SELECTOR {
+            return Err(L1InfoError::Selector(selector));
+        }
+        Ok(Self {
+            number: u64_at(4),
+            timestamp: u64_at(12),
+            base_fee: U256::from_be_slice(&data[20..52]),
+            blob_base_fee: U256::from_be_slice(&data[52..84]),
+            hash: B256::from_slice(&data[84..116]),
+            sequence_number: u64_at(116),
+            batcher_hash: B256::from_slice(&data[124..156]),
+        })
+    }
+
+    /// Reads the values back from an L2 block's first transaction (its L1-info deposit).
+    pub fn from_deposit(first_tx: &[u8]) -> Result<Self, L1InfoError> {
+        let deposit = DepositTx::decode(first_tx).map_err(|_| L1InfoError::NotL1InfoDeposit)?;
+        if deposit.from != L1_INFO_DEPOSITOR
+            || deposit.to != TxKind::Call(L1_BLOCK)
+            || !deposit.is_system
+        {
+            return Err(L1InfoError::NotL1InfoDeposit);
+        }
+        Self::decode(&deposit.data)
+    }
+
+    /// What derivation needs to know about a stored L2 block (number `number`, hash `hash`):
+    /// its origin and sequence number are in its L1-info deposit, so a node restarting from its
+    /// store rebuilds the safe head from the block alone.
+    pub fn l2_block_info(&self, number: u64, hash: B256) -> L2BlockInfo {
+        L2BlockInfo {
+            number,
+            hash,
+            l1_origin: BlockId {
+                number: self.number,
+                hash: self.hash,
+            },
+            sequence_number: self.sequence_number,
+        }
+    }
+
+    /// The system deposit carrying these values: from [`L1_INFO_DEPOSITOR`] to `L1Block`, no
+    /// value, source hash in the L1-info domain.
+    pub fn deposit(&self) -> DepositTx {
+        DepositTx {
+            source_hash: l1_info_source_hash(self.hash, self.sequence_number),
+            from: L1_INFO_DEPOSITOR,
+            to: TxKind::Call(L1_BLOCK),
+            mint: U256::ZERO,
+            value: U256::ZERO,
+            gas_limit: L1_INFO_GAS_LIMIT,
+            is_system: true,
+            data: self.encode(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_primitives::keccak256;
+
+    #[test]
+    fn selector_is_the_function_signature() {
+        assert_eq!(keccak256("setL1BlockValues()")[..4], L1_INFO_SELECTOR[..]);
+    }
+
+    #[test]
+    fn layout_and_round_trip() {
+        let origin = L1BlockInfo {
+            number: 0x0102,
+            hash: B256::repeat_byte(0xaa),
+            parent_hash: B256::ZERO,
+            timestamp: 0x0304,
+            base_fee: 7,
+            blob_base_fee: 9,
+        };
+        let batcher = Address::repeat_byte(0x42);
+        let info = L1Info::new(&origin, 5, batcher);
+        let data = info.encode();
+        assert_eq!(data.len(), L1_INFO_LEN);
+        assert_eq!(data[4..12], 0x0102u64.to_be_bytes());
+        assert_eq!(data[12..20], 0x0304u64.to_be_bytes());
+        assert_eq!(data[51], 7);
+        assert_eq!(data[83], 9);
+        assert_eq!(data[84..116], [0xaa; 32]);
+        assert_eq!(data[116..124], 5u64.to_be_bytes());
+        assert_eq!(data[124..136], [0; 12]);
+        assert_eq!(data[136..156], [0x42; 20]);
+        assert_eq!(L1Info::decode(&data), Ok(info));
+        assert_eq!(L1Info::decode(&data[1..]), Err(L1InfoError::Length(155)));
+        let mut wrong = data.to_vec();
+        wrong[0] = 0;
+        assert!(matches!(
+            L1Info::decode(&wrong),
+            Err(L1InfoError::Selector(_))
+        ));
+        let deposit = info.deposit();
+        assert_eq!(L1Info::from_deposit(&deposit.encode()), Ok(info));
+        let head = info.l2_block_info(9, B256::repeat_byte(1));
+        assert_eq!(head.l1_origin, origin.id());
+        assert_eq!(head.sequence_number, 5);
+        let user = DepositTx {
+            data: deposit.data.clone(),
+            ..Default::default()
+        };
+        assert_eq!(
+            L1Info::from_deposit(&user.encode()),
+            Err(L1InfoError::NotL1InfoDeposit)
+        );
+        assert_eq!(
+            L1Info::from_deposit(&[2, 1]),
+            Err(L1InfoError::NotL1InfoDeposit)
+        );
+        assert!(deposit.is_system);
+        assert_eq!(deposit.to, TxKind::Call(L1_BLOCK));
+        assert_eq!(deposit.source_hash, l1_info_source_hash(origin.hash, 5));
+    }
+}
