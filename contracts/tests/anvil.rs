@@ -12,6 +12,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use parallax_contracts::{deploy, DeployConfig, OutputOracle, Portal, SystemConfig};
+use parallax_protocol::deposit::{user_deposit_source_hash, DepositTx, IndexedLog};
 
 fn anvil_binary() -> Option<PathBuf> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -104,10 +105,44 @@ async fn deploys_and_deposits_emit_the_event_derivation_decodes() {
     assert_eq!(opaque[72], 0);
     assert_eq!(&opaque[73..], &data[..]);
 
+    // The protocol's decoder (what derivation and the L1 watcher use) reads the real log into
+    // the L2 deposit transaction.
+    let raw_log = receipt
+        .inner
+        .logs()
+        .iter()
+        .find(|log| log.address() == deployment.portal)
+        .expect("portal log");
+    let indexed = IndexedLog {
+        log_index: raw_log.log_index.expect("log index"),
+        log: raw_log.inner.clone(),
+    };
+    let block_hash = receipt.block_hash.expect("block hash");
+    let deposit =
+        DepositTx::from_portal_log(&indexed, deployment.portal, block_hash).expect("decodes");
+    assert_eq!(deposit.from, sender);
+    assert_eq!(deposit.to, alloy::primitives::TxKind::Call(to));
+    assert_eq!(
+        (deposit.mint, deposit.value, deposit.gas_limit),
+        (mint, value, gas_limit)
+    );
+    assert_eq!(deposit.data, data);
+    assert!(!deposit.is_system);
+    assert_eq!(
+        deposit.source_hash,
+        user_deposit_source_hash(block_hash, indexed.log_index)
+    );
+    assert_eq!(
+        DepositTx::decode(&deposit.encode()).expect("round trip"),
+        deposit
+    );
+    // A log from another contract is never taken for a deposit.
+    assert!(DepositTx::from_portal_log(&indexed, Address::repeat_byte(1), block_hash).is_err());
+
     // A deposit below the minimum gas reverts with its named error, and nothing moves.
     let balance = provider_balance(&provider, deployment.portal).await;
     let error = portal
-        .depositTransaction(to, value, 1, false, data)
+        .depositTransaction(to, value, 1, false, data.clone())
         .value(mint)
         .call()
         .await
