@@ -10,11 +10,13 @@ mod changes;
 mod evm;
 mod parallel;
 mod sequential;
+mod tx;
 pub mod types;
 
 pub use parallel::BlockStm;
 pub use revm;
 pub use sequential::{simulate, Sequential, SimulationOptions};
+pub use tx::tx_env;
 pub use types::{
     AccountBasic, AccountChange, BlockOutcome, ExecutionEnv, ExecutionError, ExecutionStats,
     InvalidTx, StateChanges, TxIdx, TxReceipt, TxStatus,

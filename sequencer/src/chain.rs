@@ -16,7 +16,7 @@ use parallax_executor::{
         context::{BlockEnv, TxEnv},
         primitives::{eip4844::BLOB_BASE_FEE_UPDATE_FRACTION_CANCUN, hardfork::SpecId},
     },
-    BlockExecutor, BlockStm, ExecutionEnv, ExecutionError, ExecutionStats, TxReceipt,
+    tx_env, BlockExecutor, BlockStm, ExecutionEnv, ExecutionError, ExecutionStats, TxReceipt,
 };
 use parallax_protocol::RollupConfig;
 use parallax_state::{
@@ -27,7 +27,6 @@ use parallax_state::{
     },
     WorldState,
 };
-use revm::context::either::Either;
 use tokio::sync::RwLock;
 
 use crate::{genesis::Genesis, mempool::PooledTx};
@@ -136,31 +135,6 @@ fn block_env(header: &Header) -> BlockEnv {
     block.set_blob_excess_gas_and_price(0, BLOB_BASE_FEE_UPDATE_FRACTION_CANCUN);
     block
 }
-
-/// The revm transaction of a pooled transaction.
-pub fn tx_env(tx: &TxEnvelope, sender: Address) -> TxEnv {
-    TxEnv {
-        tx_type: tx.ty(),
-        caller: sender,
-        gas_limit: tx.gas_limit(),
-        gas_price: tx.max_fee_per_gas(),
-        kind: tx.kind(),
-        value: tx.value(),
-        data: tx.input().clone(),
-        nonce: tx.nonce(),
-        chain_id: tx.chain_id(),
-        access_list: tx.access_list().cloned().unwrap_or_default(),
-        gas_priority_fee: tx.max_priority_fee_per_gas(),
-        blob_hashes: Vec::new(),
-        max_fee_per_blob_gas: 0,
-        authorization_list: tx
-            .authorization_list()
-            .map(|list| list.iter().cloned().map(Either::Left).collect())
-            .unwrap_or_default(),
-    }
-}
-
-use alloy_consensus::Typed2718;
 
 impl<S: ChainStore> Chain<S> {
     /// Opens the chain in `store`: resumes at its unsafe head, or writes `genesis` as block 0.

@@ -3,9 +3,9 @@
 //! Reusable outside the test runner: anything that decodes blocks or raw transactions with
 //! alloy and executes them with the Parallax executor goes through [`tx_env`].
 
-use alloy_consensus::{transaction::SignerRecoverable, Transaction, TxEip4844Variant, TxEnvelope};
-use alloy_primitives::Address;
-use revm::context::{either::Either, TxEnv};
+use alloy_consensus::{transaction::SignerRecoverable, TxEip4844Variant, TxEnvelope};
+pub use parallax_executor::tx_env;
+use revm::context::TxEnv;
 
 /// Why a transaction's sender could not be recovered.
 #[derive(Debug, thiserror::Error)]
@@ -32,38 +32,6 @@ pub fn tx_envs_with_senders(txs: &[TxEnvelope]) -> Result<Vec<TxEnv>, SenderReco
         .collect()
 }
 
-/// The revm transaction environment of a signed transaction sent by `sender`.
-///
-/// `gas_price` is the legacy gas price or, for EIP-1559 style transactions, the max fee per gas
-/// (revm derives the effective price from it and `gas_priority_fee`). Blob and authorization
-/// fields are filled for the transaction types that carry them, so revm's own validation (fork
-/// support, blob count, fee caps) sees the transaction exactly as signed.
-pub fn tx_env(tx: &TxEnvelope, sender: Address) -> TxEnv {
-    let authorization_list = tx
-        .authorization_list()
-        .map(|list| list.iter().cloned().map(Either::Left).collect())
-        .unwrap_or_default();
-    TxEnv {
-        tx_type: tx.tx_type() as u8,
-        caller: sender,
-        gas_limit: tx.gas_limit(),
-        gas_price: tx.max_fee_per_gas(),
-        kind: tx.kind(),
-        value: tx.value(),
-        data: tx.input().clone(),
-        nonce: tx.nonce(),
-        chain_id: tx.chain_id(),
-        access_list: tx.access_list().cloned().unwrap_or_default(),
-        gas_priority_fee: tx.max_priority_fee_per_gas(),
-        blob_hashes: tx
-            .blob_versioned_hashes()
-            .map(<[_]>::to_vec)
-            .unwrap_or_default(),
-        max_fee_per_blob_gas: tx.max_fee_per_blob_gas().unwrap_or_default(),
-        authorization_list,
-    }
-}
-
 /// Whether the transaction carries an EIP-4844 sidecar, which is only allowed in the network
 /// (pooled) form, never inside a block.
 pub fn has_blob_sidecar(tx: &TxEnvelope) -> bool {
@@ -74,7 +42,7 @@ pub fn has_blob_sidecar(tx: &TxEnvelope) -> bool {
 mod tests {
     use super::*;
     use alloy_consensus::{Signed, TxEip1559, TxLegacy};
-    use alloy_primitives::{address, Bytes, Signature, TxKind, U256};
+    use alloy_primitives::{address, Address, Bytes, Signature, TxKind, U256};
 
     #[test]
     fn eip1559_fields() {

@@ -556,27 +556,25 @@ impl<S: ChainStore> EthApi<S> {
                 .as_ref()
                 .and_then(|header| header.header.base_fee_per_gas)
                 .unwrap_or_default();
-            let envelope = decode(&stored.raw)?;
-            let price = envelope.effective_gas_price(Some(base_fee));
-            return to_value(RpcTransaction {
-                inner: Recovered::new_unchecked(envelope, stored.sender),
-                block_hash: Some(location.block.hash),
-                block_number: Some(location.block.number),
-                transaction_index: Some(location.index),
-                effective_gas_price: Some(price),
-                block_timestamp: header.map(|header| header.header.timestamp),
-            });
+            let included = Included {
+                block: location.block,
+                index: location.index,
+                timestamp: header.map(|header| header.header.timestamp),
+                base_fee,
+            };
+            return to_value(rpc_transaction(
+                decode(&stored.raw)?,
+                stored.sender,
+                Some(included),
+            ));
         }
         let pool = self.pool.lock().await;
         match pool.get(&hash) {
-            Some(pooled) => to_value(RpcTransaction {
-                inner: Recovered::new_unchecked(pooled.envelope.as_ref().clone(), pooled.sender),
-                block_hash: None,
-                block_number: None,
-                transaction_index: None,
-                effective_gas_price: None,
-                block_timestamp: None,
-            }),
+            Some(pooled) => to_value(rpc_transaction(
+                pooled.envelope.as_ref().clone(),
+                pooled.sender,
+                None,
+            )),
             None => Ok(Value::Null),
         }
     }
@@ -812,6 +810,33 @@ fn decode(raw: &[u8]) -> Result<TxEnvelope, RpcError> {
         .map_err(|error| RpcError::internal(format!("stored transaction: {error}")))
 }
 
+/// Where an included transaction is.
+struct Included {
+    block: parallax_state::store::BlockRef,
+    index: u64,
+    timestamp: Option<u64>,
+    base_fee: u64,
+}
+
+/// A transaction as RPC returns it: block fields and the paid price once included.
+fn rpc_transaction(
+    envelope: TxEnvelope,
+    sender: Address,
+    included: Option<Included>,
+) -> RpcTransaction {
+    let price = included
+        .as_ref()
+        .map(|at| envelope.effective_gas_price(Some(at.base_fee)));
+    RpcTransaction {
+        inner: Recovered::new_unchecked(envelope, sender),
+        block_hash: included.as_ref().map(|at| at.block.hash),
+        block_number: included.as_ref().map(|at| at.block.number),
+        transaction_index: included.as_ref().map(|at| at.index),
+        effective_gas_price: price,
+        block_timestamp: included.and_then(|at| at.timestamp),
+    }
+}
+
 fn rpc_block(block: &StoredBlock, full: bool) -> Result<Block, RpcError> {
     let base_fee = block.header.base_fee_per_gas.unwrap_or_default();
     let transactions = if full {
@@ -821,16 +846,13 @@ fn rpc_block(block: &StoredBlock, full: bool) -> Result<Block, RpcError> {
                 .iter()
                 .enumerate()
                 .map(|(index, tx)| {
-                    let envelope = decode(&tx.raw)?;
-                    let price = envelope.effective_gas_price(Some(base_fee));
-                    Ok(RpcTransaction {
-                        inner: Recovered::new_unchecked(envelope, tx.sender),
-                        block_hash: Some(block.hash),
-                        block_number: Some(block.header.number),
-                        transaction_index: Some(index as u64),
-                        effective_gas_price: Some(price),
-                        block_timestamp: Some(block.header.timestamp),
-                    })
+                    let included = Included {
+                        block: block.block_ref(),
+                        index: index as u64,
+                        timestamp: Some(block.header.timestamp),
+                        base_fee,
+                    };
+                    Ok(rpc_transaction(decode(&tx.raw)?, tx.sender, Some(included)))
                 })
                 .collect::<Result<_, RpcError>>()?,
         )

@@ -45,31 +45,10 @@ impl HeadKind {
     }
 }
 
-/// A block by number and hash.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct BlockRef {
-    /// Block number.
-    pub number: u64,
-    /// Block hash.
-    pub hash: B256,
-}
-
+/// A block by number and hash (the protocol's type, under the name the store's API uses).
+pub use parallax_protocol::block::BlockId as BlockRef;
 /// An L1 block an L2 block was built on, with the fees its L1 data fee was charged against.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct L1Origin {
-    /// L1 block number.
-    pub number: u64,
-    /// L1 block hash.
-    pub hash: B256,
-    /// Its parent, to detect L1 reorgs.
-    pub parent_hash: B256,
-    /// L1 timestamp.
-    pub timestamp: u64,
-    /// L1 base fee (wei).
-    pub base_fee: u128,
-    /// L1 blob base fee (wei).
-    pub blob_base_fee: u128,
-}
+pub use parallax_protocol::block::L1BlockInfo as L1Origin;
 
 /// A transaction as included in a block.
 #[derive(Clone, Debug, PartialEq, Eq)]
