@@ -16,7 +16,7 @@ use crate::{
     journal::Journal,
     mempool::PooledTx,
     mempool::{Mempool, PoolConfig},
-    rpc::{router, EthApi, RpcLimits},
+    rpc::{router, EthApi, Events, RpcLimits},
 };
 
 /// How to run the node.
@@ -153,10 +153,12 @@ pub async fn start<S: ChainStore>(
     let pool = Arc::new(Mutex::new(Mempool::new(config.pool.clone())));
     restore_journal(&chain, &pool).await?;
     let journal = Journal::spawn(chain.store().clone());
+    let events = Events::default();
     let api = Arc::new(EthApi::new(
         chain.clone(),
         pool.clone(),
         journal,
+        events.clone(),
         config.limits.clone(),
         config.cors_origin.clone(),
         config.suggested_tip,
@@ -232,6 +234,8 @@ pub async fn start<S: ChainStore>(
                     .account(sender)
                     .map_or(0, |account| account.nonce)
             });
+            // No subscriber is not an error.
+            let _ = events.blocks.send(Arc::new(sealed.block.clone()));
             tracing::info!(
                 number = sealed.block.header.number,
                 txs = sealed.block.transactions.len(),

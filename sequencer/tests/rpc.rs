@@ -120,7 +120,7 @@ async fn wallets_transact_read_and_prove_and_the_chain_survives_a_restart() {
     let legacy = TransactionRequest::default()
         .with_to(bob)
         .with_value(U256::from(2_000))
-        .with_gas_price(u128::from(provider.get_gas_price().await.unwrap()));
+        .with_gas_price(provider.get_gas_price().await.unwrap());
     let receipt = provider
         .send_transaction(legacy)
         .await
@@ -318,4 +318,166 @@ async fn wallets_transact_read_and_prove_and_the_chain_survives_a_restart() {
         .unwrap();
     assert_eq!(old, U256::from(3_000));
     running.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_and_websocket_subscriptions_follow_the_chain() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite:{}", dir.path().join("chain.db").display());
+    let running = start(&url).await;
+    let alice = key(0);
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(alice.clone()))
+        .connect_http(format!("http://{}", running.rpc_addr).parse().expect("url"));
+
+    // WebSocket subscriptions on the same port.
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/", running.rpc_addr))
+        .await
+        .expect("websocket connects");
+    socket
+        .send(Message::Text(
+            r#"{"jsonrpc":"2.0","id":1,"method":"eth_subscribe","params":["newHeads"]}"#.into(),
+        ))
+        .await
+        .unwrap();
+    let reply = read_json(&mut socket).await;
+    let heads = reply["result"].clone();
+    assert!(heads.is_string(), "{reply}");
+    let notification = read_json(&mut socket).await;
+    assert_eq!(notification["method"], "eth_subscription");
+    assert_eq!(notification["params"]["subscription"], heads);
+    assert!(
+        notification["params"]["result"]["number"].is_string(),
+        "{notification}"
+    );
+    // Plain calls work over the socket too.
+    socket
+        .send(Message::Text(
+            r#"{"jsonrpc":"2.0","id":2,"method":"eth_unsubscribe","params":[HEADS]}"#
+                .replace("HEADS", &heads.to_string())
+                .into(),
+        ))
+        .await
+        .unwrap();
+    let mut unsubscribed = false;
+    for _ in 0..20 {
+        let message = read_json(&mut socket).await;
+        if message["id"] == 2 {
+            assert_eq!(message["result"], true);
+            unsubscribed = true;
+            break;
+        }
+    }
+    assert!(unsubscribed);
+
+    // HTTP polling filters: blocks, pending transactions, logs.
+    let blocks = provider.new_block_filter().await.unwrap();
+    let pending = provider
+        .new_pending_transactions_filter(false)
+        .await
+        .unwrap();
+    let receipt = provider
+        .send_transaction(TransactionRequest::default().with_deploy_code(pinger_initcode()))
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let pinger = receipt.contract_address.expect("created");
+    let logs_filter = provider
+        .new_filter(&Filter::new().address(pinger))
+        .await
+        .unwrap();
+    socket
+        .send(Message::Text(
+            format!(r#"{{"jsonrpc":"2.0","id":3,"method":"eth_subscribe","params":["logs",{{"address":"{pinger}"}}]}}"#).into(),
+        ))
+        .await
+        .unwrap();
+    let mut logs_subscription = serde_json::Value::Null;
+    for _ in 0..50 {
+        let message = read_json(&mut socket).await;
+        if message["id"] == 3 {
+            logs_subscription = message["result"].clone();
+            break;
+        }
+    }
+    assert!(logs_subscription.is_string());
+    let word = B256::repeat_byte(0x33);
+    let call = provider
+        .send_transaction(
+            TransactionRequest::default()
+                .with_to(pinger)
+                .with_input(Bytes::from(word.to_vec())),
+        )
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let mut pushed = None;
+    for _ in 0..50 {
+        let message = read_json(&mut socket).await;
+        if message["params"]["subscription"] == logs_subscription {
+            pushed = Some(message["params"]["result"].clone());
+            break;
+        }
+    }
+    let pushed = pushed.expect("log pushed over the websocket");
+    assert_eq!(
+        pushed["transactionHash"],
+        serde_json::json!(call.transaction_hash)
+    );
+    assert_eq!(
+        pushed["data"],
+        serde_json::json!(Bytes::from(word.to_vec()))
+    );
+
+    let block_hashes: Vec<B256> = provider.get_filter_changes(blocks).await.unwrap();
+    assert!(
+        block_hashes.contains(&call.block_hash.expect("block")),
+        "new blocks reported"
+    );
+    let pending_hashes: Vec<B256> = provider.get_filter_changes(pending).await.unwrap();
+    assert!(pending_hashes.contains(&call.transaction_hash));
+    let logs: Vec<alloy::rpc::types::Log> = provider.get_filter_changes(logs_filter).await.unwrap();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0].transaction_hash, Some(call.transaction_hash));
+    // Polled changes are reported once.
+    let again: Vec<alloy::rpc::types::Log> =
+        provider.get_filter_changes(logs_filter).await.unwrap();
+    assert!(again.is_empty());
+    assert!(provider.uninstall_filter(logs_filter).await.unwrap());
+    let error = provider
+        .get_filter_changes::<alloy::rpc::types::Log>(logs_filter)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("filter not found"), "{error}");
+    running.stop().await.expect("clean stop");
+}
+
+async fn read_json<S>(socket: &mut S) -> serde_json::Value
+where
+    S: futures_util::Stream<
+            Item = Result<
+                tokio_tungstenite::tungstenite::Message,
+                tokio_tungstenite::tungstenite::Error,
+            >,
+        > + Unpin,
+{
+    use futures_util::StreamExt;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(20), socket.next())
+            .await
+            .expect("a message in time")
+            .expect("socket open")
+            .expect("frame");
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+            return serde_json::from_str(text.as_str()).expect("json");
+        }
+    }
 }

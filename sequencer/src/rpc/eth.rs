@@ -32,7 +32,10 @@ use revm::{
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
-use super::{parse_params, RpcError, RpcLimits};
+use super::{
+    filters::{FilterKind, Filters},
+    parse_params, Events, RpcError, RpcLimits,
+};
 use crate::{
     chain::{Chain, ChainState},
     journal::Journal,
@@ -45,6 +48,8 @@ pub struct EthApi<S> {
     chain: Arc<Chain<S>>,
     pool: Arc<Mutex<Mempool>>,
     journal: Journal,
+    events: Events,
+    filters: std::sync::Mutex<Filters>,
     limits: RpcLimits,
     cors_origin: Option<String>,
     suggested_tip: u128,
@@ -76,6 +81,7 @@ impl<S: ChainStore> EthApi<S> {
         chain: Arc<Chain<S>>,
         pool: Arc<Mutex<Mempool>>,
         journal: Journal,
+        events: Events,
         limits: RpcLimits,
         cors_origin: Option<String>,
         suggested_tip: u128,
@@ -84,9 +90,67 @@ impl<S: ChainStore> EthApi<S> {
             chain,
             pool,
             journal,
+            events,
+            filters: std::sync::Mutex::default(),
             limits,
             cors_origin,
             suggested_tip,
+        }
+    }
+
+    /// Block and transaction events, for subscriptions.
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
+    fn filters(&self) -> std::sync::MutexGuard<'_, Filters> {
+        // A panic while holding the lock cannot leave the map half-updated: recover it.
+        self.filters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn filter_changes(&self, id: U256) -> Result<Value, RpcError> {
+        enum Pending {
+            Blocks(u64),
+            Logs(Filter, u64),
+        }
+        let head = self.head_number().await;
+        let pending = {
+            let mut filters = self.filters();
+            let Some(kind) = filters.poll(&id) else {
+                return Err(RpcError::server("filter not found"));
+            };
+            match kind {
+                FilterKind::Blocks { next } => Pending::Blocks(std::mem::replace(next, head + 1)),
+                FilterKind::Logs { filter, next } => {
+                    Pending::Logs((**filter).clone(), std::mem::replace(next, head + 1))
+                }
+                FilterKind::PendingTransactions { hashes } => {
+                    return to_value(std::mem::take(hashes))
+                }
+            }
+        };
+        match pending {
+            Pending::Blocks(from) => {
+                let mut hashes = Vec::new();
+                for number in from..=head {
+                    if let Some(header) = self
+                        .chain
+                        .store()
+                        .header(number)
+                        .await
+                        .map_err(store_error)?
+                    {
+                        hashes.push(header.hash);
+                    }
+                }
+                to_value(hashes)
+            }
+            Pending::Logs(_, from) if from > head => to_value(Vec::<RpcLog>::new()),
+            Pending::Logs(filter, from) => {
+                to_value(self.logs(&filter.from_block(from).to_block(head)).await?)
+            }
         }
     }
 
@@ -347,6 +411,39 @@ impl<S: ChainStore> EthApi<S> {
                 let (filter,): (Filter,) = parse_params(params, 1)?;
                 to_value(self.logs(&filter).await?)
             }
+            "eth_newBlockFilter" => {
+                let next = self.head_number().await + 1;
+                to_value(self.filters().install(FilterKind::Blocks { next }))
+            }
+            "eth_newPendingTransactionFilter" => to_value(
+                self.filters()
+                    .install(FilterKind::PendingTransactions { hashes: Vec::new() }),
+            ),
+            "eth_newFilter" => {
+                let (filter,): (Filter,) = parse_params(params, 1)?;
+                let next = self.head_number().await + 1;
+                to_value(self.filters().install(FilterKind::Logs {
+                    filter: Box::new(filter),
+                    next,
+                }))
+            }
+            "eth_uninstallFilter" => {
+                let (id,): (U256,) = parse_params(params, 1)?;
+                to_value(self.filters().uninstall(&id))
+            }
+            "eth_getFilterChanges" => {
+                let (id,): (U256,) = parse_params(params, 1)?;
+                self.filter_changes(id).await
+            }
+            "eth_getFilterLogs" => {
+                let (id,): (U256,) = parse_params(params, 1)?;
+                let filter = match self.filters().poll(&id) {
+                    Some(FilterKind::Logs { filter, .. }) => (**filter).clone(),
+                    Some(_) => return Err(RpcError::server("filter is not a log filter")),
+                    None => return Err(RpcError::server("filter not found")),
+                };
+                to_value(self.logs(&filter).await?)
+            }
             "eth_feeHistory" => {
                 let (count, newest, percentiles): (U256, BlockNumberOrTag, Option<Vec<f64>>) =
                     parse_params(params, 3)?;
@@ -441,6 +538,9 @@ impl<S: ChainStore> EthApi<S> {
             self.pool.lock().await.remove_with_descendants(&hash);
             return Err(RpcError::internal(format!("journal: {error}")));
         }
+        self.filters().on_pending(hash);
+        // No subscriber is not an error.
+        let _ = self.events.pending.send(hash);
         Ok(hash)
     }
 

@@ -2,6 +2,8 @@
 //! error codes clients parse.
 
 mod eth;
+mod filters;
+mod ws;
 
 use std::sync::Arc;
 
@@ -17,6 +19,27 @@ use serde::{de::DeserializeOwned, Deserialize};
 use serde_json::{json, Value};
 
 pub use eth::EthApi;
+
+use parallax_state::store::StoredBlock;
+use tokio::sync::broadcast;
+
+/// What subscriptions and filters follow: sealed blocks and accepted transactions.
+#[derive(Clone, Debug)]
+pub struct Events {
+    /// Every sealed block, in order.
+    pub blocks: broadcast::Sender<Arc<StoredBlock>>,
+    /// Hash of every transaction accepted into the pool.
+    pub pending: broadcast::Sender<alloy_primitives::B256>,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Self {
+            blocks: broadcast::channel(256).0,
+            pending: broadcast::channel(16_384).0,
+        }
+    }
+}
 
 /// Request and response limits.
 #[derive(Clone, Debug)]
@@ -141,20 +164,14 @@ async fn call_one<S: parallax_state::store::ChainStore>(api: &EthApi<S>, request
     response(request.id, result)
 }
 
-async fn handle<S: parallax_state::store::ChainStore>(
-    State(api): State<Arc<EthApi<S>>>,
-    body: Bytes,
-) -> Response {
-    let reply = match serde_json::from_slice::<Value>(&body) {
-        Err(error) => response(
-            Value::Null,
-            Err(RpcError::new(-32700, format!("parse error: {error}"))),
-        ),
-        Ok(Value::Array(batch)) if batch.is_empty() => response(
+/// Answers a parsed request body: one request or a batch.
+async fn process<S: parallax_state::store::ChainStore>(api: &EthApi<S>, body: Value) -> Value {
+    match body {
+        Value::Array(batch) if batch.is_empty() => response(
             Value::Null,
             Err(RpcError::new(-32600, "empty batch".into())),
         ),
-        Ok(Value::Array(batch)) if batch.len() > api.limits().max_batch => response(
+        Value::Array(batch) if batch.len() > api.limits().max_batch => response(
             Value::Null,
             Err(RpcError::new(
                 -32600,
@@ -167,13 +184,28 @@ async fn handle<S: parallax_state::store::ChainStore>(
         ),
         // Requests of a batch run concurrently (their pool-journal writes share one commit);
         // replies keep the request order.
-        Ok(Value::Array(batch)) => Value::Array(
-            futures_util::future::join_all(
-                batch.into_iter().map(|request| call_one(&api, request)),
-            )
-            .await,
+        Value::Array(batch) => Value::Array(
+            futures_util::future::join_all(batch.into_iter().map(|request| call_one(api, request)))
+                .await,
         ),
-        Ok(request) => call_one(&api, request).await,
+        request => call_one(api, request).await,
+    }
+}
+
+fn parse_error(error: serde_json::Error) -> Value {
+    response(
+        Value::Null,
+        Err(RpcError::new(-32700, format!("parse error: {error}"))),
+    )
+}
+
+async fn handle<S: parallax_state::store::ChainStore>(
+    State(api): State<Arc<EthApi<S>>>,
+    body: Bytes,
+) -> Response {
+    let reply = match serde_json::from_slice::<Value>(&body) {
+        Err(error) => parse_error(error),
+        Ok(body) => process(&api, body).await,
     };
     let mut response = (StatusCode::OK, axum::Json(reply)).into_response();
     if let Some(origin) = api.cors_origin() {
@@ -186,11 +218,12 @@ async fn handle<S: parallax_state::store::ChainStore>(
     response
 }
 
-/// The HTTP router serving JSON-RPC at `/`.
+/// The router serving JSON-RPC at `/`: HTTP POST, and WebSocket (with `eth_subscribe`) on
+/// the same port.
 pub fn router<S: parallax_state::store::ChainStore>(api: Arc<EthApi<S>>) -> Router {
     let limit = api.limits().max_body_bytes;
     Router::new()
-        .route("/", post(handle::<S>))
+        .route("/", post(handle::<S>).get(ws::upgrade::<S>))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(api)
 }
