@@ -143,7 +143,7 @@ impl<S: ChainStore> Chain<S> {
         params: ChainParams,
         genesis: &Genesis,
     ) -> Result<Self, ChainError> {
-        let genesis_changes = genesis.state_changes()?;
+        let genesis_changes = genesis.clone().with_predeploys().state_changes()?;
         let mut genesis_world = WorldState::new();
         genesis_world.apply(&genesis_changes);
         let genesis_header = Header {

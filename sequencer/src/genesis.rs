@@ -129,6 +129,29 @@ impl Genesis {
         self
     }
 
+    /// Adds the predeploys every Parallax L2 has (design §2) unless the file places accounts at
+    /// those addresses itself: the `L2ToL1MessagePasser` (withdrawals are proven against its
+    /// storage) and the fee vaults (plain accounts collecting fees).
+    pub fn with_predeploys(self) -> Self {
+        use parallax_protocol::predeploys;
+        let passer = GenesisAccount {
+            code: Some(Bytes::from_static(
+                &parallax_contracts::L2ToL1MessagePasser::DEPLOYED_BYTECODE,
+            )),
+            nonce: Some(1),
+            ..Default::default()
+        };
+        let mut genesis = self.with_default_account(predeploys::L2_TO_L1_MESSAGE_PASSER, passer);
+        for vault in [
+            predeploys::SEQUENCER_FEE_VAULT,
+            predeploys::BASE_FEE_VAULT,
+            predeploys::L1_FEE_VAULT,
+        ] {
+            genesis = genesis.with_default_account(vault, GenesisAccount::default());
+        }
+        genesis
+    }
+
     /// The genesis state as one block's worth of changes.
     pub fn state_changes(&self) -> Result<StateChanges, GenesisError> {
         let mut changes = StateChanges::default();

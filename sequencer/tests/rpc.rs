@@ -199,6 +199,35 @@ async fn wallets_transact_read_and_prove_and_the_chain_survives_a_restart() {
     )
     .expect("account proof verifies");
 
+    // The output root of a block, as the proposer will post it: over the message passer
+    // predeploy's storage root.
+    let output: serde_json::Value = provider
+        .raw_request(
+            "rollup_outputAtBlock".into(),
+            (format!("{:#x}", block.header.number),),
+        )
+        .await
+        .unwrap();
+    let passer = provider
+        .get_proof(
+            parallax_protocol::predeploys::L2_TO_L1_MESSAGE_PASSER,
+            vec![],
+        )
+        .block_id(block.header.number.into())
+        .await
+        .unwrap();
+    assert!(!provider
+        .get_code_at(parallax_protocol::predeploys::L2_TO_L1_MESSAGE_PASSER)
+        .await
+        .unwrap()
+        .is_empty());
+    let expected = parallax_protocol::output_root(&parallax_protocol::OutputRootInput {
+        state_root: block.header.state_root,
+        message_passer_storage_root: passer.storage_hash,
+        block_hash: block.header.hash,
+    });
+    assert_eq!(output["outputRoot"], serde_json::json!(expected));
+
     // Errors clients match on.
     let stale = TxEip1559 {
         chain_id: 901,

@@ -154,6 +154,69 @@ impl<S: ChainStore> EthApi<S> {
         }
     }
 
+    /// Heads as rollup tooling expects them (`rollup_syncStatus`).
+    async fn sync_status(&self) -> Result<Value, RpcError> {
+        let store = self.chain.store();
+        let head = self.chain.state().read().await.head.block_ref();
+        let genesis = store
+            .header(0)
+            .await
+            .map_err(store_error)?
+            .map(|header| header.hash)
+            .unwrap_or_default();
+        let genesis = parallax_state::store::BlockRef {
+            number: 0,
+            hash: genesis,
+        };
+        let safe = store
+            .head(HeadKind::Safe)
+            .await
+            .map_err(store_error)?
+            .unwrap_or(genesis);
+        let finalized = store
+            .head(HeadKind::Finalized)
+            .await
+            .map_err(store_error)?
+            .unwrap_or(genesis);
+        to_value(json!({
+            "unsafe_l2": head,
+            "safe_l2": safe,
+            "finalized_l2": finalized,
+        }))
+    }
+
+    /// The output root of block `number` (design §2) with its parts, as the proposer posts it
+    /// and a withdrawal proves against it.
+    async fn output_at(&self, number: u64) -> Result<Value, RpcError> {
+        let header = self
+            .chain
+            .store()
+            .header(number)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| RpcError::server("header not found"))?;
+        let passer = parallax_protocol::predeploys::L2_TO_L1_MESSAGE_PASSER;
+        let proof = self
+            .proof_at(
+                passer,
+                &[],
+                Some(BlockId::Number(BlockNumberOrTag::Number(number))),
+            )
+            .await?;
+        let input = parallax_protocol::OutputRootInput {
+            state_root: header.header.state_root,
+            message_passer_storage_root: proof.storage_root,
+            block_hash: header.hash,
+        };
+        to_value(json!({
+            "version": parallax_protocol::OUTPUT_VERSION_V0,
+            "outputRoot": parallax_protocol::output_root(&input),
+            "blockRef": {"number": number, "hash": header.hash, "timestamp": header.header.timestamp},
+            "stateRoot": input.state_root,
+            "withdrawalStorageRoot": input.message_passer_storage_root,
+        }))
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> &RpcLimits {
         &self.limits
@@ -443,6 +506,13 @@ impl<S: ChainStore> EthApi<S> {
                     None => return Err(RpcError::server("filter not found")),
                 };
                 to_value(self.logs(&filter).await?)
+            }
+            "rollup_config" => to_value(&self.chain.params().rollup),
+            "rollup_syncStatus" => self.sync_status().await,
+            "rollup_outputAtBlock" => {
+                let (tag,): (BlockNumberOrTag,) = parse_params(params, 1)?;
+                let number = self.resolve(tag).await?;
+                self.output_at(number).await
             }
             "eth_feeHistory" => {
                 let (count, newest, percentiles): (U256, BlockNumberOrTag, Option<Vec<f64>>) =
