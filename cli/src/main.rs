@@ -73,6 +73,9 @@ struct SequencerArgs {
         default_value = "0x4200000000000000000000000000000000000019"
     )]
     base_fee_vault: alloy_primitives::Address,
+    /// Port of the Prometheus metrics endpoint (`/metrics`, same address as RPC); 0 disables it.
+    #[arg(long, env = "PARALLAX_METRICS_PORT", default_value_t = 9545)]
+    metrics_port: u16,
     /// Value of Access-Control-Allow-Origin for browser dApps (e.g. `*`).
     #[arg(long, env = "PARALLAX_CORS")]
     cors: Option<String>,
@@ -232,6 +235,8 @@ fn run_sequencer(args: SequencerArgs) -> eyre::Result<ExitCode> {
             min_base_fee: rollup.min_base_fee,
             ..Default::default()
         },
+        metrics_addr: (args.metrics_port != 0)
+            .then(|| std::net::SocketAddr::new(args.http_addr, args.metrics_port)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -9,5 +9,6 @@ pub mod chain;
 pub mod genesis;
 pub mod journal;
 pub mod mempool;
+pub mod metrics;
 pub mod node;
 pub mod rpc;

@@ -16,6 +16,7 @@ use crate::{
     journal::Journal,
     mempool::PooledTx,
     mempool::{Mempool, PoolConfig},
+    metrics::Metrics,
     rpc::{router, EthApi, Events, RpcLimits},
 };
 
@@ -34,6 +35,8 @@ pub struct NodeConfig {
     pub suggested_tip: u128,
     /// Pool limits.
     pub pool: PoolConfig,
+    /// Where Prometheus metrics are served (`/metrics`); `None` disables them.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// Why the node stopped.
@@ -55,6 +58,8 @@ pub enum NodeError {
 pub struct RunningNode {
     /// Where JSON-RPC is served.
     pub rpc_addr: SocketAddr,
+    /// Where metrics are served, if enabled.
+    pub metrics_addr: Option<SocketAddr>,
     shutdown: tokio::sync::watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<Result<(), NodeError>>>,
 }
@@ -154,11 +159,13 @@ pub async fn start<S: ChainStore>(
     restore_journal(&chain, &pool).await?;
     let journal = Journal::spawn(chain.store().clone());
     let events = Events::default();
+    let metrics = Arc::new(Metrics::default());
     let api = Arc::new(EthApi::new(
         chain.clone(),
         pool.clone(),
         journal,
         events.clone(),
+        metrics.clone(),
         config.limits.clone(),
         config.cors_origin.clone(),
         config.suggested_tip,
@@ -176,6 +183,38 @@ pub async fn start<S: ChainStore>(
             .await?;
         Ok(())
     });
+
+    let mut tasks = vec![server];
+    let mut metrics_addr = None;
+    if let Some(addr) = config.metrics_addr {
+        let listener = TcpListener::bind(addr).await?;
+        metrics_addr = Some(listener.local_addr()?);
+        let metrics = metrics.clone();
+        let mut metrics_stop = shutdown.subscribe();
+        let app = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let metrics = metrics.clone();
+                async move {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4",
+                        )],
+                        metrics.render(),
+                    )
+                }
+            }),
+        );
+        tasks.push(tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = metrics_stop.wait_for(|stop| *stop).await;
+                })
+                .await?;
+            Ok(())
+        }));
+    }
 
     let producer_stop = shutdown.clone();
     let producer = tokio::spawn(async move {
@@ -200,6 +239,7 @@ pub async fn start<S: ChainStore>(
                             .map_or(0, |account| account.nonce)
                     })
             };
+            let building = std::time::Instant::now();
             let sealed = match chain.seal_next(candidates, now_seconds()).await {
                 Ok(sealed) => sealed,
                 Err(error) => {
@@ -234,6 +274,25 @@ pub async fn start<S: ChainStore>(
                     .account(sender)
                     .map_or(0, |account| account.nonce)
             });
+            Metrics::add(
+                &metrics.block_build_micros,
+                building.elapsed().as_micros() as u64,
+            );
+            Metrics::add(&metrics.blocks_sealed, 1);
+            Metrics::set(&metrics.head_number, sealed.block.header.number);
+            Metrics::add(
+                &metrics.txs_included,
+                sealed.block.transactions.len() as u64,
+            );
+            Metrics::add(&metrics.gas_used, sealed.block.header.gas_used);
+            Metrics::add(&metrics.blockstm_executions, sealed.stats.executions);
+            Metrics::add(&metrics.blockstm_aborts, sealed.stats.aborts);
+            Metrics::add(
+                &metrics.blockstm_sequential_blocks,
+                u64::from(sealed.stats.fell_back_to_sequential),
+            );
+            Metrics::add(&metrics.txs_dropped, sealed.dropped.len() as u64);
+            Metrics::set(&metrics.mempool_size, pool.len() as u64);
             // No subscriber is not an error.
             let _ = events.blocks.send(Arc::new(sealed.block.clone()));
             tracing::info!(
@@ -247,9 +306,11 @@ pub async fn start<S: ChainStore>(
         }
     });
 
+    tasks.push(producer);
     Ok(RunningNode {
         rpc_addr,
+        metrics_addr,
         shutdown,
-        tasks: vec![producer, server],
+        tasks,
     })
 }

@@ -45,6 +45,7 @@ fn config() -> NodeConfig {
             min_base_fee: rollup.min_base_fee,
             ..Default::default()
         },
+        metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
     }
 }
 
@@ -305,6 +306,19 @@ async fn wallets_transact_read_and_prove_and_the_chain_survives_a_restart() {
         .unwrap()
         .tx_hash();
 
+    // Prometheus metrics on their own port.
+    let metrics = scrape(running.metrics_addr.expect("metrics enabled")).await;
+    assert!(
+        metrics.contains("parallax_txs_accepted_total "),
+        "{metrics}"
+    );
+    let included: u64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("parallax_txs_included_total "))
+        .and_then(|value| value.parse().ok())
+        .expect("included counter");
+    assert!(included >= 4, "{metrics}");
+
     // Restart on the same database: the chain resumes where it stopped.
     let height = provider.get_block_number().await.unwrap();
     running.stop().await.expect("clean stop");
@@ -509,4 +523,23 @@ where
             return serde_json::from_str(text.as_str()).expect("json");
         }
     }
+}
+
+/// GET /metrics over a plain TCP connection.
+async fn scrape(addr: SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("metrics port");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("response");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
 }

@@ -193,6 +193,7 @@ pub fn bench_sequencer(args: &SequencerArgs) -> Result<SequencerReport, Sequence
                 max_total: args.txs + 1,
                 ..Default::default()
             },
+            metrics_addr: None,
         };
         let running = node::start(store.clone(), &genesis, config).await.map_err(setup)?;
         let endpoint = format!("http://{}/", running.rpc_addr);

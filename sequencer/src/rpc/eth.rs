@@ -40,6 +40,7 @@ use crate::{
     chain::{Chain, ChainState},
     journal::Journal,
     mempool::{Mempool, PooledTx},
+    metrics::Metrics,
 };
 
 /// Everything the methods read: the chain, the pool, limits.
@@ -49,6 +50,7 @@ pub struct EthApi<S> {
     pool: Arc<Mutex<Mempool>>,
     journal: Journal,
     events: Events,
+    metrics: Arc<Metrics>,
     filters: std::sync::Mutex<Filters>,
     limits: RpcLimits,
     cors_origin: Option<String>,
@@ -82,6 +84,7 @@ impl<S: ChainStore> EthApi<S> {
         pool: Arc<Mutex<Mempool>>,
         journal: Journal,
         events: Events,
+        metrics: Arc<Metrics>,
         limits: RpcLimits,
         cors_origin: Option<String>,
         suggested_tip: u128,
@@ -91,6 +94,7 @@ impl<S: ChainStore> EthApi<S> {
             pool,
             journal,
             events,
+            metrics,
             filters: std::sync::Mutex::default(),
             limits,
             cors_origin,
@@ -333,6 +337,7 @@ impl<S: ChainStore> EthApi<S> {
 
     /// Dispatches one method call.
     pub async fn dispatch(&self, method: &str, params: Value) -> Result<Value, RpcError> {
+        Metrics::add(&self.metrics.rpc_calls, 1);
         match method {
             "web3_clientVersion" => to_value(concat!("parallax/v", env!("CARGO_PKG_VERSION"))),
             "web3_sha3" => {
@@ -412,7 +417,14 @@ impl<S: ChainStore> EthApi<S> {
             }
             "eth_sendRawTransaction" => {
                 let (raw,): (Bytes,) = parse_params(params, 1)?;
-                to_value(self.send_raw(raw).await?)
+                let accepted = self.send_raw(raw).await;
+                let counter = if accepted.is_ok() {
+                    &self.metrics.txs_accepted
+                } else {
+                    &self.metrics.txs_rejected
+                };
+                Metrics::add(counter, 1);
+                to_value(accepted?)
             }
             "eth_call" => {
                 let (request, id): (TransactionRequest, Option<BlockId>) = parse_params(params, 2)?;
