@@ -290,21 +290,20 @@ impl<S: ChainStore> Chain<S> {
         mut candidates: Vec<PooledTx>,
         timestamp: u64,
     ) -> Result<Sealed, ChainError> {
-        let state = self.state.clone().write_owned().await;
-        let (mut header, env) = self.next_env(&state.head, timestamp);
+        // Execute under a read lock (RPC keeps answering), off the async runtime: only this
+        // producer ever writes the state, so it cannot change before the write lock below.
+        let snapshot = self.state.clone().read_owned().await;
+        let (mut header, env) = self.next_env(&snapshot.head, timestamp);
         let engine = BlockStm::new(self.params.threads);
-        // Execution is CPU work: run it off the async runtime, on the locked state.
-        let (outcome, stats, candidates, dropped, state) = tokio::task::spawn_blocking(move || {
+        let (outcome, stats, candidates, dropped) = tokio::task::spawn_blocking(move || {
             let mut dropped = Vec::new();
             loop {
                 let txs: Vec<TxEnv> = candidates
                     .iter()
                     .map(|tx| tx_env(&tx.envelope, tx.sender))
                     .collect();
-                match engine.execute_block_with_stats(&env, &txs, &state.world) {
-                    Ok((outcome, stats)) => {
-                        return Ok((outcome, stats, candidates, dropped, state))
-                    }
+                match engine.execute_block_with_stats(&env, &txs, &snapshot.world) {
+                    Ok((outcome, stats)) => return Ok((outcome, stats, candidates, dropped)),
                     Err(ExecutionError::InvalidTransaction { index, reason })
                         if index < candidates.len() =>
                     {
@@ -321,10 +320,21 @@ impl<S: ChainStore> Chain<S> {
         })
         .await
         .map_err(|error| ChainError::Task(error.to_string()))??;
-        let mut state = state;
 
-        state.world.apply(&outcome.state_changes);
-        header.state_root = state.world.root();
+        // Apply and hash (CPU work, off the runtime) under the write lock, which is held until
+        // the block is committed: readers never see state whose block is not stored.
+        let writer = self.state.clone().write_owned().await;
+        let changes = outcome.state_changes.clone();
+        let (mut state, state_root, nodes) = tokio::task::spawn_blocking(move || {
+            let mut state = writer;
+            state.world.apply(&changes);
+            let root = state.world.root();
+            let nodes = state.world.unpersisted_nodes();
+            (state, root, nodes)
+        })
+        .await
+        .map_err(|error| ChainError::Task(error.to_string()))?;
+        header.state_root = state_root;
         header.gas_used = outcome.gas_used;
         header.receipts_root = receipts_root(&outcome.receipts);
         header.logs_bloom = logs_bloom(&outcome.receipts);
@@ -351,7 +361,6 @@ impl<S: ChainStore> Chain<S> {
                 .collect(),
             header,
         };
-        let nodes = state.world.unpersisted_nodes();
         let codes: Vec<(B256, Bytes)> = outcome
             .state_changes
             .contracts
