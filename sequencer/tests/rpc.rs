@@ -104,31 +104,20 @@ async fn wallets_transact_read_and_prove_and_the_chain_survives_a_restart() {
 
     // A 1559 transfer and a legacy (EIP-155) transfer, filled and signed by the wallet.
     let bob = Address::repeat_byte(0xb0);
-    let receipt = provider
-        .send_transaction(
-            TransactionRequest::default()
-                .with_to(bob)
-                .with_value(U256::from(1_000)),
-        )
-        .await
-        .unwrap()
-        .with_timeout(Some(Duration::from_secs(20)))
-        .get_receipt()
-        .await
-        .unwrap();
+    let receipt = mined(
+        &provider,
+        TransactionRequest::default()
+            .with_to(bob)
+            .with_value(U256::from(1_000)),
+    )
+    .await;
     assert!(receipt.status());
     assert_eq!(receipt.gas_used, 21_000);
     let legacy = TransactionRequest::default()
         .with_to(bob)
         .with_value(U256::from(2_000))
         .with_gas_price(provider.get_gas_price().await.unwrap());
-    let receipt = provider
-        .send_transaction(legacy)
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let receipt = mined(&provider, legacy).await;
     assert!(receipt.status());
     assert_eq!(provider.get_balance(bob).await.unwrap(), U256::from(3_000));
     assert_eq!(
@@ -140,27 +129,21 @@ async fn wallets_transact_read_and_prove_and_the_chain_survives_a_restart() {
     );
 
     // A contract: deploy, call with a transaction, find its event by address and topic.
-    let receipt = provider
-        .send_transaction(TransactionRequest::default().with_deploy_code(pinger_initcode()))
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let receipt = mined(
+        &provider,
+        TransactionRequest::default().with_deploy_code(pinger_initcode()),
+    )
+    .await;
     let pinger = receipt.contract_address.expect("created");
     assert!(!provider.get_code_at(pinger).await.unwrap().is_empty());
     let word = B256::repeat_byte(0x77);
-    let receipt = provider
-        .send_transaction(
-            TransactionRequest::default()
-                .with_to(pinger)
-                .with_input(Bytes::from(word.to_vec())),
-        )
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let receipt = mined(
+        &provider,
+        TransactionRequest::default()
+            .with_to(pinger)
+            .with_input(Bytes::from(word.to_vec())),
+    )
+    .await;
     let logs = provider
         .get_logs(
             &Filter::new()
@@ -328,17 +311,13 @@ async fn wallets_transact_read_and_prove_and_the_chain_survives_a_restart() {
         .connect_http(format!("http://{}", running.rpc_addr).parse().expect("url"));
     assert!(provider.get_block_number().await.unwrap() >= height);
     assert_eq!(provider.get_balance(bob).await.unwrap(), U256::from(3_000));
-    let receipt = provider
-        .send_transaction(
-            TransactionRequest::default()
-                .with_to(bob)
-                .with_value(U256::from(1)),
-        )
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let receipt = mined(
+        &provider,
+        TransactionRequest::default()
+            .with_to(bob)
+            .with_value(U256::from(1)),
+    )
+    .await;
     assert!(receipt.status());
     // The journaled transaction came back and, its gap filled, was included.
     let mut included = None;
@@ -422,13 +401,11 @@ async fn filters_and_websocket_subscriptions_follow_the_chain() {
         .new_pending_transactions_filter(false)
         .await
         .unwrap();
-    let receipt = provider
-        .send_transaction(TransactionRequest::default().with_deploy_code(pinger_initcode()))
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let receipt = mined(
+        &provider,
+        TransactionRequest::default().with_deploy_code(pinger_initcode()),
+    )
+    .await;
     let pinger = receipt.contract_address.expect("created");
     let logs_filter = provider
         .new_filter(&Filter::new().address(pinger))
@@ -450,17 +427,13 @@ async fn filters_and_websocket_subscriptions_follow_the_chain() {
     }
     assert!(logs_subscription.is_string());
     let word = B256::repeat_byte(0x33);
-    let call = provider
-        .send_transaction(
-            TransactionRequest::default()
-                .with_to(pinger)
-                .with_input(Bytes::from(word.to_vec())),
-        )
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let call = mined(
+        &provider,
+        TransactionRequest::default()
+            .with_to(pinger)
+            .with_input(Bytes::from(word.to_vec())),
+    )
+    .await;
     let mut pushed = None;
     for _ in 0..50 {
         let message = read_json(&mut socket).await;
@@ -542,4 +515,19 @@ async fn scrape(addr: SocketAddr) -> String {
         .expect("response");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     response
+}
+
+/// Sends a transaction through the wallet and waits for its receipt.
+async fn mined<P: Provider>(
+    provider: &P,
+    request: TransactionRequest,
+) -> alloy::rpc::types::TransactionReceipt {
+    provider
+        .send_transaction(request)
+        .await
+        .expect("sent")
+        .with_timeout(Some(Duration::from_secs(20)))
+        .get_receipt()
+        .await
+        .expect("mined")
 }
