@@ -193,11 +193,7 @@ impl<S: ChainStore> Chain<S> {
             }
             None => {
                 let nodes = genesis_world.unpersisted_nodes();
-                let codes: Vec<(B256, Bytes)> = genesis_changes
-                    .contracts
-                    .iter()
-                    .map(|(hash, code)| (*hash, code.original_bytes()))
-                    .collect();
+                let codes = new_code(&genesis_changes);
                 let block = StoredBlock {
                     header: genesis_header.clone(),
                     hash: genesis_hash,
@@ -295,7 +291,7 @@ impl<S: ChainStore> Chain<S> {
         let snapshot = self.state.clone().read_owned().await;
         let (mut header, env) = self.next_env(&snapshot.head, timestamp);
         let engine = BlockStm::new(self.params.threads);
-        let (outcome, stats, candidates, dropped) = tokio::task::spawn_blocking(move || {
+        let (mut outcome, stats, candidates, dropped) = tokio::task::spawn_blocking(move || {
             let mut dropped = Vec::new();
             loop {
                 let txs: Vec<TxEnv> = candidates
@@ -324,13 +320,15 @@ impl<S: ChainStore> Chain<S> {
         // Apply and hash (CPU work, off the runtime) under the write lock, which is held until
         // the block is committed: readers never see state whose block is not stored.
         let writer = self.state.clone().write_owned().await;
-        let changes = outcome.state_changes.clone();
-        let (mut state, state_root, nodes) = tokio::task::spawn_blocking(move || {
+        // The changes move into the blocking task (no copy); only the new code comes back.
+        let changes = std::mem::take(&mut outcome.state_changes);
+        let (mut state, state_root, nodes, codes) = tokio::task::spawn_blocking(move || {
             let mut state = writer;
             state.world.apply(&changes);
             let root = state.world.root();
             let nodes = state.world.unpersisted_nodes();
-            (state, root, nodes)
+            let codes = new_code(&changes);
+            (state, root, nodes, codes)
         })
         .await
         .map_err(|error| ChainError::Task(error.to_string()))?;
@@ -361,12 +359,6 @@ impl<S: ChainStore> Chain<S> {
                 .collect(),
             header,
         };
-        let codes: Vec<(B256, Bytes)> = outcome
-            .state_changes
-            .contracts
-            .iter()
-            .map(|(hash, code)| (*hash, code.original_bytes()))
-            .collect();
         let committed = self
             .store
             .commit_block(BlockCommit {
@@ -394,6 +386,15 @@ impl<S: ChainStore> Chain<S> {
             stats,
         })
     }
+}
+
+/// Code deployed by `changes`, as the store keeps it.
+fn new_code(changes: &parallax_executor::StateChanges) -> Vec<(B256, Bytes)> {
+    changes
+        .contracts
+        .iter()
+        .map(|(hash, code)| (*hash, code.original_bytes()))
+        .collect()
 }
 
 /// A receipt as stored, with the price the sender actually paid.

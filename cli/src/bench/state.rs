@@ -209,7 +209,6 @@ async fn open_store(
     backend: DbKind,
     postgres_url: Option<&str>,
 ) -> Result<BenchStore, StateBenchError> {
-    use sqlx::{Connection, Executor};
     match backend {
         DbKind::Sqlite => {
             let dir = tempfile::tempdir()?;
@@ -224,19 +223,14 @@ async fn open_store(
         DbKind::Postgres => {
             let server = postgres_url.ok_or(StateBenchError::NoPostgresUrl)?;
             let name = format!("parallax_bench_{}", std::process::id());
-            let mut admin = sqlx::PgConnection::connect(server)
-                .await
-                .map_err(StoreError::from)?;
-            admin
-                .execute(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name}"
-                )))
-                .await
-                .map_err(StoreError::from)?;
-            admin
-                .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .await
-                .map_err(StoreError::from)?;
+            admin_sql(
+                server,
+                &[
+                    format!("DROP DATABASE IF EXISTS {name}"),
+                    format!("CREATE DATABASE {name}"),
+                ],
+            )
+            .await?;
             let base = server.rsplit_once('/').map_or(server, |(base, _)| base);
             let store = SqlStore::open(&format!("{base}/{name}")).await?;
             Ok(BenchStore {
@@ -249,19 +243,25 @@ async fn open_store(
     }
 }
 
-async fn drop_store(store: BenchStore) -> Result<(), StateBenchError> {
+/// Runs database-level statements (CREATE/DROP DATABASE) on the PostgreSQL server.
+async fn admin_sql(server: &str, statements: &[String]) -> Result<(), StateBenchError> {
     use sqlx::{Connection, Executor};
+    let mut admin = sqlx::PgConnection::connect(server)
+        .await
+        .map_err(StoreError::from)?;
+    for statement in statements {
+        admin
+            .execute(sqlx::AssertSqlSafe(statement.clone()))
+            .await
+            .map_err(StoreError::from)?;
+    }
+    Ok(())
+}
+
+async fn drop_store(store: BenchStore) -> Result<(), StateBenchError> {
     store.store.close().await;
     if let Some((server, name)) = store.postgres {
-        let mut admin = sqlx::PgConnection::connect(&server)
-            .await
-            .map_err(StoreError::from)?;
-        admin
-            .execute(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name}"
-            )))
-            .await
-            .map_err(StoreError::from)?;
+        admin_sql(&server, &[format!("DROP DATABASE IF EXISTS {name}")]).await?;
     }
     Ok(())
 }
