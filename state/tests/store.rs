@@ -12,7 +12,8 @@ use parallax_state::{
     node::NodeError,
     store::{
         load_world_state, BlockCommit, BlockRef, ChainStore, DisputeGameRecord, HeadKind,
-        HistoricalState, L1Origin, LogFilter, PostedFrame, Proposal, SqlStore, StoreError,
+        HistoricalState, L1Origin, L1Transaction, L1TxStatus, LogFilter, PostedFrame, Proposal,
+        SqlStore, StoreError,
     },
 };
 use rand::Rng;
@@ -482,6 +483,117 @@ async fn service_records_round_trip() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_l1_transaction_journal_commits_with_its_frames_and_finishes_intents() {
+    for test in stores().await {
+        let store = &test.store;
+        let sender = Address::repeat_byte(0x5e);
+        assert_eq!(store.max_l1_nonce(sender).await.unwrap(), None);
+        assert_eq!(store.latest_posted_block().await.unwrap(), None);
+        let first = L1Transaction {
+            hash: B256::repeat_byte(1),
+            intent: B256::repeat_byte(1),
+            sender,
+            nonce: 7,
+            raw: Bytes::from_static(b"signed attempt 1"),
+            purpose: "batcher".into(),
+            status: L1TxStatus::Pending,
+            l1_block: None,
+            sent_at_ms: 1_000,
+        };
+        let frames: Vec<PostedFrame> = (0..2)
+            .map(|frame_number| PostedFrame {
+                channel_id: [9; 16],
+                frame_number,
+                first_block: 1,
+                last_block: 10,
+                da: "calldata".into(),
+                l1_tx_hash: first.intent,
+                l1_block: None,
+            })
+            .collect();
+        store
+            .put_l1_transactions(std::slice::from_ref(&first), &frames)
+            .await
+            .unwrap();
+        // A fee bump: a second attempt of the same intent and nonce, without frames.
+        let bump = L1Transaction {
+            hash: B256::repeat_byte(2),
+            raw: Bytes::from_static(b"signed attempt 2"),
+            sent_at_ms: 2_000,
+            ..first.clone()
+        };
+        store
+            .put_l1_transactions(std::slice::from_ref(&bump), &[])
+            .await
+            .unwrap();
+        // Another sender's transaction is not this sender's business.
+        let other = L1Transaction {
+            hash: B256::repeat_byte(3),
+            intent: B256::repeat_byte(3),
+            sender: Address::repeat_byte(0x77),
+            nonce: 100,
+            ..first.clone()
+        };
+        store
+            .put_l1_transactions(std::slice::from_ref(&other), &[])
+            .await
+            .unwrap();
+        assert_eq!(
+            store.open_l1_transactions(sender).await.unwrap(),
+            vec![first.clone(), bump.clone()],
+            "{}",
+            test.name
+        );
+        assert_eq!(store.max_l1_nonce(sender).await.unwrap(), Some(7));
+        assert_eq!(store.latest_posted_block().await.unwrap(), Some(10));
+        assert_eq!(store.unconfirmed_frames().await.unwrap(), frames);
+
+        let block = BlockRef {
+            number: 55,
+            hash: B256::repeat_byte(0x55),
+        };
+        // Only an attempt of the intent can finish it.
+        assert!(matches!(
+            store
+                .finish_l1_intent(first.intent, other.hash, block)
+                .await,
+            Err(StoreError::Corrupt(_))
+        ));
+        store
+            .finish_l1_intent(first.intent, bump.hash, block)
+            .await
+            .unwrap();
+        assert!(store.open_l1_transactions(sender).await.unwrap().is_empty());
+        let finished = store.l1_intent(first.intent).await.unwrap();
+        assert_eq!(
+            finished,
+            vec![
+                L1Transaction {
+                    raw: Bytes::new(),
+                    status: L1TxStatus::Superseded,
+                    ..first.clone()
+                },
+                L1Transaction {
+                    raw: Bytes::new(),
+                    status: L1TxStatus::Confirmed,
+                    l1_block: Some(block),
+                    ..bump.clone()
+                },
+            ],
+            "{}",
+            test.name
+        );
+        assert!(store.unconfirmed_frames().await.unwrap().is_empty());
+        let confirmed = store.frames_after(0).await.unwrap();
+        assert_eq!(confirmed.len(), 2);
+        assert!(confirmed
+            .iter()
+            .all(|frame| frame.l1_tx_hash == bump.hash && frame.l1_block == Some(55)));
+        assert_eq!(store.max_l1_nonce(sender).await.unwrap(), Some(7));
+    }
+}
+
 /// Runs a raw statement against the test database, to damage it.
 async fn tamper(url: &str, statement: &str) {
     let statement = sqlx::AssertSqlSafe(statement.to_string());
@@ -574,7 +686,7 @@ async fn a_database_from_a_newer_schema_is_refused() {
                 error,
                 StoreError::NewerSchema {
                     found: 99990101000000,
-                    supported: 2
+                    supported: 3
                 }
             ),
             "{}: {error}",

@@ -211,6 +211,28 @@ impl<S: ChainStore> HistoricalState<S> {
     }
 }
 
+/// What block `number`'s output root commits to (design §2): its state root, the storage root of
+/// the `L2ToL1MessagePasser` predeploy (withdrawals are proven against it) and its hash, read
+/// from the store as the proposer posts it. Pruned and unknown blocks are errors.
+pub async fn output_root_input<S: ChainStore>(
+    store: &S,
+    number: u64,
+) -> Result<parallax_protocol::OutputRootInput, StoreError> {
+    let header = store
+        .header(number)
+        .await?
+        .ok_or(StoreError::UnknownBlock(number))?;
+    let view = HistoricalState::at(store.clone(), number).await?;
+    let passer = parallax_protocol::predeploys::L2_TO_L1_MESSAGE_PASSER;
+    let (account, _) = view.trie_account(&passer).await?;
+    Ok(parallax_protocol::OutputRootInput {
+        state_root: header.header.state_root,
+        message_passer_storage_root: account
+            .map_or(EMPTY_ROOT_HASH, |account| account.storage_root),
+        block_hash: header.hash,
+    })
+}
+
 /// Rebuilds the state after block `number` in memory: every trie node reachable from its state
 /// root (fetched level by level in batches), all contract code, and the hashes of the 256 blocks
 /// before it for `BLOCKHASH`. A missing or corrupt node is an error naming it.

@@ -18,7 +18,7 @@ use std::{future::Future, sync::Arc};
 use alloy_consensus::Header;
 use alloy_primitives::{Address, Bytes, Log, B256};
 
-pub use history::{load_world_state, HistoricalState};
+pub use history::{load_world_state, output_root_input, HistoricalState};
 pub use sql::SqlStore;
 
 use crate::node::NodeError;
@@ -182,6 +182,66 @@ pub struct PostedFrame {
     pub l1_tx_hash: B256,
     /// L1 block that included it, once included.
     pub l1_block: Option<u64>,
+}
+
+/// Where an attempt in the L1 transaction journal stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum L1TxStatus {
+    /// Its intent is not finished: the attempt may be in L1's mempool, or mined but not yet
+    /// confirmed, or not broadcast yet (a crash right after journaling).
+    Pending,
+    /// The attempt L1 included, at the tx manager's confirmation depth.
+    Confirmed,
+    /// Another attempt of the same intent was confirmed: this one can never be included.
+    Superseded,
+}
+
+impl L1TxStatus {
+    /// The value stored in the `status` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Confirmed => "confirmed",
+            Self::Superseded => "superseded",
+        }
+    }
+
+    /// The status a `status` column value names.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pending" => Some(Self::Pending),
+            "confirmed" => Some(Self::Confirmed),
+            "superseded" => Some(Self::Superseded),
+            _ => None,
+        }
+    }
+}
+
+/// One signed L1 transaction in the tx manager's journal (shared by the batcher, proposer and
+/// challenger). Journaled before it is broadcast, so after a crash the manager knows every nonce
+/// it used and can re-broadcast what L1 may never have received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct L1Transaction {
+    /// This attempt's transaction hash.
+    pub hash: B256,
+    /// The intent it belongs to: the hash of the intent's first attempt. Fee bumps and re-sends
+    /// at a new nonce are further attempts of one intent; at most one of them is ever included.
+    pub intent: B256,
+    /// The signing key's address.
+    pub sender: Address,
+    /// Its nonce.
+    pub nonce: u64,
+    /// Network encoding (EIP-2718; blob transactions with their sidecar). Empty once the intent
+    /// is finished, since blob sidecars are large and no longer needed.
+    pub raw: Bytes,
+    /// Who sent it and why (`batcher`, `proposer`, ...), for operators.
+    pub purpose: String,
+    /// Where it stands.
+    pub status: L1TxStatus,
+    /// The L1 block that included it, once confirmed.
+    pub l1_block: Option<BlockRef>,
+    /// When it was signed (Unix milliseconds); orders the attempts of an intent.
+    pub sent_at_ms: u64,
 }
 
 /// An output root proposed to the settlement contract.
@@ -398,6 +458,52 @@ pub trait ChainStore: Clone + Send + Sync + 'static {
         &self,
         block: u64,
     ) -> impl Future<Output = Result<Vec<PostedFrame>, StoreError>> + Send;
+
+    /// The highest L2 block any posted frame's channel covers (where a restarted batcher
+    /// resumes), if any frame was posted.
+    fn latest_posted_block(&self) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+
+    /// Frames whose L1 transaction is not yet confirmed (`l1_block` unset), by first block.
+    fn unconfirmed_frames(
+        &self,
+    ) -> impl Future<Output = Result<Vec<PostedFrame>, StoreError>> + Send;
+
+    /// Journals signed L1 transactions (upserting by hash) together with the frames they carry,
+    /// in one database transaction: a crash leaves either both or neither, so a restarted
+    /// batcher never posts a block twice nor skips one.
+    fn put_l1_transactions(
+        &self,
+        transactions: &[L1Transaction],
+        frames: &[PostedFrame],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The pending attempts of `sender`'s unfinished intents, by nonce then signing time.
+    fn open_l1_transactions(
+        &self,
+        sender: Address,
+    ) -> impl Future<Output = Result<Vec<L1Transaction>, StoreError>> + Send;
+
+    /// Every attempt of one intent, oldest first.
+    fn l1_intent(
+        &self,
+        intent: B256,
+    ) -> impl Future<Output = Result<Vec<L1Transaction>, StoreError>> + Send;
+
+    /// The highest nonce `sender` ever journaled.
+    fn max_l1_nonce(
+        &self,
+        sender: Address,
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+
+    /// Finishes an intent, in one database transaction: attempt `included` is confirmed in
+    /// `block`, the others superseded, every attempt's raw bytes dropped, and the frames the
+    /// intent carries point to `included` and `block`.
+    fn finish_l1_intent(
+        &self,
+        intent: B256,
+        included: B256,
+        block: BlockRef,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Records (or updates) a proposal.
     fn put_proposal(

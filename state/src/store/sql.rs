@@ -19,8 +19,8 @@ use sqlx::{
 };
 
 use super::{
-    BlockCommit, BlockRef, ChainStore, DisputeGameRecord, HeadKind, L1Origin, LogFilter, LogRecord,
-    PostedFrame, Proposal, PruneStats, StoreError, StoredBlock, StoredHeader, StoredReceipt,
+    BlockCommit, BlockRef, ChainStore, DisputeGameRecord, HeadKind, L1Origin, L1Transaction,
+    L1TxStatus, LogFilter, LogRecord, PostedFrame, Proposal, PruneStats, StoreError, StoredBlock, StoredHeader, StoredReceipt,
     StoredTransaction, TxLocation,
 };
 use crate::node::{account_node_refs, child_hashes, verify_node_hash};
@@ -225,6 +225,38 @@ fn frame_row(row: &impl Columns) -> Result<PostedFrame, StoreError> {
         da: row.text(4)?,
         l1_tx_hash: row.b256(5)?,
         l1_block: row.opt_int(6)?.map(|block| block as u64),
+    })
+}
+
+/// The columns [`l1_transaction_row`] reads, as a literal for `concat!`.
+macro_rules! l1_transaction_columns {
+    () => {
+        "hash, intent, sender, nonce, raw, purpose, status, l1_block, l1_block_hash, sent_at_ms"
+    };
+}
+
+fn l1_transaction_row(row: &impl Columns) -> Result<L1Transaction, StoreError> {
+    let status = row.text(6)?;
+    let l1_block = match (row.opt_int(7)?, row.opt_bytes(8)?) {
+        (Some(number), Some(hash)) => Some(BlockRef {
+            number: u64::try_from(number)
+                .map_err(|_| StoreError::Corrupt(format!("negative L1 block {number}")))?,
+            hash: to_b256(&hash)?,
+        }),
+        (None, None) => None,
+        _ => return Err(StoreError::Corrupt("L1 block number without hash".into())),
+    };
+    Ok(L1Transaction {
+        hash: row.b256(0)?,
+        intent: row.b256(1)?,
+        sender: row.address(2)?,
+        nonce: row.u64(3)?,
+        raw: Bytes::from(row.bytes(4)?),
+        purpose: row.text(5)?,
+        status: L1TxStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("L1 transaction status {status:?}")))?,
+        l1_block,
+        sent_at_ms: row.u64(9)?,
     })
 }
 
@@ -913,6 +945,169 @@ impl ChainStore for SqlStore {
             .iter()
             .map(frame_row)
             .collect()
+        })
+    }
+
+    async fn latest_posted_block(&self) -> Result<Option<u64>, StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("SELECT MAX(last_block) FROM posted_frames")
+                .fetch_one(pool)
+                .await?
+                .opt_int(0)?
+                .map(|block| u64::try_from(block).map_err(|_| StoreError::Corrupt(format!("negative block {block}"))))
+                .transpose()
+        })
+    }
+
+    async fn unconfirmed_frames(&self) -> Result<Vec<PostedFrame>, StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "SELECT channel_id, frame_number, first_block, last_block, da, l1_tx_hash, l1_block \
+                 FROM posted_frames WHERE l1_block IS NULL ORDER BY first_block, channel_id, frame_number",
+            )
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(frame_row)
+            .collect()
+        })
+    }
+
+    async fn put_l1_transactions(
+        &self,
+        transactions: &[L1Transaction],
+        frames: &[PostedFrame],
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = begin_write(pool).await?;
+            for transaction in transactions {
+                sqlx::query(
+                    "INSERT INTO l1_transactions (hash, intent, sender, nonce, raw, purpose, status, \
+                     l1_block, l1_block_hash, sent_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                     ON CONFLICT (hash) DO UPDATE SET intent = excluded.intent, sender = excluded.sender, \
+                     nonce = excluded.nonce, raw = excluded.raw, purpose = excluded.purpose, \
+                     status = excluded.status, l1_block = excluded.l1_block, \
+                     l1_block_hash = excluded.l1_block_hash, sent_at_ms = excluded.sent_at_ms",
+                )
+                .bind(transaction.hash.as_slice())
+                .bind(transaction.intent.as_slice())
+                .bind(transaction.sender.as_slice())
+                .bind(int(transaction.nonce)?)
+                .bind(transaction.raw.as_ref())
+                .bind(transaction.purpose.as_str())
+                .bind(transaction.status.as_str())
+                .bind(transaction.l1_block.map(|block| int(block.number)).transpose()?)
+                .bind(transaction.l1_block.map(|block| block.hash.to_vec()))
+                .bind(int(transaction.sent_at_ms)?)
+                .execute(&mut *tx)
+                .await?;
+            }
+            for frame in frames {
+                sqlx::query(
+                    "INSERT INTO posted_frames (channel_id, frame_number, first_block, last_block, da, \
+                     l1_tx_hash, l1_block) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (channel_id, frame_number) DO UPDATE SET da = excluded.da, \
+                     l1_tx_hash = excluded.l1_tx_hash, l1_block = excluded.l1_block",
+                )
+                .bind(frame.channel_id.as_slice())
+                .bind(i64::from(frame.frame_number))
+                .bind(int(frame.first_block)?)
+                .bind(int(frame.last_block)?)
+                .bind(frame.da.as_str())
+                .bind(frame.l1_tx_hash.as_slice())
+                .bind(frame.l1_block.map(int).transpose()?)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn open_l1_transactions(&self, sender: Address) -> Result<Vec<L1Transaction>, StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query(concat!(
+                "SELECT ", l1_transaction_columns!(), " FROM l1_transactions \
+                 WHERE sender = $1 AND status = 'pending' ORDER BY nonce, sent_at_ms, hash"
+            ))
+            .bind(sender.as_slice())
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(l1_transaction_row)
+            .collect()
+        })
+    }
+
+    async fn l1_intent(&self, intent: B256) -> Result<Vec<L1Transaction>, StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query(concat!(
+                "SELECT ", l1_transaction_columns!(), " FROM l1_transactions \
+                 WHERE intent = $1 ORDER BY sent_at_ms, hash"
+            ))
+            .bind(intent.as_slice())
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(l1_transaction_row)
+            .collect()
+        })
+    }
+
+    async fn max_l1_nonce(&self, sender: Address) -> Result<Option<u64>, StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("SELECT MAX(nonce) FROM l1_transactions WHERE sender = $1")
+                .bind(sender.as_slice())
+                .fetch_one(pool)
+                .await?
+                .opt_int(0)?
+                .map(|nonce| u64::try_from(nonce).map_err(|_| StoreError::Corrupt(format!("negative nonce {nonce}"))))
+                .transpose()
+        })
+    }
+
+    async fn finish_l1_intent(
+        &self,
+        intent: B256,
+        included: B256,
+        block: BlockRef,
+    ) -> Result<(), StoreError> {
+        let number = int(block.number)?;
+        on_pool!(self, pool => {
+            let mut tx = begin_write(pool).await?;
+            sqlx::query(
+                "UPDATE l1_transactions SET status = 'superseded', raw = $2 \
+                 WHERE intent = $1 AND hash <> $3",
+            )
+            .bind(intent.as_slice())
+            .bind(Vec::<u8>::new())
+            .bind(included.as_slice())
+            .execute(&mut *tx)
+            .await?;
+            let confirmed = sqlx::query(
+                "UPDATE l1_transactions SET status = 'confirmed', raw = $2, l1_block = $4, \
+                 l1_block_hash = $5 WHERE intent = $1 AND hash = $3",
+            )
+            .bind(intent.as_slice())
+            .bind(Vec::<u8>::new())
+            .bind(included.as_slice())
+            .bind(number)
+            .bind(block.hash.as_slice())
+            .execute(&mut *tx)
+            .await?;
+            if confirmed.rows_affected() != 1 {
+                return Err(StoreError::Corrupt(format!(
+                    "L1 transaction {included} is not an attempt of intent {intent}"
+                )));
+            }
+            sqlx::query("UPDATE posted_frames SET l1_tx_hash = $2, l1_block = $3 WHERE l1_tx_hash = $1")
+                .bind(intent.as_slice())
+                .bind(included.as_slice())
+                .bind(number)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
         })
     }
 
