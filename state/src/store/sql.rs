@@ -20,8 +20,8 @@ use sqlx::{
 
 use super::{
     BlockCommit, BlockRef, ChainStore, DisputeGameRecord, HeadKind, L1Origin, L1Transaction,
-    L1TxStatus, LogFilter, LogRecord, PostedFrame, Proposal, PruneStats, StoreError, StoredBlock, StoredHeader, StoredReceipt,
-    StoredTransaction, TxLocation,
+    L1TxStatus, LogFilter, LogRecord, PostedFrame, Proposal, PruneStats, StoreError, StoredBlock,
+    StoredHeader, StoredReceipt, StoredTransaction, TxLocation,
 };
 use crate::node::{account_node_refs, child_hashes, verify_node_hash};
 
@@ -1024,7 +1024,10 @@ impl ChainStore for SqlStore {
         })
     }
 
-    async fn open_l1_transactions(&self, sender: Address) -> Result<Vec<L1Transaction>, StoreError> {
+    async fn open_l1_transactions(
+        &self,
+        sender: Address,
+    ) -> Result<Vec<L1Transaction>, StoreError> {
         on_pool!(self, pool => {
             sqlx::query(concat!(
                 "SELECT ", l1_transaction_columns!(), " FROM l1_transactions \

@@ -1,0 +1,30 @@
+//! The Parallax batcher and proposer, and the L1 transaction manager they (and later the
+//! challenger) share.
+//!
+//! - [`batcher`]: sealed L2 blocks from the chain store → batches → a compressed channel →
+//!   frames → L1 transactions to the batch inbox, through a [`da::DaClient`] (calldata, blobs,
+//!   or `auto` choosing by L1 prices). Restarts resume from the frames journal without
+//!   reposting or skipping a block.
+//! - [`proposer`]: output roots of every `proposal_interval`-th L2 block whose data is
+//!   confirmed on L1, with the bond, to the `OutputOracle`.
+//! - [`txmgr`]: signing with a local key, nonces that survive restarts, fee bumps, stuck-nonce
+//!   replacement, confirmation depth and reorg re-broadcasts, with every signed transaction
+//!   journaled in the chain store before it is broadcast.
+//! - [`metrics`]: Prometheus text on its own port, including the unposted-bytes figure the
+//!   sequencer's backpressure reads.
+#![forbid(unsafe_code)]
+
+pub mod batcher;
+pub mod da;
+mod error;
+pub mod fees;
+pub mod metrics;
+pub mod proposer;
+pub mod txmgr;
+
+pub use batcher::{confirmed_through, Batcher, BatcherConfig};
+pub use error::Error;
+pub use fees::{CostModel, L1Fees};
+pub use metrics::Metrics;
+pub use proposer::{Proposer, ProposerConfig};
+pub use txmgr::{TxCandidate, TxEvent, TxManager, TxManagerConfig};

@@ -1,0 +1,263 @@
+//! The proposer service: posts `output_root(n)` with the bond to the L1 `OutputOracle` for every
+//! block the oracle expects next (`nextBlockNumber`, every `proposalInterval` blocks) once that
+//! block's data is on L1.
+//!
+//! "On L1" is, for now, "covered by frames whose transactions are confirmed" in the chain store
+//! ([`confirmed_through`]); once a derivation-backed safe head exists it is the natural
+//! replacement. The output root is computed from the store exactly as `rollup_outputAtBlock`
+//! serves it ([`output_root_input`]).
+//!
+//! # Restarts and double proposals
+//! The oracle itself is the cursor: the next block to propose is read from the contract. A
+//! proposal sent but not yet confirmed is an open intent in the tx manager's journal; while one is
+//! open the proposer sends nothing, so a restart in between waits for it instead of proposing the
+//! same block twice. The `proposals` table is the record for operators: `pending` when sent,
+//! `proposed` (with the oracle index) or `reverted` once confirmed.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use alloy::{
+    eips::BlockNumberOrTag,
+    primitives::{Address, B256, U256},
+    providers::{DynProvider, Provider},
+    sol_types::SolCall,
+};
+use parallax_contracts::{OutputOracle, SystemConfig};
+use parallax_protocol::output_root;
+use parallax_state::store::{output_root_input, ChainStore, Proposal};
+use tokio::sync::watch;
+
+use crate::{
+    batcher::confirmed_through,
+    metrics::Metrics,
+    txmgr::{Confirmation, TxCandidate, TxEvent, TxManager},
+    Error,
+};
+
+/// Where and how often to propose.
+#[derive(Clone, Debug)]
+pub struct ProposerConfig {
+    /// The `OutputOracle` (proxy) address.
+    pub oracle: Address,
+    /// The L2 genesis block number (nothing at or below it is proposed).
+    pub genesis: u64,
+    /// Time between steps.
+    pub poll_interval: Duration,
+}
+
+/// Proposes output roots; see the module docs.
+#[derive(Debug)]
+pub struct Proposer<S> {
+    store: S,
+    txmgr: TxManager<S>,
+    config: ProposerConfig,
+    metrics: Arc<Metrics>,
+    oracle: OutputOracle::OutputOracleInstance<DynProvider>,
+    /// Sent proposals by intent, until confirmed.
+    in_flight: HashMap<B256, u64>,
+}
+
+fn to_u64(value: U256) -> u64 {
+    u64::try_from(value).unwrap_or(u64::MAX)
+}
+
+impl<S: ChainStore> Proposer<S> {
+    /// A proposer for the oracle at `config.oracle`; refuses a key that is not the proposer the
+    /// oracle's `SystemConfig` names (the oracle would revert every proposal).
+    pub async fn new(
+        store: S,
+        txmgr: TxManager<S>,
+        config: ProposerConfig,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, Error> {
+        let provider = txmgr.provider().clone();
+        let oracle = OutputOracle::new(config.oracle, provider.clone());
+        let system_config = SystemConfig::new(oracle.systemConfig().call().await?, provider);
+        let expected = system_config.proposer().call().await?;
+        if expected != txmgr.address() {
+            return Err(Error::WrongKey {
+                role: "proposer",
+                key: txmgr.address(),
+                expected,
+            });
+        }
+        let latest = to_u64(oracle.latestBlockNumber().call().await?);
+        let mut in_flight = HashMap::new();
+        for proposal in store.proposals(latest).await? {
+            if let (Some(intent), "pending") = (proposal.l1_tx_hash, proposal.status.as_str()) {
+                in_flight.insert(intent, proposal.l2_block_number);
+            }
+        }
+        Metrics::set(&metrics.proposed_block, latest);
+        tracing::info!(
+            oracle = %config.oracle,
+            proposer = %txmgr.address(),
+            latest,
+            open = txmgr.open_intents().await.len(),
+            "proposer resuming"
+        );
+        Ok(Self {
+            store,
+            txmgr,
+            config,
+            metrics,
+            oracle,
+            in_flight,
+        })
+    }
+
+    /// The tx manager.
+    pub fn txmgr(&self) -> &TxManager<S> {
+        &self.txmgr
+    }
+
+    /// Runs [`step`](Self::step) every `poll_interval` until `shutdown` turns true; transient
+    /// failures are logged and retried.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), Error> {
+        loop {
+            if let Err(error) = self.step().await {
+                if !error.is_transient() {
+                    tracing::error!(%error, "proposer stopped");
+                    return Err(error);
+                }
+                Metrics::add(&self.metrics.step_errors, 1);
+                tracing::warn!(%error, "proposer step failed; retrying");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+            }
+        }
+    }
+
+    /// Watches the proposal in flight; when none is, proposes the block the oracle expects if
+    /// its data is confirmed and the oracle's clock allows it. Returns the block proposed.
+    pub async fn step(&mut self) -> Result<Option<u64>, Error> {
+        for event in self.txmgr.poll().await? {
+            match event {
+                TxEvent::Confirmed(confirmation) => self.confirmed(&confirmation).await?,
+                TxEvent::Bumped { .. } => Metrics::add(&self.metrics.fee_bumps, 1),
+                TxEvent::Reorged { .. } => Metrics::add(&self.metrics.l1_reorgs, 1),
+                TxEvent::Renonced { .. } => Metrics::add(&self.metrics.renonces, 1),
+            }
+        }
+        if !self.txmgr.open_intents().await.is_empty() {
+            return Ok(None);
+        }
+        let next = to_u64(self.oracle.nextBlockNumber().call().await?);
+        let confirmed = confirmed_through(&self.store, self.config.genesis).await?;
+        if next > confirmed {
+            tracing::debug!(next, confirmed, "next proposal waits for its data on L1");
+            return Ok(None);
+        }
+        let l2_time = to_u64(
+            self.oracle
+                .computeL2Timestamp(U256::from(next))
+                .call()
+                .await?,
+        );
+        let l1_time = self
+            .txmgr
+            .provider()
+            .get_block_by_number(BlockNumberOrTag::Latest)
+            .await?
+            .map_or(0, |block| block.header.timestamp);
+        if l2_time > l1_time {
+            tracing::debug!(
+                next,
+                l2_time,
+                l1_time,
+                "next proposal is ahead of the L1 clock"
+            );
+            return Ok(None);
+        }
+        let input = output_root_input(&self.store, next).await?;
+        let root = output_root(&input);
+        let bond = self.oracle.proposalBond().call().await?;
+        let call = OutputOracle::proposeCall {
+            l2BlockNumber: U256::from(next),
+            outputRoot: root,
+        };
+        let candidate = TxCandidate {
+            to: self.config.oracle,
+            data: call.abi_encode().into(),
+            value: bond,
+            ..TxCandidate::default()
+        };
+        let intents = self.txmgr.send(vec![candidate]).await?;
+        let intent = intents.first().copied();
+        self.store
+            .put_proposal(&Proposal {
+                l2_block_number: next,
+                output_root: root,
+                oracle_index: None,
+                l1_tx_hash: intent,
+                status: "pending".into(),
+            })
+            .await?;
+        if let Some(intent) = intent {
+            self.in_flight.insert(intent, next);
+        }
+        Metrics::add(&self.metrics.proposals_sent, 1);
+        tracing::info!(block = next, %root, bond = %bond, "proposal sent");
+        Ok(Some(next))
+    }
+
+    async fn confirmed(&mut self, confirmation: &Confirmation) -> Result<(), Error> {
+        let metrics = &self.metrics;
+        Metrics::add(&metrics.proposer_l1_gas, confirmation.receipt.gas_used);
+        Metrics::add(
+            &metrics.proposer_l1_fee_gwei,
+            u64::try_from(confirmation.fee_wei() / 1_000_000_000).unwrap_or(u64::MAX),
+        );
+        let sent = self.in_flight.remove(&confirmation.intent);
+        let proposed = confirmation.receipt.inner.logs().iter().find_map(|log| {
+            (log.address() == self.config.oracle)
+                .then(|| log.log_decode::<OutputOracle::OutputProposed>().ok())
+                .flatten()
+        });
+        match proposed {
+            Some(log) if confirmation.success() => {
+                let event = &log.inner.data;
+                let block = to_u64(event.l2BlockNumber);
+                self.store
+                    .put_proposal(&Proposal {
+                        l2_block_number: block,
+                        output_root: event.outputRoot,
+                        oracle_index: Some(to_u64(event.outputIndex)),
+                        l1_tx_hash: Some(confirmation.hash),
+                        status: "proposed".into(),
+                    })
+                    .await?;
+                Metrics::add(&metrics.proposals_confirmed, 1);
+                Metrics::set(&metrics.proposed_block, block);
+                tracing::info!(
+                    block,
+                    index = %event.outputIndex,
+                    root = %event.outputRoot,
+                    l1_block = confirmation.block.number,
+                    "proposal confirmed"
+                );
+            }
+            _ => {
+                Metrics::add(&metrics.proposals_reverted, 1);
+                tracing::warn!(
+                    intent = %confirmation.intent,
+                    hash = %confirmation.hash,
+                    block = ?sent,
+                    "proposal transaction reverted; the next step reads the oracle again"
+                );
+                if let Some(block) = sent {
+                    let mut records = self.store.proposals(block).await?;
+                    records.retain(|record| record.l2_block_number == block);
+                    for mut record in records {
+                        record.status = "reverted".into();
+                        record.l1_tx_hash = Some(confirmation.hash);
+                        self.store.put_proposal(&record).await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
