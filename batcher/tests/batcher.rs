@@ -1,0 +1,245 @@
+//! The batcher against a real L1 (anvil, Cancun) and a real L2 (the sequencer library): blocks
+//! posted as calldata and as blobs are read back from anvil and decoded with the protocol codec
+//! into exactly the blocks' batches; a batcher killed mid-way (with a channel journaled but never
+//! received by L1) is replaced by a new instance on the same store that posts every remaining
+//! block once, with no gap.
+
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use alloy::primitives::Address;
+use common::{decode_batches, read_inbox, txmgr_config, L1, L2};
+use parallax_batcher::{
+    da::{BlobDa, CalldataDa, DaClient},
+    Batcher, BatcherConfig, Metrics,
+};
+use parallax_state::store::{ChainStore, SqlStore};
+
+fn batcher_config(l1: &L1) -> BatcherConfig {
+    BatcherConfig {
+        poll_interval: Duration::from_millis(50),
+        max_channel_duration: Duration::ZERO,
+        ..BatcherConfig::new(l1.rollup())
+    }
+}
+
+async fn batcher<D: DaClient>(
+    l1: &L1,
+    store: &SqlStore,
+    da: D,
+    metrics: &Arc<Metrics>,
+) -> Batcher<SqlStore, D> {
+    let txmgr = l1
+        .txmgr(store.clone(), l1.batcher_key(), txmgr_config("batcher"))
+        .await;
+    Batcher::new(
+        store.clone(),
+        da,
+        txmgr,
+        batcher_config(l1),
+        metrics.clone(),
+    )
+    .await
+    .expect("batcher starts")
+}
+
+/// Steps until every block up to `head` is confirmed on L1.
+async fn post_everything<D: DaClient>(batcher: &mut Batcher<SqlStore, D>, head: u64) {
+    for _ in 0..200 {
+        batcher.step().await.expect("batcher step");
+        if batcher.confirmed_block() >= head {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!(
+        "batcher stuck: posted {} confirmed {} head {head}",
+        batcher.posted_block(),
+        batcher.confirmed_block()
+    );
+}
+
+fn inbox(l1: &L1) -> Address {
+    l1.deployment.batch_inbox
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calldata_posts_every_block_once_and_the_inbox_decodes_back_to_the_blocks() {
+    let Some(l1) = L1::start().await else { return };
+    let mut l2 = L2::start().await;
+    for round in 0..5 {
+        l2.transact(4, 5, round * 5).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    l2.stop().await;
+    let head = l2.head().await;
+    let rollup = l1.rollup();
+    let metrics = Arc::new(Metrics::default());
+    let mut batcher = batcher(&l1, &l2.store, CalldataDa::new(inbox(&l1)), &metrics).await;
+    post_everything(&mut batcher, head).await;
+
+    let posts = read_inbox(&l1, inbox(&l1), l1.config.batcher).await;
+    assert!(posts.iter().all(|post| post.blobs == 0));
+    let expected = l2.expected_batches(&rollup, head).await;
+    assert_eq!(decode_batches(&posts, &rollup), expected);
+    assert_eq!(batcher.unposted_bytes(), 0);
+    assert_eq!(metrics.unposted_bytes(), 0);
+    assert!(l2.store.unconfirmed_frames().await.unwrap().is_empty());
+    // Every journaled frame now names the transaction and block that carried it.
+    let frames = l2.store.frames_after(0).await.unwrap();
+    for frame in &frames {
+        let post = posts
+            .iter()
+            .find(|post| post.hash == frame.l1_tx_hash)
+            .expect("frame row names a real inbox transaction");
+        assert_eq!(frame.l1_block, Some(post.l1_block));
+        assert_eq!(frame.da, "calldata");
+    }
+
+    let l2_txs: usize = expected.iter().map(|batch| batch.transactions.len()).sum();
+    let bytes: usize = posts.iter().map(|post| post.calldata_len).sum();
+    let gas: u64 = posts.iter().map(|post| post.gas_used).sum();
+    let frame_count: usize = posts.iter().map(|post| post.frames.len()).sum();
+    let raw_tx_bytes: usize = expected
+        .iter()
+        .flat_map(|batch| &batch.transactions)
+        .map(|tx| tx.len())
+        .sum();
+    assert_eq!(l2_txs, 100);
+    eprintln!(
+        "calldata: {} L2 blocks, {l2_txs} L2 txs ({raw_tx_bytes} raw bytes, {:.1} per tx) -> \
+         {frame_count} frames in {} L1 txs, {bytes} calldata bytes ({:.1} per L2 tx), \
+         compression ratio {:.2}, L1 gas {gas} ({:.0} per frame, {:.0} per L2 tx)",
+        expected.len(),
+        raw_tx_bytes as f64 / l2_txs as f64,
+        posts.len(),
+        bytes as f64 / l2_txs as f64,
+        metrics.compression_ratio(),
+        gas as f64 / frame_count as f64,
+        gas as f64 / l2_txs as f64,
+    );
+    let text = metrics.render();
+    assert!(text.contains(&format!("parallax_batcher_confirmed_block {head}\n")));
+    assert!(text.contains(&format!("parallax_batcher_l1_gas_used_total {gas}\n")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blobs_carry_multi_frame_channels_that_decode_back_to_the_blocks() {
+    let Some(l1) = L1::start().await else { return };
+    let mut l2 = L2::start().await;
+    for round in 0..5 {
+        l2.transact(4, 5, round * 5).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    l2.stop().await;
+    let head = l2.head().await;
+    let rollup = l1.rollup();
+    let metrics = Arc::new(Metrics::default());
+    // Small frames, three blobs per transaction: several channels, each of several frames,
+    // carried by multi-blob transactions (a block larger than three frames makes its channel
+    // span two transactions, journaled together).
+    let da = BlobDa::new(inbox(&l1))
+        .with_max_frame_payload(500)
+        .with_blobs_per_tx(3);
+    let mut batcher = batcher(&l1, &l2.store, da, &metrics).await;
+    post_everything(&mut batcher, head).await;
+
+    let posts = read_inbox(&l1, inbox(&l1), l1.config.batcher).await;
+    assert!(posts.len() > 1, "{} blob transactions", posts.len());
+    assert!(posts
+        .iter()
+        .all(|post| post.blobs > 0 && post.calldata_len == 0));
+    assert!(
+        posts.iter().any(|post| post.blobs == 3),
+        "no three-blob transaction"
+    );
+    let mut channel_txs: std::collections::HashMap<_, std::collections::HashSet<_>> =
+        Default::default();
+    for post in &posts {
+        for frame in &post.frames {
+            channel_txs
+                .entry(frame.channel_id)
+                .or_default()
+                .insert(post.hash);
+        }
+    }
+    let spanning = channel_txs.values().filter(|txs| txs.len() > 1).count();
+    assert!(posts
+        .iter()
+        .all(|post| post.frames.len() == post.blobs && post.blobs <= 3));
+    let expected = l2.expected_batches(&rollup, head).await;
+    assert_eq!(decode_batches(&posts, &rollup), expected);
+    assert!(l2.store.unconfirmed_frames().await.unwrap().is_empty());
+    let blobs: usize = posts.iter().map(|post| post.blobs).sum();
+    eprintln!(
+        "blobs: {} L2 blocks in {} channels ({spanning} spanning several txs), {} L1 txs \
+         carrying {blobs} blobs; blob gas {}",
+        expected.len(),
+        channel_txs.len(),
+        posts.len(),
+        metrics
+            .batcher_l1_blob_gas
+            .load(std::sync::atomic::Ordering::Relaxed)
+    );
+    assert_eq!(
+        metrics
+            .batcher_l1_blob_gas
+            .load(std::sync::atomic::Ordering::Relaxed),
+        blobs as u64 * 131_072
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_batcher_posts_every_remaining_block_once_without_a_gap() {
+    let Some(l1) = L1::start().await else { return };
+    let mut l2 = L2::start().await;
+    let rollup = l1.rollup();
+    let metrics = Arc::new(Metrics::default());
+    // 600-byte calldata payloads: a channel every few blocks.
+    let da = CalldataDa::new(inbox(&l1)).with_max_payload(600);
+
+    // First instance: posts what the sequencer has sealed so far, while it keeps sealing.
+    let mut first = batcher(&l1, &l2.store, da, &metrics).await;
+    l2.transact(3, 10, 0).await;
+    first.step().await.expect("step");
+    first.step().await.expect("step");
+    let confirmed_before = first.confirmed_block();
+    assert!(confirmed_before > 0);
+    // Its last channel is journaled but never reaches L1: the pool loses it (a crash right after
+    // journaling, before the broadcast, looks the same to a restarted batcher).
+    l1.set_automine(false).await;
+    l2.transact(3, 10, 10).await;
+    first.step().await.expect("step");
+    let posted_before = first.posted_block();
+    assert!(posted_before > confirmed_before);
+    assert!(!first.txmgr().open_intents().await.is_empty());
+    drop(first);
+    let _: serde_json::Value = l1
+        .rpc("anvil_dropAllTransactions", serde_json::json!([]))
+        .await;
+    l1.set_automine(true).await;
+
+    l2.transact(3, 10, 20).await;
+    l2.stop().await;
+    let head = l2.head().await;
+    let mut second = batcher(&l1, &l2.store, da, &metrics).await;
+    assert_eq!(second.posted_block(), posted_before);
+    assert!(second.unposted_bytes() > 0);
+    post_everything(&mut second, head).await;
+
+    let posts = read_inbox(&l1, inbox(&l1), l1.config.batcher).await;
+    let channels = posts
+        .iter()
+        .flat_map(|post| &post.frames)
+        .filter(|frame| frame.is_last)
+        .count();
+    assert!(channels > 3, "{channels} channels");
+    // Every block exactly once, in order: decode_batches refuses duplicate frames, and the
+    // comparison refuses a duplicate, missing or reordered block.
+    assert_eq!(
+        decode_batches(&posts, &rollup),
+        l2.expected_batches(&rollup, head).await
+    );
+    assert_eq!(second.unposted_bytes(), 0);
+}

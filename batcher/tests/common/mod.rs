@@ -1,0 +1,439 @@
+//! Test fixtures: a real L1 (npm anvil, Cancun, the settlement contracts deployed), a real L2
+//! (the sequencer library writing blocks into a SQLite chain store), and a reader that takes the
+//! batcher's inbox transactions back from anvil (calldata, and blobs through
+//! `anvil_getBlobByHash`) and decodes them with the protocol codec.
+#![allow(dead_code, unreachable_pub)]
+
+use std::{
+    collections::{BTreeMap, HashSet},
+    net::SocketAddr,
+    path::PathBuf,
+    time::Duration,
+};
+
+use alloy::{
+    consensus::{SignableTransaction, Transaction as _, TxEip1559},
+    eips::{eip2718::Encodable2718, BlockNumberOrTag},
+    network::TxSignerSync,
+    node_bindings::{Anvil, AnvilInstance},
+    primitives::{Address, Bytes, TxKind, B256, U256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    signers::local::PrivateKeySigner,
+};
+use parallax_batcher::{TxManager, TxManagerConfig};
+use parallax_contracts::{deploy, DeployConfig, Deployment};
+use parallax_protocol::{
+    batch::Batch,
+    blob::decode_blob,
+    channel::decode_channel,
+    frame::{parse_frames_payload, Frame},
+    RollupConfig,
+};
+use parallax_sequencer::{
+    chain::ChainParams,
+    genesis::{dev_accounts, Genesis},
+    mempool::PoolConfig,
+    node::{self, NodeConfig, RunningNode},
+    rpc::RpcLimits,
+};
+use parallax_state::store::{ChainStore, HeadKind, SqlStore};
+
+/// L2 genesis time of the test chains (seconds).
+pub const L2_GENESIS_TIME: u64 = 1_700_000_000;
+/// L2 block time of the test chains.
+pub const L2_BLOCK_TIME_MS: u64 = 100;
+
+/// anvil from `contracts/node_modules` (installed by `contracts/build.sh`) or `$PARALLAX_ANVIL`;
+/// `None` (the test is skipped) when neither exists, except under `CI=true`.
+pub fn anvil_binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("PARALLAX_ANVIL") {
+        return Some(PathBuf::from(path));
+    }
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "anvil is missing at {}: run contracts/build.sh",
+        path.display()
+    );
+    eprintln!("skipping: anvil not installed (run contracts/build.sh or set PARALLAX_ANVIL)");
+    None
+}
+
+/// anvil with the contracts deployed from the devnet configuration (proposals every 4 blocks
+/// of 100 ms, L2 genesis time 1 so every proposal is due at once).
+pub struct L1 {
+    pub anvil: AnvilInstance,
+    pub provider: DynProvider,
+    pub deployment: Deployment,
+    pub config: DeployConfig,
+}
+
+impl L1 {
+    pub async fn start() -> Option<Self> {
+        let binary = anvil_binary()?;
+        let anvil = Anvil::at(binary)
+            .args(["--hardfork", "cancun"])
+            .try_spawn()
+            .expect("anvil starts");
+        let deployer: PrivateKeySigner = anvil.keys()[0].clone().into();
+        let deployer_provider = ProviderBuilder::new()
+            .wallet(deployer)
+            .connect_http(anvil.endpoint_url());
+        let mut config: DeployConfig =
+            serde_json::from_str(include_str!("../../../contracts/deploy/devnet.json"))
+                .expect("devnet.json parses");
+        config.proposal_interval = U256::from(4);
+        config.l2_block_time_ms = U256::from(L2_BLOCK_TIME_MS);
+        config.genesis_l2_timestamp = U256::from(1);
+        let deployment = deploy(&deployer_provider, &config)
+            .await
+            .expect("contracts deploy");
+        let provider = ProviderBuilder::new()
+            .connect_http(anvil.endpoint_url())
+            .erased();
+        Some(Self {
+            anvil,
+            provider,
+            deployment,
+            config,
+        })
+    }
+
+    /// The devnet batcher key (anvil account 3).
+    pub fn batcher_key(&self) -> PrivateKeySigner {
+        let key: PrivateKeySigner = self.anvil.keys()[3].clone().into();
+        assert_eq!(key.address(), self.config.batcher);
+        key
+    }
+
+    /// The devnet proposer key (anvil account 4).
+    pub fn proposer_key(&self) -> PrivateKeySigner {
+        let key: PrivateKeySigner = self.anvil.keys()[4].clone().into();
+        assert_eq!(key.address(), self.config.proposer);
+        key
+    }
+
+    pub async fn rpc<
+        R: serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + Unpin + 'static,
+    >(
+        &self,
+        method: &'static str,
+        params: serde_json::Value,
+    ) -> R {
+        self.provider
+            .raw_request(method.into(), params)
+            .await
+            .unwrap_or_else(|error| panic!("{method}: {error}"))
+    }
+
+    pub async fn set_automine(&self, on: bool) {
+        let _: serde_json::Value = self.rpc("evm_setAutomine", serde_json::json!([on])).await;
+    }
+
+    pub async fn mine(&self, blocks: u64) {
+        let _: serde_json::Value = self.rpc("anvil_mine", serde_json::json!([blocks])).await;
+    }
+
+    /// The rollup configuration matching this deployment and the test L2.
+    pub fn rollup(&self) -> RollupConfig {
+        let mut rollup = RollupConfig {
+            block_time_ms: L2_BLOCK_TIME_MS,
+            batcher_address: self.config.batcher,
+            batch_inbox_address: self.deployment.batch_inbox,
+            portal_address: self.deployment.portal,
+            system_config_address: self.deployment.system_config,
+            proposal_interval: 4,
+            ..RollupConfig::default()
+        };
+        rollup.genesis.l2_timestamp = L2_GENESIS_TIME;
+        rollup
+    }
+
+    /// A tx manager for `key` on this L1.
+    pub async fn txmgr(
+        &self,
+        store: SqlStore,
+        key: PrivateKeySigner,
+        config: TxManagerConfig,
+    ) -> TxManager<SqlStore> {
+        TxManager::new(store, self.provider.clone(), key, config)
+            .await
+            .expect("tx manager starts")
+    }
+}
+
+/// A tx manager configuration for anvil: one confirmation, quick resubmission, anvil's tiny fees.
+pub fn txmgr_config(purpose: &str) -> TxManagerConfig {
+    TxManagerConfig {
+        purpose: purpose.into(),
+        confirmations: 1,
+        resubmit_after: Duration::from_secs(3600),
+        min_priority_fee: 1_000_000_000,
+        ..TxManagerConfig::default()
+    }
+}
+
+/// The sequencer running on a SQLite store in a temporary directory.
+pub struct L2 {
+    pub running: Option<RunningNode>,
+    pub url: String,
+    pub store: SqlStore,
+    pub rpc: String,
+    _dir: tempfile::TempDir,
+}
+
+fn node_config() -> NodeConfig {
+    let rollup = RollupConfig {
+        block_time_ms: L2_BLOCK_TIME_MS,
+        ..Default::default()
+    };
+    NodeConfig {
+        params: ChainParams {
+            rollup: rollup.clone(),
+            fee_recipient: Address::repeat_byte(0xfe),
+            base_fee_vault: Address::repeat_byte(0xba),
+            threads: 2,
+        },
+        http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        limits: RpcLimits::default(),
+        cors_origin: None,
+        suggested_tip: 1_000_000,
+        pool: PoolConfig {
+            chain_id: rollup.l2_chain_id,
+            min_base_fee: rollup.min_base_fee,
+            ..Default::default()
+        },
+        metrics_addr: None,
+    }
+}
+
+impl L2 {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite:{}", dir.path().join("chain.db").display());
+        let running = node::start(
+            SqlStore::open(&url).await.expect("sequencer store"),
+            &Genesis::dev(L2_GENESIS_TIME).expect("genesis"),
+            node_config(),
+        )
+        .await
+        .expect("sequencer starts");
+        let rpc = format!("http://{}", running.rpc_addr);
+        // The batcher's own connection pool, as a second process would open it.
+        let store = SqlStore::open(&url).await.expect("batcher store");
+        Self {
+            running: Some(running),
+            url,
+            store,
+            rpc,
+            _dir: dir,
+        }
+    }
+
+    /// Sends `per_sender` transactions from each of `senders` dev accounts (32 bytes of calldata
+    /// each, so batches carry some entropy) and waits until all are included.
+    pub async fn transact(&self, senders: usize, per_sender: u64, first_nonce: u64) {
+        let provider = ProviderBuilder::new().connect_http(self.rpc.parse().expect("url"));
+        let accounts = dev_accounts().expect("dev accounts");
+        let mut hashes = Vec::new();
+        for nonce in first_nonce..first_nonce + per_sender {
+            for account in accounts.iter().take(senders) {
+                let key = PrivateKeySigner::from_bytes(&account.private_key).expect("key");
+                let mut data = [0u8; 32];
+                data[..8].copy_from_slice(&nonce.to_be_bytes());
+                data[8..28].copy_from_slice(account.address.as_slice());
+                let mut tx = TxEip1559 {
+                    chain_id: 901,
+                    nonce,
+                    gas_limit: 30_000,
+                    max_fee_per_gas: 1_000_000_000,
+                    max_priority_fee_per_gas: 1_000_000,
+                    to: TxKind::Call(Address::with_last_byte((nonce % 7) as u8 + 1)),
+                    value: U256::from(1_000 + nonce),
+                    input: Bytes::copy_from_slice(&data),
+                    ..Default::default()
+                };
+                let signature = key.sign_transaction_sync(&mut tx).expect("signs");
+                let raw = tx.into_signed(signature).encoded_2718();
+                let pending = provider
+                    .send_raw_transaction(&raw)
+                    .await
+                    .expect("L2 accepts the transaction");
+                hashes.push(*pending.tx_hash());
+            }
+        }
+        for hash in hashes {
+            let mut waited = 0;
+            while provider
+                .get_transaction_receipt(hash)
+                .await
+                .expect("receipt query")
+                .is_none()
+            {
+                waited += 1;
+                assert!(waited < 300, "L2 transaction {hash} not included");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+
+    /// Starts the sequencer again on the same store (after [`stop`](Self::stop)) and returns
+    /// its RPC URL.
+    pub async fn restart_rpc(&mut self) -> String {
+        self.stop().await;
+        let running = node::start(
+            SqlStore::open(&self.url).await.expect("sequencer store"),
+            &Genesis::dev(L2_GENESIS_TIME).expect("genesis"),
+            node_config(),
+        )
+        .await
+        .expect("sequencer restarts");
+        self.rpc = format!("http://{}", running.rpc_addr);
+        self.running = Some(running);
+        self.rpc.clone()
+    }
+
+    /// Stops block production; the store stays readable.
+    pub async fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await.expect("sequencer stops");
+        }
+    }
+
+    pub async fn head(&self) -> u64 {
+        self.store
+            .head(HeadKind::Unsafe)
+            .await
+            .expect("head")
+            .expect("genesis")
+            .number
+    }
+
+    /// The batches of blocks `1..=last`, as the store holds the blocks.
+    pub async fn expected_batches(&self, rollup: &RollupConfig, last: u64) -> Vec<Batch> {
+        let mut batches = Vec::new();
+        for number in 1..=last {
+            let block = self
+                .store
+                .block(number)
+                .await
+                .expect("read")
+                .expect("block");
+            batches.push(Batch::from_block(
+                block.header.parent_hash,
+                block.l1_origin,
+                rollup.l2_timestamp_ms(number).expect("scheduled"),
+                block.transactions.iter().map(|tx| &tx.raw),
+            ));
+        }
+        batches
+    }
+}
+
+/// One batcher transaction read back from L1.
+#[derive(Debug)]
+pub struct InboxPost {
+    pub l1_block: u64,
+    pub hash: B256,
+    pub blobs: usize,
+    pub calldata_len: usize,
+    pub gas_used: u64,
+    pub frames: Vec<Frame>,
+}
+
+/// Every transaction from `batcher` to `inbox` on L1, in chain order, with its frames decoded
+/// from calldata or from its blobs (fetched with `anvil_getBlobByHash` and checked against the
+/// versioned hash by anvil).
+pub async fn read_inbox(l1: &L1, inbox: Address, batcher: Address) -> Vec<InboxPost> {
+    let head = l1.provider.get_block_number().await.expect("head");
+    let mut posts = Vec::new();
+    for number in 0..=head {
+        let block = l1
+            .provider
+            .get_block_by_number(BlockNumberOrTag::Number(number))
+            .full()
+            .await
+            .expect("block")
+            .expect("block exists");
+        for tx in block.transactions.as_transactions().unwrap_or_default() {
+            if tx.to() != Some(inbox) || tx.inner.signer() != batcher {
+                continue;
+            }
+            let hash = *tx.inner.tx_hash();
+            let receipt = l1
+                .provider
+                .get_transaction_receipt(hash)
+                .await
+                .expect("receipt query")
+                .expect("receipt");
+            let mut frames = Vec::new();
+            let versioned = tx.blob_versioned_hashes().unwrap_or_default().to_vec();
+            if versioned.is_empty() {
+                frames.extend(parse_frames_payload(tx.input()).expect("calldata frames parse"));
+            } else {
+                for versioned_hash in &versioned {
+                    let blob: Bytes = l1
+                        .rpc("anvil_getBlobByHash", serde_json::json!([versioned_hash]))
+                        .await;
+                    let payload = decode_blob(&blob).expect("blob unpacks");
+                    frames.extend(parse_frames_payload(&payload).expect("blob frames parse"));
+                }
+            }
+            posts.push(InboxPost {
+                l1_block: number,
+                hash,
+                blobs: versioned.len(),
+                calldata_len: tx.input().len(),
+                gas_used: receipt.gas_used,
+                frames,
+            });
+        }
+    }
+    posts
+}
+
+/// Reassembles channels from `posts` (asserting no frame appears twice) and decodes their
+/// batches, in the order channels complete.
+pub fn decode_batches(posts: &[InboxPost], rollup: &RollupConfig) -> Vec<Batch> {
+    let mut seen = HashSet::new();
+    let mut channels: BTreeMap<B256, Vec<Frame>> = BTreeMap::new();
+    let mut order = Vec::new();
+    for frame in posts.iter().flat_map(|post| &post.frames) {
+        assert!(
+            seen.insert((frame.channel_id, frame.number)),
+            "frame {} of channel {} posted twice",
+            frame.number,
+            frame.channel_id
+        );
+        let key = B256::left_padding_from(frame.channel_id.as_slice());
+        let frames = channels.entry(key).or_default();
+        frames.push(frame.clone());
+        if frame.is_last {
+            order.push(key);
+        }
+    }
+    let mut batches = Vec::new();
+    for key in order {
+        let mut frames = channels.remove(&key).expect("channel");
+        frames.sort_by_key(|frame| frame.number);
+        for (index, frame) in frames.iter().enumerate() {
+            assert_eq!(usize::from(frame.number), index, "channel {key} has a gap");
+        }
+        let data: Vec<u8> = frames
+            .iter()
+            .flat_map(|frame| frame.data.to_vec())
+            .collect();
+        batches.extend(
+            decode_channel(&data, rollup.max_channel_decompressed()).expect("channel decodes"),
+        );
+    }
+    assert!(
+        channels.is_empty(),
+        "incomplete channels left: {channels:?}"
+    );
+    batches
+}
