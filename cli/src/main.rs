@@ -7,6 +7,8 @@ use parallax_cli::ethtest::{self, RunOptions};
 use parallax_executor::{BlockStm, Engine};
 use parallax_state::store::SqlStore;
 
+mod batcher_cmd;
+
 #[derive(Debug, Parser)]
 #[command(name = "parallax", version, about = "Parallax optimistic rollup")]
 struct Cli {
@@ -27,6 +29,9 @@ enum Command {
     Db(DbCommand),
     /// Run the sequencer node (JSON-RPC, mempool, block production).
     Sequencer(SequencerArgs),
+    /// Post the sequencer's blocks to L1 (calldata, blobs or auto) and, with --proposer,
+    /// propose output roots.
+    Batcher(batcher_cmd::BatcherArgs),
 }
 
 #[derive(Debug, Args)]
@@ -127,6 +132,7 @@ fn main() -> eyre::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Sequencer(args) => run_sequencer(args),
+        Command::Batcher(args) => batcher_cmd::run(args),
         Command::Db(DbCommand::Migrate { database_url }) => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

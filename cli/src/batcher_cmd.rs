@@ -1,0 +1,363 @@
+//! `parallax batcher`: posts the sequencer's sealed blocks to L1 and, with `--proposer`, proposes
+//! output roots, from the sequencer's chain store (SQLite in WAL mode lets this second process
+//! read it while the sequencer writes; PostgreSQL works the same).
+
+use std::{
+    future::Future, net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc, time::Duration,
+};
+
+use alloy::{
+    primitives::Address,
+    providers::{DynProvider, Provider, ProviderBuilder},
+    signers::local::PrivateKeySigner,
+};
+use clap::{Args, ValueEnum};
+use parallax_batcher::{
+    da::{AutoDa, AutoPolicy, BlobDa, CalldataDa, DaClient},
+    metrics, Batcher, BatcherConfig, CostModel, Metrics, Proposer, ProposerConfig, TxManager,
+    TxManagerConfig,
+};
+use parallax_contracts::{Portal, SystemConfig};
+use parallax_protocol::RollupConfig;
+use parallax_state::store::SqlStore;
+
+#[derive(Debug, Args)]
+pub(crate) struct BatcherArgs {
+    /// L1 JSON-RPC endpoint (http or https).
+    #[arg(long, env = "PARALLAX_L1_RPC")]
+    l1_rpc: reqwest::Url,
+    /// Data directory of the sequencer (its SQLite chain database is read and the journals
+    /// written there).
+    #[arg(long, env = "PARALLAX_DATADIR", default_value = "./parallax-data")]
+    datadir: PathBuf,
+    /// Chain database URL (overrides the SQLite file under --datadir), e.g. postgres://…
+    #[arg(long, env = "PARALLAX_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Rollup configuration (JSON, the protocol's `RollupConfig`); the devnet defaults without.
+    #[arg(long, env = "PARALLAX_ROLLUP_CONFIG")]
+    rollup_config: Option<PathBuf>,
+    /// Batcher key (hex); must be the SystemConfig's batcher.
+    #[arg(long, env = "PARALLAX_BATCHER_KEY", hide_env_values = true)]
+    batcher_key: String,
+    /// Where frames go.
+    #[arg(long, env = "PARALLAX_DA", value_enum, default_value_t = DaKind::Calldata)]
+    da: DaKind,
+    /// Also run the proposer.
+    #[arg(long, env = "PARALLAX_PROPOSER")]
+    proposer: bool,
+    /// Proposer key (hex); must be the SystemConfig's proposer. Required with --proposer.
+    #[arg(long, env = "PARALLAX_PROPOSER_KEY", hide_env_values = true)]
+    proposer_key: Option<String>,
+    /// OutputOracle address (default: the Portal's oracle).
+    #[arg(long, env = "PARALLAX_OUTPUT_ORACLE")]
+    output_oracle: Option<Address>,
+    /// L1 blocks an inclusion needs before it counts (the including block is one).
+    #[arg(long, env = "PARALLAX_L1_CONFIRMATIONS", default_value_t = 4)]
+    l1_confirmations: u64,
+    /// Seconds without inclusion before a transaction is replaced with higher fees.
+    #[arg(long, env = "PARALLAX_RESUBMIT_AFTER", default_value_t = 48)]
+    resubmit_after: u64,
+    /// Highest fee per gas ever signed, in gwei.
+    #[arg(long, env = "PARALLAX_MAX_FEE_GWEI", default_value_t = 2_000)]
+    max_fee_gwei: u64,
+    /// Seconds after which a channel that is not full is posted anyway.
+    #[arg(long, env = "PARALLAX_MAX_CHANNEL_DURATION", default_value_t = 120)]
+    max_channel_duration: u64,
+    /// Milliseconds between steps.
+    #[arg(long, env = "PARALLAX_POLL_INTERVAL_MS", default_value_t = 1_000)]
+    poll_interval_ms: u64,
+    /// Compression level (zstd 1..=19, brotli 0..=11; default per algorithm).
+    #[arg(long, env = "PARALLAX_COMPRESSION_LEVEL")]
+    compression_level: Option<u32>,
+    /// `auto`: how much cheaper (percent) the other backend must be to switch.
+    #[arg(long, env = "PARALLAX_AUTO_MARGIN_PERCENT", default_value_t = 20)]
+    auto_margin_percent: u128,
+    /// `auto`: for how many consecutive channel decisions.
+    #[arg(long, env = "PARALLAX_AUTO_CONSECUTIVE", default_value_t = 3)]
+    auto_consecutive: u32,
+    /// Calldata gas per byte the `auto` cost model uses (16 on Cancun, 40 under Prague's
+    /// EIP-7623 floor).
+    #[arg(long, env = "PARALLAX_CALLDATA_GAS_PER_BYTE", default_value_t = 16)]
+    calldata_gas_per_byte: u128,
+    /// Listen address of the metrics endpoint.
+    #[arg(long, env = "PARALLAX_METRICS_ADDR", default_value = "127.0.0.1")]
+    metrics_addr: std::net::IpAddr,
+    /// Port of the Prometheus metrics endpoint (`/metrics`); 0 disables it.
+    #[arg(long, env = "PARALLAX_BATCHER_METRICS_PORT", default_value_t = 9546)]
+    metrics_port: u16,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum DaKind {
+    /// Calldata of transactions to the batch inbox.
+    Calldata,
+    /// EIP-4844 blobs.
+    Blobs,
+    /// Calldata or blobs, whichever L1 prices make cheaper (with hysteresis).
+    Auto,
+}
+
+fn parse_key(hex: &str, flag: &str) -> eyre::Result<PrivateKeySigner> {
+    // The error never echoes the key.
+    hex.trim()
+        .parse()
+        .map_err(|_| eyre::eyre!("{flag} is not a hex secp256k1 private key"))
+}
+
+pub(crate) fn run(args: BatcherArgs) -> eyre::Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let rollup = match &args.rollup_config {
+        Some(path) => serde_json::from_str::<RollupConfig>(&std::fs::read_to_string(path)?)?,
+        None => RollupConfig::default(),
+    };
+    rollup.validate()?;
+    let batcher_key = parse_key(&args.batcher_key, "--batcher-key")?;
+    let proposer_key = match (args.proposer, &args.proposer_key) {
+        (true, Some(key)) => Some(parse_key(key, "--proposer-key")?),
+        (true, None) => eyre::bail!("--proposer needs --proposer-key"),
+        (false, _) => None,
+    };
+    let database_url = args
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite:{}", args.datadir.join("chain.db").display()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(args, rollup, batcher_key, proposer_key, database_url))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(
+    args: BatcherArgs,
+    rollup: RollupConfig,
+    batcher_key: PrivateKeySigner,
+    proposer_key: Option<PrivateKeySigner>,
+    database_url: String,
+) -> eyre::Result<()> {
+    let store = SqlStore::open(&database_url).await?;
+    let provider: DynProvider = ProviderBuilder::new()
+        .connect_http(args.l1_rpc.clone())
+        .erased();
+    let system_config = SystemConfig::new(rollup.system_config_address, provider.clone());
+    let expected = system_config.batcher().call().await.map_err(|error| {
+        eyre::eyre!(
+            "reading the batcher from SystemConfig {}: {error}",
+            rollup.system_config_address
+        )
+    })?;
+    if expected != batcher_key.address() {
+        return Err(parallax_batcher::Error::WrongKey {
+            role: "batcher",
+            key: batcher_key.address(),
+            expected,
+        }
+        .into());
+    }
+    let txmgr_config = |purpose: &str| TxManagerConfig {
+        purpose: purpose.into(),
+        confirmations: args.l1_confirmations.max(1),
+        resubmit_after: Duration::from_secs(args.resubmit_after),
+        max_fee_per_gas: u128::from(args.max_fee_gwei) * 1_000_000_000,
+        ..TxManagerConfig::default()
+    };
+    let metrics = Arc::new(Metrics::default());
+    let (shutdown, stop) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    if args.metrics_port != 0 {
+        let (addr, server) = metrics::serve(
+            SocketAddr::new(args.metrics_addr, args.metrics_port),
+            metrics.clone(),
+            stop.clone(),
+        )
+        .await?;
+        println!("metrics on http://{addr}/metrics");
+        tasks.push(tokio::spawn(async move {
+            server.await??;
+            Ok::<_, eyre::Report>(())
+        }));
+    }
+
+    let batcher_txmgr = TxManager::new(
+        store.clone(),
+        provider.clone(),
+        batcher_key,
+        txmgr_config("batcher"),
+    )
+    .await?;
+    let config = BatcherConfig {
+        poll_interval: Duration::from_millis(args.poll_interval_ms.max(10)),
+        max_channel_duration: Duration::from_secs(args.max_channel_duration),
+        compression_level: args.compression_level,
+        ..BatcherConfig::new(rollup.clone())
+    };
+    let inbox = rollup.batch_inbox_address;
+    match args.da {
+        DaKind::Calldata => {
+            spawn_batcher(
+                &mut tasks,
+                &store,
+                CalldataDa::new(inbox),
+                batcher_txmgr,
+                config,
+                &metrics,
+                &stop,
+            )
+            .await?
+        }
+        DaKind::Blobs => {
+            spawn_batcher(
+                &mut tasks,
+                &store,
+                BlobDa::new(inbox),
+                batcher_txmgr,
+                config,
+                &metrics,
+                &stop,
+            )
+            .await?
+        }
+        DaKind::Auto => {
+            let auto = AutoDa::new(
+                CalldataDa::new(inbox),
+                BlobDa::new(inbox),
+                AutoPolicy {
+                    margin_percent: args.auto_margin_percent,
+                    consecutive: args.auto_consecutive,
+                    costs: CostModel {
+                        calldata_gas_per_byte: args.calldata_gas_per_byte,
+                    },
+                },
+            );
+            spawn_batcher(
+                &mut tasks,
+                &store,
+                auto,
+                batcher_txmgr,
+                config,
+                &metrics,
+                &stop,
+            )
+            .await?
+        }
+    }
+
+    if let Some(key) = proposer_key {
+        let oracle = match args.output_oracle {
+            Some(oracle) => oracle,
+            None => Portal::new(rollup.portal_address, provider.clone())
+                .oracle()
+                .call()
+                .await
+                .map_err(|error| {
+                    eyre::eyre!(
+                        "reading the oracle from Portal {}: {error}; give --output-oracle",
+                        rollup.portal_address
+                    )
+                })?,
+        };
+        let txmgr = TxManager::new(
+            store.clone(),
+            provider.clone(),
+            key,
+            txmgr_config("proposer"),
+        )
+        .await?;
+        let proposer = Proposer::new(
+            store.clone(),
+            txmgr,
+            ProposerConfig {
+                oracle,
+                genesis: rollup.genesis.l2.number,
+                poll_interval: Duration::from_millis(args.poll_interval_ms.max(10)),
+            },
+            metrics.clone(),
+        )
+        .await?;
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            proposer.run(stop).await?;
+            Ok(())
+        }));
+        println!("proposer posting to OutputOracle {oracle}");
+    }
+    println!(
+        "parallax batcher: {} to inbox {inbox} via {}, chain store {}",
+        match args.da {
+            DaKind::Calldata => "calldata",
+            DaKind::Blobs => "blobs",
+            DaKind::Auto => "auto (calldata or blobs)",
+        },
+        args.l1_rpc,
+        store.backend()
+    );
+
+    let failed = tokio::select! {
+        result = tokio::signal::ctrl_c() => {
+            result?;
+            tracing::info!("shutting down");
+            None
+        }
+        finished = first_exit(&mut tasks) => finished,
+    };
+    let _ = shutdown.send(true);
+    for task in tasks {
+        match task.await {
+            Ok(Err(error)) => tracing::error!(%error, "service failed"),
+            Err(error) => tracing::error!(%error, "service panicked"),
+            Ok(Ok(())) => {}
+        }
+    }
+    store.close().await;
+    match failed {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+type Task = tokio::task::JoinHandle<eyre::Result<()>>;
+
+/// Waits for the first service to stop on its own (an error: services run until shutdown).
+async fn first_exit(tasks: &mut Vec<Task>) -> Option<eyre::Report> {
+    if tasks.is_empty() {
+        return std::future::pending().await;
+    }
+    let (result, index) = std::future::poll_fn(|cx| {
+        for (index, task) in tasks.iter_mut().enumerate() {
+            if let std::task::Poll::Ready(result) = std::pin::Pin::new(task).poll(cx) {
+                return std::task::Poll::Ready((result, index));
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await;
+    tasks.remove(index);
+    Some(match result {
+        Ok(Ok(())) => eyre::eyre!("a service stopped unexpectedly"),
+        Ok(Err(error)) => error,
+        Err(error) => eyre::eyre!("a service panicked: {error}"),
+    })
+}
+
+async fn spawn_batcher<D: DaClient>(
+    tasks: &mut Vec<Task>,
+    store: &SqlStore,
+    da: D,
+    txmgr: TxManager<SqlStore>,
+    config: BatcherConfig,
+    metrics: &Arc<Metrics>,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> eyre::Result<()> {
+    let batcher = Batcher::new(store.clone(), da, txmgr, config, metrics.clone()).await?;
+    let stop = stop.clone();
+    tasks.push(tokio::spawn(async move {
+        batcher.run(stop).await?;
+        Ok(())
+    }));
+    Ok(())
+}
