@@ -103,6 +103,17 @@ pub async fn confirmed_through<S: ChainStore>(store: &S, genesis: u64) -> Result
     })
 }
 
+/// Transaction bytes of L2 blocks whose data is not yet confirmed on L1, from the store alone:
+/// the backpressure figure for a sequencer whose batcher runs in another process (in-process,
+/// [`Metrics::unposted_bytes`] gives the batch bytes directly).
+pub async fn unconfirmed_transaction_bytes<S: ChainStore>(
+    store: &S,
+    genesis: u64,
+) -> Result<u64, Error> {
+    let confirmed = confirmed_through(store, genesis).await?;
+    Ok(store.transaction_bytes_after(confirmed).await?)
+}
+
 fn now_seconds() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -22,7 +22,7 @@ pub mod metrics;
 pub mod proposer;
 pub mod txmgr;
 
-pub use batcher::{confirmed_through, Batcher, BatcherConfig};
+pub use batcher::{confirmed_through, unconfirmed_transaction_bytes, Batcher, BatcherConfig};
 pub use error::Error;
 pub use fees::{CostModel, L1Fees};
 pub use metrics::Metrics;

@@ -230,6 +230,15 @@ enum Broadcast {
     Failed,
 }
 
+impl Broadcast {
+    /// Whether sending the same bytes again is pointless: the node has them, or would refuse
+    /// them again (underpriced: the resubmission timer bumps the fees; nonce too low: the next
+    /// poll finds the receipt or re-sends at a new nonce). Only other failures are retried as is.
+    fn settled(self) -> bool {
+        !matches!(self, Self::Failed)
+    }
+}
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -636,7 +645,7 @@ impl<S: ChainStore> TxManager<S> {
                 ?outcome,
                 "L1 transaction sent"
             );
-            intent.broadcast = matches!(outcome, Broadcast::Accepted | Broadcast::Known);
+            intent.broadcast = outcome.settled();
             state.intents.push(intent);
         }
         Ok(ids)
@@ -718,7 +727,7 @@ impl<S: ChainStore> TxManager<S> {
         let hash = attempt.hash;
         intent.attempts.push(attempt);
         let outcome = self.broadcast(&intent.latest().envelope).await;
-        intent.broadcast = matches!(outcome, Broadcast::Accepted | Broadcast::Known);
+        intent.broadcast = outcome.settled();
         Ok((hash, outcome))
     }
 
@@ -810,7 +819,7 @@ impl<S: ChainStore> TxManager<S> {
                 });
             } else if !intent.broadcast {
                 let outcome = self.broadcast(&latest.envelope).await;
-                intent.broadcast = matches!(outcome, Broadcast::Accepted | Broadcast::Known);
+                intent.broadcast = outcome.settled();
                 tracing::info!(intent = %intent.id, hash = %latest.hash, ?outcome, "L1 transaction re-broadcast");
             } else if now_ms().saturating_sub(latest.sent_at_ms)
                 >= u64::try_from(self.config.resubmit_after.as_millis()).unwrap_or(u64::MAX)

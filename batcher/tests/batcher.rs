@@ -12,7 +12,7 @@ use alloy::primitives::Address;
 use common::{decode_batches, read_inbox, txmgr_config, L1, L2};
 use parallax_batcher::{
     da::{BlobDa, CalldataDa, DaClient},
-    Batcher, BatcherConfig, Metrics,
+    unconfirmed_transaction_bytes, Batcher, BatcherConfig, Metrics,
 };
 use parallax_state::store::{ChainStore, SqlStore};
 
@@ -202,8 +202,13 @@ async fn a_restarted_batcher_posts_every_remaining_block_once_without_a_gap() {
     // First instance: posts what the sequencer has sealed so far, while it keeps sealing.
     let mut first = batcher(&l1, &l2.store, da, &metrics).await;
     l2.transact(3, 10, 0).await;
-    first.step().await.expect("step");
-    first.step().await.expect("step");
+    for _ in 0..100 {
+        first.step().await.expect("step");
+        if first.confirmed_block() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let confirmed_before = first.confirmed_block();
     assert!(confirmed_before > 0);
     // Its last channel is journaled but never reaches L1: the pool loses it (a crash right after
@@ -226,6 +231,8 @@ async fn a_restarted_batcher_posts_every_remaining_block_once_without_a_gap() {
     let mut second = batcher(&l1, &l2.store, da, &metrics).await;
     assert_eq!(second.posted_block(), posted_before);
     assert!(second.unposted_bytes() > 0);
+    // The same backlog, seen from the store by another process (the sequencer).
+    assert!(unconfirmed_transaction_bytes(&l2.store, 0).await.unwrap() > 0);
     post_everything(&mut second, head).await;
 
     let posts = read_inbox(&l1, inbox(&l1), l1.config.batcher).await;
@@ -242,4 +249,8 @@ async fn a_restarted_batcher_posts_every_remaining_block_once_without_a_gap() {
         l2.expected_batches(&rollup, head).await
     );
     assert_eq!(second.unposted_bytes(), 0);
+    assert_eq!(
+        unconfirmed_transaction_bytes(&l2.store, 0).await.unwrap(),
+        0
+    );
 }

@@ -198,12 +198,7 @@ async fn an_inclusion_reorged_out_is_broadcast_again_and_confirmed_later() {
     };
     let txmgr = l1.txmgr(store.clone(), l1.batcher_key(), config).await;
     let intent = txmgr.send(vec![calldata(inbox)]).await.unwrap()[0];
-    let first = l1
-        .provider
-        .get_transaction_receipt(intent)
-        .await
-        .unwrap()
-        .expect("automine included it");
+    let first = l1.receipt(intent).await;
     assert!(txmgr.poll().await.unwrap().is_empty(), "only 1 of 3 blocks");
 
     // Drop the block that included it (and stop automining so the re-broadcast waits).
@@ -290,6 +285,8 @@ async fn a_transaction_journaled_but_never_broadcast_is_sent_after_a_restart() {
     // The journal reserves the nonce even though L1 never saw it.
     assert_eq!(txmgr.next_nonce().await, nonce + 1);
     assert!(txmgr.poll().await.unwrap().is_empty(), "re-broadcast");
+    // Automine includes it; the next poll confirms it.
+    l1.receipt(hash).await;
     let events = txmgr.poll().await.unwrap();
     let [TxEvent::Confirmed(confirmation)] = events.as_slice() else {
         panic!("expected a confirmation, got {events:?}");

@@ -29,6 +29,19 @@ async fn blocks_transactions_and_receipts_round_trip() {
         }
         let head = store.head(HeadKind::Unsafe).await.unwrap();
         assert_eq!(head, Some(chain.blocks[5].block_ref()), "{}", test.name);
+        for after in [0, 3, 5] {
+            let expected: usize = chain.blocks[after as usize + 1..]
+                .iter()
+                .flat_map(|block| &block.transactions)
+                .map(|tx| tx.raw.len())
+                .sum();
+            assert_eq!(
+                store.transaction_bytes_after(after).await.unwrap(),
+                expected as u64,
+                "{}",
+                test.name
+            );
+        }
         for block in &chain.blocks {
             let number = block.header.number;
             assert_eq!(

@@ -130,6 +130,22 @@ impl L1 {
             .unwrap_or_else(|error| panic!("{method}: {error}"))
     }
 
+    /// Waits for `hash`'s receipt (automine includes a transaction shortly after accepting it).
+    pub async fn receipt(&self, hash: B256) -> alloy::rpc::types::TransactionReceipt {
+        for _ in 0..200 {
+            if let Some(receipt) = self
+                .provider
+                .get_transaction_receipt(hash)
+                .await
+                .expect("receipt query")
+            {
+                return receipt;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("{hash} was not included");
+    }
+
     pub async fn set_automine(&self, on: bool) {
         let _: serde_json::Value = self.rpc("evm_setAutomine", serde_json::json!([on])).await;
     }

@@ -468,6 +468,14 @@ pub trait ChainStore: Clone + Send + Sync + 'static {
         &self,
     ) -> impl Future<Output = Result<Vec<PostedFrame>, StoreError>> + Send;
 
+    /// Total size of the transactions (EIP-2718 bytes, deposits included) of blocks above
+    /// `block`: with the batcher's confirmed block, the data not yet on L1 that the sequencer's
+    /// backpressure weighs, readable from any process sharing the store.
+    fn transaction_bytes_after(
+        &self,
+        block: u64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Journals signed L1 transactions (upserting by hash) together with the frames they carry,
     /// in one database transaction: a crash leaves either both or neither, so a restarted
     /// batcher never posts a block twice nor skips one.

@@ -973,6 +973,20 @@ impl ChainStore for SqlStore {
         })
     }
 
+    async fn transaction_bytes_after(&self, block: u64) -> Result<u64, StoreError> {
+        let block = int(block)?;
+        on_pool!(self, pool => {
+            sqlx::query(
+                "SELECT CAST(COALESCE(SUM(LENGTH(raw)), 0) AS BIGINT) FROM transactions \
+                 WHERE block_number > $1",
+            )
+            .bind(block)
+            .fetch_one(pool)
+            .await?
+            .u64(0)
+        })
+    }
+
     async fn put_l1_transactions(
         &self,
         transactions: &[L1Transaction],
