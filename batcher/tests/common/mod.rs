@@ -253,6 +253,15 @@ impl L2 {
     /// Sends `per_sender` transactions from each of `senders` dev accounts (32 bytes of calldata
     /// each, so batches carry some entropy) and waits until all are included.
     pub async fn transact(&self, senders: usize, per_sender: u64, first_nonce: u64) {
+        self.send(senders, per_sender, first_nonce, true).await
+    }
+
+    /// Plain ETH transfers (no calldata), the most common L2 transaction.
+    pub async fn transfer(&self, senders: usize, per_sender: u64, first_nonce: u64) {
+        self.send(senders, per_sender, first_nonce, false).await
+    }
+
+    async fn send(&self, senders: usize, per_sender: u64, first_nonce: u64, with_data: bool) {
         let provider = ProviderBuilder::new().connect_http(self.rpc.parse().expect("url"));
         let accounts = dev_accounts().expect("dev accounts");
         let mut hashes = Vec::new();
@@ -265,12 +274,16 @@ impl L2 {
                 let mut tx = TxEip1559 {
                     chain_id: 901,
                     nonce,
-                    gas_limit: 30_000,
+                    gas_limit: if with_data { 30_000 } else { 21_000 },
                     max_fee_per_gas: 1_000_000_000,
                     max_priority_fee_per_gas: 1_000_000,
-                    to: TxKind::Call(Address::with_last_byte((nonce % 7) as u8 + 1)),
+                    to: TxKind::Call(Address::with_last_byte((nonce % 251) as u8 + 1)),
                     value: U256::from(1_000 + nonce),
-                    input: Bytes::copy_from_slice(&data),
+                    input: if with_data {
+                        Bytes::copy_from_slice(&data)
+                    } else {
+                        Bytes::new()
+                    },
                     ..Default::default()
                 };
                 let signature = key.sign_transaction_sync(&mut tx).expect("signs");
