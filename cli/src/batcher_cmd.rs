@@ -36,7 +36,7 @@ pub(crate) struct BatcherArgs {
     /// Rollup configuration (JSON, the protocol's `RollupConfig`); the devnet defaults without.
     #[arg(long, env = "PARALLAX_ROLLUP_CONFIG")]
     rollup_config: Option<PathBuf>,
-    /// Batcher key (hex); must be the SystemConfig's batcher.
+    /// Batcher key (hex, or @FILE holding it); must be the SystemConfig's batcher.
     #[arg(long, env = "PARALLAX_BATCHER_KEY", hide_env_values = true)]
     batcher_key: String,
     /// Where frames go.
@@ -45,7 +45,8 @@ pub(crate) struct BatcherArgs {
     /// Also run the proposer.
     #[arg(long, env = "PARALLAX_PROPOSER")]
     proposer: bool,
-    /// Proposer key (hex); must be the SystemConfig's proposer. Required with --proposer.
+    /// Proposer key (hex, or @FILE holding it); must be the SystemConfig's proposer. Required
+    /// with --proposer.
     #[arg(long, env = "PARALLAX_PROPOSER_KEY", hide_env_values = true)]
     proposer_key: Option<String>,
     /// OutputOracle address (default: the Portal's oracle).
@@ -97,7 +98,14 @@ enum DaKind {
     Auto,
 }
 
-fn parse_key(hex: &str, flag: &str) -> eyre::Result<PrivateKeySigner> {
+/// A private key given as hex, or as `@FILE` holding the hex (keeps it out of the process list
+/// and the environment).
+fn parse_key(value: &str, flag: &str) -> eyre::Result<PrivateKeySigner> {
+    let hex = match value.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|error| eyre::eyre!("{flag}: cannot read {path}: {error}"))?,
+        None => value.to_string(),
+    };
     // The error never echoes the key.
     hex.trim()
         .parse()
