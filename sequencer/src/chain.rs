@@ -274,6 +274,7 @@ impl<S: ChainStore> Chain<S> {
             chain_id: self.params.rollup.l2_chain_id,
             block: block_env(&header),
             base_fee_recipient: Some(self.params.base_fee_vault),
+            l1_fee_recipient: None,
         };
         (header, env)
     }
