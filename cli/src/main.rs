@@ -59,20 +59,6 @@ struct SequencerArgs {
     /// Block-STM worker threads (default: available parallelism).
     #[arg(long, env = "PARALLAX_THREADS")]
     threads: Option<usize>,
-    /// Receives priority fees.
-    #[arg(
-        long,
-        env = "PARALLAX_FEE_RECIPIENT",
-        default_value = "0x4200000000000000000000000000000000000011"
-    )]
-    fee_recipient: alloy_primitives::Address,
-    /// Receives base fees.
-    #[arg(
-        long,
-        env = "PARALLAX_BASE_FEE_VAULT",
-        default_value = "0x4200000000000000000000000000000000000019"
-    )]
-    base_fee_vault: alloy_primitives::Address,
     /// Port of the Prometheus metrics endpoint (`/metrics`, same address as RPC); 0 disables it.
     #[arg(long, env = "PARALLAX_METRICS_PORT", default_value_t = 9545)]
     metrics_port: u16,
@@ -191,7 +177,7 @@ fn run_ethtest(args: EthtestArgs) -> eyre::Result<ExitCode> {
 
 fn run_sequencer(args: SequencerArgs) -> eyre::Result<ExitCode> {
     use parallax_sequencer::{
-        chain::ChainParams, genesis, mempool::PoolConfig, node, rpc::RpcLimits,
+        chain::ChainParams, genesis, mempool::PoolConfig, node, origin, rpc::RpcLimits,
     };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -199,30 +185,33 @@ fn run_sequencer(args: SequencerArgs) -> eyre::Result<ExitCode> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let genesis = match (&args.genesis, args.dev) {
-        (Some(path), _) => genesis::Genesis::from_json(&std::fs::read_to_string(path)?)?,
-        (None, true) => genesis::Genesis::dev(0)?,
-        (None, false) => eyre::bail!("give --genesis FILE, or --dev for a development chain"),
-    };
-    let rollup = parallax_protocol::RollupConfig {
-        l2_chain_id: args.chain_id,
-        block_time_ms: args.block_time,
-        ..Default::default()
-    };
-    rollup.validate()?;
     std::fs::create_dir_all(&args.datadir)?;
     let database_url = args
         .database_url
         .clone()
         .unwrap_or_else(|| format!("sqlite:{}", args.datadir.join("chain.db").display()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let store = runtime.block_on(SqlStore::open(&database_url))?;
+    let genesis = match (&args.genesis, args.dev) {
+        (Some(path), _) => genesis::Genesis::from_json(&std::fs::read_to_string(path)?)?,
+        (None, true) => genesis::Genesis::dev(runtime.block_on(node::genesis_time(&store))?)?,
+        (None, false) => eyre::bail!("give --genesis FILE, or --dev for a development chain"),
+    };
+    let mut rollup = parallax_protocol::RollupConfig {
+        l2_chain_id: args.chain_id,
+        block_time_ms: args.block_time,
+        ..Default::default()
+    };
+    rollup.genesis.l2_timestamp = genesis.timestamp;
+    rollup.validate()?;
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let config = node::NodeConfig {
         params: ChainParams {
             rollup: rollup.clone(),
-            fee_recipient: args.fee_recipient,
-            base_fee_vault: args.base_fee_vault,
             threads,
         },
         http_addr: std::net::SocketAddr::new(args.http_addr, args.http_port),
@@ -238,12 +227,9 @@ fn run_sequencer(args: SequencerArgs) -> eyre::Result<ExitCode> {
         metrics_addr: (args.metrics_port != 0)
             .then(|| std::net::SocketAddr::new(args.http_addr, args.metrics_port)),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     runtime.block_on(async move {
-        let store = SqlStore::open(&database_url).await?;
-        let running = node::start(store, &genesis, config).await?;
+        let origins = Box::new(origin::FixedOrigin::new(&rollup));
+        let running = node::start(store, &genesis, config, origins).await?;
         println!(
             "parallax sequencer: JSON-RPC on http://{}  chain id {}",
             running.rpc_addr, rollup.l2_chain_id

@@ -50,6 +50,8 @@ impl crate::RollupTx {
                 kind: deposit.to,
                 value: deposit.value,
                 data: deposit.data.clone(),
+                nonce: 0,
+                chain_id: None,
                 ..TxEnv::default()
             },
             funding: crate::TxFunding::Deposit {

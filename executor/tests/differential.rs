@@ -21,6 +21,7 @@ use parallax_executor::{
     BlockExecutor, BlockStm, BlockTransaction, ExecutionEnv, ExecutionError, RollupTx, Sequential,
     TxFunding,
 };
+use parallax_protocol::deposit::DepositTx;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 /// A tiny EVM assembler: opcodes, pushes, and labels resolved to 2-byte jump targets.
@@ -1045,24 +1046,20 @@ fn deposits_mint_and_signed_transactions_pay_the_l1_fee() {
         blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new(0, 1)),
         ..Default::default()
     };
-    let mut env = ExecutionEnv::ethereum(SpecId::CANCUN, 1, block);
+    // Not chain 1: a deposit carries no chain id, and must not be checked against one.
+    let mut env = ExecutionEnv::ethereum(SpecId::CANCUN, 901, block);
     env.base_fee_recipient = Some(address(0xfe, 0));
     env.l1_fee_recipient = Some(address(0xfe, 1));
     let depositor = address(0xd0, 0);
-    let deposit = |value: u64, gas_limit: u64, mint: u64| RollupTx {
-        env: TxEnv {
-            tx_type: 0,
-            caller: depositor,
-            gas_limit,
-            gas_price: 0,
-            kind: TxKind::Call(sender),
-            value: U256::from(value),
-            ..Default::default()
-        },
-        funding: TxFunding::Deposit {
+    let deposit = |value: u64, gas_limit: u64, mint: u64| {
+        RollupTx::deposit(&DepositTx {
+            from: depositor,
+            to: TxKind::Call(sender),
             mint: U256::from(mint),
-            system: false,
-        },
+            value: U256::from(value),
+            gas_limit,
+            ..Default::default()
+        })
     };
     let transfer = RollupTx {
         env: TxEnv {
@@ -1074,14 +1071,25 @@ fn deposits_mint_and_signed_transactions_pay_the_l1_fee() {
             kind: TxKind::Call(depositor),
             value: U256::from(1_000u64),
             nonce: 0,
-            chain_id: Some(1),
+            chain_id: Some(901),
             ..Default::default()
         },
         funding: TxFunding::Signed {
             l1_data_fee: U256::from(12_345u64),
         },
     };
+    // The L1-info deposit: a system deposit from an account that does not exist, using no block
+    // gas.
+    let system = RollupTx::deposit(&DepositTx {
+        from: address(0xde, 1),
+        to: TxKind::Call(address(0x42, 0x15)),
+        gas_limit: 1_000_000,
+        is_system: true,
+        data: Bytes::from(vec![1u8; 156]),
+        ..Default::default()
+    });
     let txs = vec![
+        system,
         deposit(600, 21_000, 1_000), // mints 1000, sends 600 to `sender`
         deposit(5_000, 21_000, 100), // value above balance: fails, still mints 100
         deposit(0, 1_000, 7),        // gas below intrinsic: fails, still mints 7
@@ -1095,12 +1103,13 @@ fn deposits_mint_and_signed_transactions_pay_the_l1_fee() {
         .iter()
         .map(|r| r.status.is_success())
         .collect();
-    assert_eq!(statuses, [true, false, false, true]);
+    assert_eq!(statuses, [true, true, false, false, true]);
     let types: Vec<u8> = outcome.receipts.iter().map(|r| r.tx_type).collect();
-    assert_eq!(types, [0x7E, 0x7E, 0x7E, 2]);
-    // Failed deposits use their whole gas limit.
-    assert_eq!(outcome.receipts[1].gas_used, 21_000);
-    assert_eq!(outcome.receipts[2].gas_used, 1_000);
+    assert_eq!(types, [0x7E, 0x7E, 0x7E, 0x7E, 2]);
+    // The system deposit counts no gas; failed deposits use their whole gas limit.
+    assert_eq!(outcome.receipts[0].gas_used, 0);
+    assert_eq!(outcome.receipts[2].gas_used, 21_000);
+    assert_eq!(outcome.receipts[3].gas_used, 1_000);
     let info = |address: Address| {
         outcome.state_changes.accounts[&address]
             .info
@@ -1127,7 +1136,7 @@ fn deposits_mint_and_signed_transactions_pay_the_l1_fee() {
     check_block(&env, &txs, &db, "hand-made rollup block");
 
     // A sender who can pay gas and value but not the L1 fee is refused.
-    let mut broke = txs[3].clone();
+    let mut broke = txs[4].clone();
     broke.funding = TxFunding::Signed {
         l1_data_fee: U256::from(10_000_000u64),
     };

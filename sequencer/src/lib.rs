@@ -11,4 +11,5 @@ pub mod journal;
 pub mod mempool;
 pub mod metrics;
 pub mod node;
+pub mod origin;
 pub mod rpc;
