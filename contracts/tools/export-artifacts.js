@@ -15,15 +15,18 @@ const EXPORTS = [
   ['Proxy.sol', 'Proxy'],
   ['Proxy.sol', 'IProxyAdmin'],
   ['L2ToL1MessagePasser.sol', 'L2ToL1MessagePasser'],
+  ['L1Block.sol', 'L1Block'],
   ['IDisputeGame.sol', 'IDisputeGame'],
   ['IDisputeGameFactory.sol', 'IDisputeGameFactory'],
 ];
 
-// Contracts deployed behind proxies, whose storage layouts must stay compatible across upgrades.
-const UPGRADEABLE = [
+// Contracts whose storage layouts others depend on: those deployed behind proxies (layouts must
+// stay compatible across upgrades) and the L2 predeploy whose slots the node reads directly.
+const LAYOUTS = [
   ['SystemConfig.sol', 'SystemConfig'],
   ['OutputOracle.sol', 'OutputOracle'],
   ['Portal.sol', 'Portal'],
+  ['L1Block.sol', 'L1Block'],
 ];
 
 function main() {
@@ -47,10 +50,9 @@ function main() {
     };
     fs.writeFileSync(path.join(destDir, `${name}.json`), JSON.stringify(compact) + '\n');
   }
-  // Normalized storage layouts of the upgradeable contracts (no AST ids, so the file only changes
-  // when a layout does).
+  // Normalized storage layouts (no AST ids, so the file only changes when a layout does).
   const layouts = {};
-  for (const [file, name] of UPGRADEABLE) {
+  for (const [file, name] of LAYOUTS) {
     const artifact = JSON.parse(fs.readFileSync(path.join(outDir, file, `${name}.json`), 'utf8'));
     const layout = artifact.storageLayout;
     if (!layout) {
