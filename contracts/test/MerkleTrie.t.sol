@@ -188,6 +188,29 @@ contract MerkleTrieFixtureTest is Test {
         h.getStorage(bytes32(0), none, storageRoot);
     }
 
+    /// @notice reth and Parallax prove the empty trie with its one node, the empty string 0x80.
+    function test_emptyNodeProofOnlyForEmptyTrie() public {
+        bytes[] memory emptyNode = new bytes[](1);
+        emptyNode[0] = hex"80";
+        assertEq(h.getStorage(bytes32(0), emptyNode, MerkleTrie.EMPTY_TRIE_ROOT), 0);
+        (bool exists, bytes memory value) = h.get(hex"01", emptyNode, MerkleTrie.EMPTY_TRIE_ROOT);
+        assertFalse(exists, "absent from the empty trie");
+        assertEq(value.length, 0);
+        (exists,) = h.getAccount(account, emptyNode, MerkleTrie.EMPTY_TRIE_ROOT);
+        assertFalse(exists, "no account in the empty state");
+        vm.expectRevert(MerkleTrie.KeyNotFound.selector);
+        h.verifyInclusion(hex"01", hex"01", emptyNode, MerkleTrie.EMPTY_TRIE_ROOT);
+
+        // Against any other root, or followed by more nodes, it proves nothing.
+        vm.expectRevert(abi.encodeWithSelector(MerkleTrie.InvalidNodeHash.selector, 0));
+        h.getStorage(bytes32(0), emptyNode, storageRoot);
+        bytes[] memory extended = new bytes[](2);
+        extended[0] = hex"80";
+        extended[1] = hex"80";
+        vm.expectRevert(MerkleTrie.ProofHasExtraNodes.selector);
+        h.getStorage(bytes32(0), extended, MerkleTrie.EMPTY_TRIE_ROOT);
+    }
+
     /// @notice A mutated root node (with the root recomputed, so the hash check passes) is either
     ///         rejected with a custom error or read as a valid node: never a panic, and never the
     ///         original value for the original key unless the mutation kept it.
