@@ -4,32 +4,8 @@ pragma solidity 0.8.30;
 import {Test} from "./utils/Test.sol";
 import {MerkleTrie} from "../src/lib/MerkleTrie.sol";
 import {RLPReader} from "../src/lib/RLPReader.sol";
-import {Account, SecureMerkleTrie} from "../src/lib/SecureMerkleTrie.sol";
-
-/// @notice External entry points so reverts inside the (internal) library functions can be expected.
-contract TrieHarness {
-    function get(bytes memory key, bytes[] memory proof, bytes32 root) external pure returns (bool, bytes memory) {
-        return MerkleTrie.get(key, proof, root);
-    }
-
-    function verifyInclusion(bytes memory key, bytes memory value, bytes[] memory proof, bytes32 root) external pure {
-        MerkleTrie.verifyInclusion(key, value, proof, root);
-    }
-
-    function getAccount(address a, bytes[] memory proof, bytes32 root) external pure returns (bool, Account memory) {
-        return SecureMerkleTrie.getAccount(a, proof, root);
-    }
-
-    function getStorage(bytes32 slot, bytes[] memory proof, bytes32 root) external pure returns (uint256) {
-        return SecureMerkleTrie.getStorage(slot, proof, root);
-    }
-
-    function getStorageGas(bytes32 slot, bytes[] memory proof, bytes32 root) external view returns (uint256 used) {
-        uint256 start = gasleft();
-        SecureMerkleTrie.getStorage(slot, proof, root);
-        used = start - gasleft();
-    }
-}
+import {Account} from "../src/lib/SecureMerkleTrie.sol";
+import {TrieHarness} from "./harness/TrieHarness.sol";
 
 /// @notice Proofs produced by anvil's `eth_getProof` (test/fixtures/storage_proofs.json, made by
 ///         tools/gen-fixtures.js): account and storage inclusion and exclusion, and tampering.

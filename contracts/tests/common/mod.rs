@@ -2,6 +2,9 @@
 //! version): code placed at fixed addresses as genesis does, and calls committed one by one, so
 //! a test can check the Solidity side against the Rust side bit for bit.
 
+// Each test binary uses a subset of these helpers.
+#![allow(dead_code)]
+
 use alloy::primitives::{Address, Bytes, U256};
 use parallax_executor::revm::{
     context::{result::ExecutionResult, Context, TxEnv},
