@@ -104,11 +104,15 @@ mod tests {
         let mut raw = vec![1u8; 100];
         raw[..20].fill(0);
         let base = U256::from(10_000_000_000u64);
-        let expected = U256::from(1360u64) * (U256::from(16u64 * 1368) * base + U256::from(810_949u64))
+        let expected = U256::from(1360u64)
+            * (U256::from(16u64 * 1368) * base + U256::from(810_949u64))
             / U256::from(16_000_000u64);
         assert_eq!(l1_data_fee(&raw, base, U256::from(1u64), scalars), expected);
         // Free L1, or no data: no fee.
-        assert_eq!(l1_data_fee(&raw, U256::ZERO, U256::ZERO, scalars), U256::ZERO);
+        assert_eq!(
+            l1_data_fee(&raw, U256::ZERO, U256::ZERO, scalars),
+            U256::ZERO
+        );
         assert_eq!(l1_data_fee(&[], base, base, scalars), U256::ZERO);
         // Absurd fee levels saturate instead of overflowing.
         assert!(l1_data_fee(&raw, U256::MAX, U256::MAX, scalars) > U256::ZERO);
