@@ -229,7 +229,7 @@ fn run_sequencer(args: SequencerArgs) -> eyre::Result<ExitCode> {
     };
     runtime.block_on(async move {
         let origins = Box::new(origin::FixedOrigin::new(&rollup));
-        let running = node::start(store, &genesis, config, origins).await?;
+        let running = node::start(store, &genesis, config, node::Roles::sequencer(origins)).await?;
         println!(
             "parallax sequencer: JSON-RPC on http://{}  chain id {}",
             running.rpc_addr, rollup.l2_chain_id

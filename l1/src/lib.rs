@@ -111,6 +111,17 @@ impl RpcL1 {
         self.run(self.provider.get_block_number())
     }
 
+    /// The latest finalized L1 block number (`None` if the node reports none yet).
+    pub fn finalized_number(&self) -> Result<Option<u64>, L1Error> {
+        Ok(self
+            .run(
+                self.provider
+                    .get_block_by_number(BlockNumberOrTag::Finalized)
+                    .kind(BlockTransactionsKind::Hashes),
+            )?
+            .map(|block| block.header.number))
+    }
+
     fn cached(&self, number: u64) -> Option<L1BlockInfo> {
         self.cache
             .lock()
@@ -280,5 +291,35 @@ impl L1Source for RpcL1 {
             from = to + 1;
         }
         Ok(out)
+    }
+}
+
+/// DA beyond calldata is not configured: blob and Celestia batches cannot be read. Derivation
+/// treats the error as temporary and stops at the first such batch (it never skips data), so a
+/// node with this source follows calldata batches only and says why it is stuck otherwise.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CalldataOnly;
+
+/// Asked for data this node has no source for.
+#[derive(Debug, thiserror::Error)]
+#[error("no {0} source is configured on this node")]
+pub struct NoDaSource(&'static str);
+
+impl parallax_protocol::derive::DaSource for CalldataOnly {
+    type Error = NoDaSource;
+
+    fn blob(
+        &self,
+        _block: &L1BlockInfo,
+        _versioned_hash: B256,
+    ) -> Result<Option<alloy_primitives::Bytes>, NoDaSource> {
+        Err(NoDaSource("blob"))
+    }
+
+    fn celestia(
+        &self,
+        _pointer: &parallax_protocol::frame::CelestiaPointer,
+    ) -> Result<Option<alloy_primitives::Bytes>, NoDaSource> {
+        Err(NoDaSource("Celestia"))
     }
 }

@@ -294,6 +294,36 @@ impl<S: ChainStore> Chain<S> {
         &self.params
     }
 
+    /// Drops every block above `to` (an L1 reorg took their data away) and makes `to` the
+    /// head again, in the store and in memory.
+    pub async fn rewind(&self, to: u64) -> Result<(), ChainError> {
+        let mut state = self.state.clone().write_owned().await;
+        let block = self
+            .store
+            .block(to)
+            .await?
+            .ok_or(StoreError::UnknownBlock(to))?;
+        self.store.rewind_unsafe(block.block_ref()).await?;
+        let info = if to == 0 {
+            L2BlockInfo {
+                number: 0,
+                hash: block.hash,
+                l1_origin: self.params.rollup.genesis.l1,
+                sequence_number: 0,
+            }
+        } else {
+            block_info(&block)?
+        };
+        state.world = load_world_state(&self.store, to).await?;
+        state.head = Head {
+            header: block.header,
+            hash: block.hash,
+            info,
+        };
+        tracing::warn!(head = to, "chain rewound");
+        Ok(())
+    }
+
     /// The attributes of the sequencer's next block on top of `head` with `origin`: what
     /// derivation will decide for it from the batch the batcher posts.
     pub fn attributes(

@@ -6,6 +6,7 @@
 //! transactions; [`rpc`] serves the `eth_` namespace.
 
 pub mod chain;
+pub mod follow;
 pub mod genesis;
 pub mod journal;
 pub mod mempool;

@@ -12,6 +12,7 @@ use alloy_primitives::B256;
 
 use crate::{
     chain::{next_base_fee, Chain, ChainError, ChainParams},
+    follow::{follow, Deriver, FollowError, FollowMode},
     genesis::Genesis,
     journal::Journal,
     mempool::PooledTx,
@@ -52,6 +53,29 @@ pub enum NodeError {
     /// The listener failed.
     #[error("RPC server: {0}")]
     Io(#[from] std::io::Error),
+    /// Derivation failed.
+    #[error(transparent)]
+    Follow(#[from] FollowError),
+}
+
+/// What the node does besides serving RPC.
+pub struct Roles {
+    /// Sequence blocks, taking L1 origins from this selector; `None` for a replica, whose
+    /// blocks all come from derivation and whose RPC refuses transactions.
+    pub sequencer: Option<Box<dyn OriginSelector>>,
+    /// Derive from L1: a replica builds its chain this way; a sequencer advances its `safe` and
+    /// `finalized` heads with it. `None`: no L1 (dev mode), heads stay at genesis.
+    pub derivation: Option<Box<dyn Deriver>>,
+}
+
+impl Roles {
+    /// A sequencer without derivation (dev mode, benchmarks).
+    pub fn sequencer(origins: Box<dyn OriginSelector>) -> Self {
+        Self {
+            sequencer: Some(origins),
+            derivation: None,
+        }
+    }
 }
 
 /// A started node: its RPC address, and a handle that stops it.
@@ -173,7 +197,7 @@ pub async fn start<S: ChainStore>(
     store: S,
     genesis: &Genesis,
     config: NodeConfig,
-    origins: Box<dyn OriginSelector>,
+    roles: Roles,
 ) -> Result<RunningNode, NodeError> {
     let block_time = Duration::from_millis(config.params.rollup.block_time_ms.max(100));
     let chain = Arc::new(Chain::open(store, config.params.clone(), genesis).await?);
@@ -182,7 +206,12 @@ pub async fn start<S: ChainStore>(
     let journal = Journal::spawn(chain.store().clone());
     let events = Events::default();
     let metrics = Arc::new(Metrics::default());
-    let api = Arc::new(EthApi::new(
+    let Roles {
+        sequencer: origins,
+        derivation,
+    } = roles;
+    let replica = origins.is_none();
+    let api = EthApi::new(
         chain.clone(),
         pool.clone(),
         journal,
@@ -191,7 +220,8 @@ pub async fn start<S: ChainStore>(
         config.limits.clone(),
         config.cors_origin.clone(),
         config.suggested_tip,
-    ));
+    );
+    let api = Arc::new(if replica { api.read_only() } else { api });
     let listener = TcpListener::bind(config.http_addr).await?;
     let rpc_addr = listener.local_addr()?;
     let (shutdown, mut stopped) = tokio::sync::watch::channel(false);
@@ -238,6 +268,32 @@ pub async fn start<S: ChainStore>(
         }));
     }
 
+    if let Some(deriver) = derivation {
+        let mode = if replica {
+            FollowMode::Replica
+        } else {
+            FollowMode::Verify
+        };
+        let chain = chain.clone();
+        let stop = shutdown.subscribe();
+        let failed = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            let result = follow(chain, deriver, mode, block_time, stop).await;
+            if let Err(error) = &result {
+                tracing::error!(%error, "derivation failed; stopping");
+                let _ = failed.send(true);
+            }
+            result.map_err(NodeError::from)
+        }));
+    }
+    let Some(origins) = origins else {
+        return Ok(RunningNode {
+            rpc_addr,
+            metrics_addr,
+            shutdown,
+            tasks,
+        });
+    };
     let producer_stop = shutdown.clone();
     let producer = tokio::spawn(async move {
         let mut origins = Some(origins);

@@ -19,7 +19,7 @@ use parallax_sequencer::{
     chain::ChainParams,
     genesis::{dev_accounts, Genesis},
     mempool::PoolConfig,
-    node::{self, NodeConfig, RunningNode},
+    node::{self, NodeConfig, Roles, RunningNode},
     origin::FixedOrigin,
     rpc::RpcLimits,
 };
@@ -58,7 +58,7 @@ async fn start(url: &str) -> RunningNode {
         store,
         &Genesis::dev(time).expect("genesis"),
         config,
-        origins,
+        Roles::sequencer(origins),
     )
     .await
     .expect("node starts")

@@ -197,7 +197,7 @@ pub fn bench_sequencer(args: &SequencerArgs) -> Result<SequencerReport, Sequence
             metrics_addr: None,
         };
         let origins = Box::new(FixedOrigin::new(&rollup));
-        let running = node::start(store.clone(), &genesis, config, origins)
+        let running = node::start(store.clone(), &genesis, config, node::Roles::sequencer(origins))
             .await
             .map_err(setup)?;
         let endpoint = format!("http://{}/", running.rpc_addr);

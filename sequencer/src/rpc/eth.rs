@@ -56,6 +56,7 @@ pub struct EthApi<S> {
     limits: RpcLimits,
     cors_origin: Option<String>,
     suggested_tip: u128,
+    read_only: bool,
 }
 
 fn to_value<T: serde::Serialize>(value: T) -> Result<Value, RpcError> {
@@ -100,7 +101,15 @@ impl<S: ChainStore> EthApi<S> {
             limits,
             cors_origin,
             suggested_tip,
+            read_only: false,
         }
+    }
+
+    /// A replica's API: it derives its chain from L1 and includes nothing itself, so it refuses
+    /// transactions instead of pooling them where no block will ever pick them up.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
     }
 
     /// Block and transaction events, for subscriptions.
@@ -576,6 +585,11 @@ impl<S: ChainStore> EthApi<S> {
 
     /// Decodes, recovers and pools a raw transaction.
     async fn send_raw(&self, raw: Bytes) -> Result<B256, RpcError> {
+        if self.read_only {
+            return Err(RpcError::server(
+                "this node is a read-only replica: send transactions to the sequencer",
+            ));
+        }
         let envelope = TxEnvelope::decode_2718(&mut raw.as_ref()).map_err(|error| {
             if raw.first() == Some(&0x7e) {
                 RpcError::server("transaction type not supported")
