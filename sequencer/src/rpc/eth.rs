@@ -14,6 +14,7 @@ use alloy::{
         Filter, FilterBlockOption, Header as RpcHeader, Log as RpcLog,
         Transaction as RpcTransaction, TransactionReceipt, TransactionRequest,
     },
+    serde::JsonStorageKey,
 };
 use alloy_consensus::{transaction::Recovered, Transaction};
 use alloy_primitives::{Address, Bytes, TxKind, B256, U256, U64};
@@ -398,9 +399,14 @@ impl<S: ChainStore> EthApi<S> {
                 to_value(self.code_at(address, id).await?)
             }
             "eth_getProof" => {
-                let (address, keys, id): (Address, Vec<B256>, Option<BlockId>) =
+                // Keys as 32-byte hashes or as shorter quantities (`0x0`, which web3.py sends),
+                // echoed back in the form given, as geth does.
+                let (address, keys, id): (Address, Vec<JsonStorageKey>, Option<BlockId>) =
                     parse_params(params, 3)?;
-                let slots: Vec<U256> = keys.iter().map(|key| U256::from_be_bytes(key.0)).collect();
+                let slots: Vec<U256> = keys
+                    .iter()
+                    .map(|key| U256::from_be_bytes(key.as_b256().0))
+                    .collect();
                 let proof = self.proof_at(address, &slots, id).await?;
                 let account = proof.account.unwrap_or_default();
                 to_value(EIP1186AccountProofResponse {
@@ -418,7 +424,7 @@ impl<S: ChainStore> EthApi<S> {
                         .iter()
                         .zip(proof.storage_proofs)
                         .map(|(key, (_, value, nodes))| EIP1186StorageProof {
-                            key: (*key).into(),
+                            key: *key,
                             value,
                             proof: nodes,
                         })
