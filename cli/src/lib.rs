@@ -2,4 +2,5 @@
 //! from tests and benchmarks without going through the binary.
 
 pub mod bench;
+pub mod config_file;
 pub mod ethtest;
