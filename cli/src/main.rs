@@ -25,8 +25,10 @@ enum Command {
     /// Chain database maintenance.
     #[command(subcommand)]
     Db(DbCommand),
-    /// Run the sequencer node (JSON-RPC, mempool, block production).
+    /// Run the sequencer node (JSON-RPC, mempool, block production), or a replica (--follow).
     Sequencer(SequencerArgs),
+    /// The whole rollup on this machine: anvil as L1, the contracts, a sequencer and a replica.
+    Devnet(parallax_cli::devnet::DevnetArgs),
 }
 
 #[derive(Debug, Args)]
@@ -159,6 +161,11 @@ fn main() -> eyre::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Sequencer(args) => run_sequencer(args),
+        Command::Devnet(args) => {
+            init_tracing();
+            parallax_cli::devnet::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Db(DbCommand::Migrate { database_url }) => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -182,6 +189,16 @@ fn main() -> eyre::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Logs to stderr, `info` unless RUST_LOG says otherwise.
+fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
 }
 
 fn run_ethtest(args: EthtestArgs) -> eyre::Result<ExitCode> {
@@ -225,12 +242,7 @@ fn run_sequencer(args: SequencerArgs) -> eyre::Result<ExitCode> {
     use parallax_sequencer::{
         chain::ChainParams, follow, genesis, mempool::PoolConfig, node, origin, rpc::RpcLimits,
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    init_tracing();
     std::fs::create_dir_all(&args.datadir)?;
     let database_url = args
         .database_url
@@ -336,7 +348,7 @@ fn run_sequencer(args: SequencerArgs) -> eyre::Result<ExitCode> {
             }
         }
         tokio::select! {
-            result = tokio::signal::ctrl_c() => {
+            result = parallax_cli::shutdown_signal() => {
                 result?;
                 tracing::info!("shutting down");
             }
