@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test of the project: the Solidity contracts (forge, and a deployment on anvil) and
-# the Rust workspace, with the chain store tested on SQLite and on a throwaway PostgreSQL server.
-# Installs what is missing: the pinned forge/anvil/cast/solc-js from npm (into contracts/), and
-# Debian's postgresql when no server is installed. Set PARALLAX_TEST_POSTGRES_URL to use your
+# Runs every test of the project: the Solidity contracts (forge, and a deployment on anvil), the
+# Rust workspace, with the chain store tested on SQLite and on a throwaway PostgreSQL server, and
+# the wallet/tool compatibility suites (Foundry, viem, web3.py against a dev sequencer).
+# Installs what is missing: the pinned forge/anvil/cast/solc-js from npm (into contracts/), viem
+# (into scripts/compat/js/) and web3.py (into a venv in scripts/compat/python/), and Debian's
+# postgresql when no server is installed. Set PARALLAX_TEST_POSTGRES_URL to use your
 # own server instead, or PARALLAX_SKIP_POSTGRES=1 to test SQLite only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,4 +31,11 @@ echo "PostgreSQL for the store tests: ${PARALLAX_TEST_POSTGRES_URL:-none (SQLite
 
 step "cargo test --workspace"
 cargo test --workspace
+
+step "compatibility: foundry, viem, web3.py against a dev sequencer"
+# `cargo test --workspace` has just built the parallax binary (the cli's integration tests need
+# it), so the suites use that one instead of building parallax-cli again with other features.
+bin="${CARGO_TARGET_DIR:-target}/debug/parallax"
+if [ -x "$bin" ]; then export PARALLAX_BIN="$(cd "$(dirname "$bin")" && pwd)/parallax"; fi
+scripts/compat/run.sh
 step "all tests passed"

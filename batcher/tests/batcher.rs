@@ -67,7 +67,7 @@ fn inbox(l1: &L1) -> Address {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calldata_posts_every_block_once_and_the_inbox_decodes_back_to_the_blocks() {
     let Some(l1) = L1::start().await else { return };
-    let mut l2 = L2::start().await;
+    let mut l2 = L2::start(&l1.rollup).await;
     for round in 0..5 {
         l2.transact(4, 5, round * 5).await;
         tokio::time::sleep(Duration::from_millis(150)).await;
@@ -127,7 +127,7 @@ async fn calldata_posts_every_block_once_and_the_inbox_decodes_back_to_the_block
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blobs_carry_multi_frame_channels_that_decode_back_to_the_blocks() {
     let Some(l1) = L1::start().await else { return };
-    let mut l2 = L2::start().await;
+    let mut l2 = L2::start(&l1.rollup).await;
     for round in 0..5 {
         l2.transact(4, 5, round * 5).await;
         tokio::time::sleep(Duration::from_millis(150)).await;
@@ -193,7 +193,7 @@ async fn blobs_carry_multi_frame_channels_that_decode_back_to_the_blocks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_batcher_posts_every_remaining_block_once_without_a_gap() {
     let Some(l1) = L1::start().await else { return };
-    let mut l2 = L2::start().await;
+    let mut l2 = L2::start(&l1.rollup).await;
     let rollup = l1.rollup();
     let metrics = Arc::new(Metrics::default());
     // 600-byte calldata payloads: a channel every few blocks.

@@ -16,7 +16,7 @@ use parallax_batcher::{
 
 async fn measure<D: DaClient>(name: &str, make_da: impl FnOnce(&L1) -> D) {
     let Some(l1) = L1::start().await else { return };
-    let mut l2 = L2::start().await;
+    let mut l2 = L2::start(&l1.rollup).await;
     l2.transfer(10, 200, 0).await;
     l2.stop().await;
     let head = l2.head().await;

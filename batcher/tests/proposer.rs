@@ -37,7 +37,7 @@ async fn proposer(l1: &L1, store: &SqlStore, metrics: &Arc<Metrics>) -> Proposer
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proposes_confirmed_outputs_once_and_resumes_after_a_restart() {
     let Some(l1) = L1::start().await else { return };
-    let mut l2 = L2::start().await;
+    let mut l2 = L2::start(&l1.rollup).await;
     l2.transact(2, 5, 0).await;
     let metrics = Arc::new(Metrics::default());
     let store = l2.store.clone();

@@ -113,12 +113,6 @@ fn parse_key(value: &str, flag: &str) -> eyre::Result<PrivateKeySigner> {
 }
 
 pub(crate) fn run(args: BatcherArgs) -> eyre::Result<ExitCode> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
     let rollup = match &args.rollup_config {
         Some(path) => serde_json::from_str::<RollupConfig>(&std::fs::read_to_string(path)?)?,
         None => RollupConfig::default(),

@@ -2,7 +2,7 @@
 
 use std::{path::PathBuf, process::ExitCode, time::Instant};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use parallax_cli::ethtest::{self, RunOptions};
 use parallax_executor::{BlockStm, Engine};
 use parallax_state::store::SqlStore;
@@ -27,19 +27,39 @@ enum Command {
     /// Chain database maintenance.
     #[command(subcommand)]
     Db(DbCommand),
-    /// Run the sequencer node (JSON-RPC, mempool, block production).
+    /// Run the sequencer node (JSON-RPC, mempool, block production), or a replica (--follow).
     Sequencer(SequencerArgs),
     /// Post the sequencer's blocks to L1 (calldata, blobs or auto) and, with --proposer,
     /// propose output roots.
     Batcher(batcher_cmd::BatcherArgs),
+    /// The whole rollup on this machine: anvil as L1, the contracts, a sequencer and a replica.
+    Devnet(parallax_cli::devnet::DevnetArgs),
 }
 
 #[derive(Debug, Args)]
 struct SequencerArgs {
-    /// Standalone development chain: no L1, the ten `test … junk` mnemonic accounts funded with
-    /// 10,000 ETH each, chain id 901 unless set.
-    #[arg(long)]
+    /// TOML file of these settings (keys are the flag names); flags and PARALLAX_* variables
+    /// override it.
+    #[arg(long, env = "PARALLAX_CONFIG")]
+    config: Option<PathBuf>,
+    /// Development genesis: the ten `test … junk` mnemonic accounts funded with 10,000 ETH each.
+    /// Without --l1-rpc, a standalone chain (chain id 901 unless set) with no L1.
+    #[arg(long, env = "PARALLAX_DEV")]
     dev: bool,
+    /// Rollup configuration (JSON, as `parallax devnet` writes it): chain id, block time,
+    /// contract addresses and the genesis anchor on L1. Required with --l1-rpc; overrides
+    /// --chain-id and --block-time.
+    #[arg(long, env = "PARALLAX_ROLLUP_CONFIG")]
+    rollup_config: Option<PathBuf>,
+    /// L1 JSON-RPC endpoint: follow L1 for origins and deposits, and derive the safe head.
+    #[arg(long, env = "PARALLAX_L1_RPC")]
+    l1_rpc: Option<String>,
+    /// L1 blocks that must be built on an L1 block before it becomes an L2 origin.
+    #[arg(long, env = "PARALLAX_L1_CONFIRMATIONS", default_value_t = 2)]
+    l1_confirmations: u64,
+    /// Run as a read-only replica: derive every block from L1 (needs --l1-rpc), sequence nothing.
+    #[arg(long, env = "PARALLAX_FOLLOW")]
+    follow: bool,
     /// Genesis file (geth/anvil format); required without --dev.
     #[arg(long, env = "PARALLAX_GENESIS")]
     genesis: Option<PathBuf>,
@@ -64,20 +84,6 @@ struct SequencerArgs {
     /// Block-STM worker threads (default: available parallelism).
     #[arg(long, env = "PARALLAX_THREADS")]
     threads: Option<usize>,
-    /// Receives priority fees.
-    #[arg(
-        long,
-        env = "PARALLAX_FEE_RECIPIENT",
-        default_value = "0x4200000000000000000000000000000000000011"
-    )]
-    fee_recipient: alloy_primitives::Address,
-    /// Receives base fees.
-    #[arg(
-        long,
-        env = "PARALLAX_BASE_FEE_VAULT",
-        default_value = "0x4200000000000000000000000000000000000019"
-    )]
-    base_fee_vault: alloy_primitives::Address,
     /// Port of the Prometheus metrics endpoint (`/metrics`, same address as RPC); 0 disables it.
     #[arg(long, env = "PARALLAX_METRICS_PORT", default_value_t = 9545)]
     metrics_port: u16,
@@ -124,7 +130,35 @@ enum EngineKind {
     Blockstm,
 }
 
+/// Subcommands that take `--config FILE`.
+const CONFIGURABLE: &[&str] = &["sequencer"];
+
+/// Exports a service's `--config FILE` as environment defaults before clap parses (see
+/// `parallax_cli::config_file`).
+fn load_config_file() -> eyre::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(name) = args
+        .first()
+        .filter(|name| CONFIGURABLE.contains(&name.as_str()))
+    else {
+        return Ok(());
+    };
+    let Some(path) = parallax_cli::config_file::config_path(&args[1..]) else {
+        return Ok(());
+    };
+    let command = Cli::command();
+    let Some(subcommand) = command.find_subcommand(name) else {
+        return Ok(());
+    };
+    for (key, value) in parallax_cli::config_file::environment_from_file(&path, subcommand)? {
+        // Single-threaded here: nothing else reads the environment yet.
+        std::env::set_var(key, value);
+    }
+    Ok(())
+}
+
 fn main() -> eyre::Result<ExitCode> {
+    load_config_file()?;
     match Cli::parse().command {
         Command::Ethtest(args) => run_ethtest(args),
         Command::Bench(command) => {
@@ -132,7 +166,15 @@ fn main() -> eyre::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Sequencer(args) => run_sequencer(args),
-        Command::Batcher(args) => batcher_cmd::run(args),
+        Command::Batcher(args) => {
+            init_tracing();
+            batcher_cmd::run(args)
+        }
+        Command::Devnet(args) => {
+            init_tracing();
+            parallax_cli::devnet::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Db(DbCommand::Migrate { database_url }) => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -156,6 +198,16 @@ fn main() -> eyre::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Logs to stderr, `info` unless RUST_LOG says otherwise.
+fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
 }
 
 fn run_ethtest(args: EthtestArgs) -> eyre::Result<ExitCode> {
@@ -197,38 +249,58 @@ fn run_ethtest(args: EthtestArgs) -> eyre::Result<ExitCode> {
 
 fn run_sequencer(args: SequencerArgs) -> eyre::Result<ExitCode> {
     use parallax_sequencer::{
-        chain::ChainParams, genesis, mempool::PoolConfig, node, rpc::RpcLimits,
+        chain::ChainParams, follow, genesis, mempool::PoolConfig, node, origin, rpc::RpcLimits,
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-    let genesis = match (&args.genesis, args.dev) {
-        (Some(path), _) => genesis::Genesis::from_json(&std::fs::read_to_string(path)?)?,
-        (None, true) => genesis::Genesis::dev(0)?,
-        (None, false) => eyre::bail!("give --genesis FILE, or --dev for a development chain"),
-    };
-    let rollup = parallax_protocol::RollupConfig {
-        l2_chain_id: args.chain_id,
-        block_time_ms: args.block_time,
-        ..Default::default()
-    };
-    rollup.validate()?;
+    init_tracing();
     std::fs::create_dir_all(&args.datadir)?;
     let database_url = args
         .database_url
         .clone()
         .unwrap_or_else(|| format!("sqlite:{}", args.datadir.join("chain.db").display()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let store = runtime.block_on(SqlStore::open(&database_url))?;
+    let mut rollup = match &args.rollup_config {
+        Some(path) => {
+            serde_json::from_str::<parallax_protocol::RollupConfig>(&std::fs::read_to_string(path)?)
+                .map_err(|error| eyre::eyre!("{}: {error}", path.display()))?
+        }
+        None => {
+            eyre::ensure!(
+                args.l1_rpc.is_none(),
+                "--l1-rpc needs --rollup-config (the contract addresses and genesis anchor)"
+            );
+            parallax_protocol::RollupConfig {
+                l2_chain_id: args.chain_id,
+                block_time_ms: args.block_time,
+                ..Default::default()
+            }
+        }
+    };
+    let genesis = match (&args.genesis, args.dev) {
+        (Some(path), _) => genesis::Genesis::from_json(&std::fs::read_to_string(path)?)?,
+        // On L1 the genesis time is the one the contracts were deployed with.
+        (None, true) if args.rollup_config.is_some() => {
+            genesis::Genesis::dev(rollup.genesis.l2_timestamp)?
+        }
+        (None, true) => genesis::Genesis::dev(runtime.block_on(node::genesis_time(&store))?)?,
+        (None, false) => eyre::bail!("give --genesis FILE, or --dev for a development chain"),
+    };
+    if args.rollup_config.is_none() {
+        rollup.genesis.l2_timestamp = genesis.timestamp;
+    }
+    rollup.validate()?;
+    eyre::ensure!(
+        !args.follow || args.l1_rpc.is_some(),
+        "--follow derives the chain from L1: give --l1-rpc"
+    );
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let config = node::NodeConfig {
         params: ChainParams {
             rollup: rollup.clone(),
-            fee_recipient: args.fee_recipient,
-            base_fee_vault: args.base_fee_vault,
             threads,
         },
         http_addr: std::net::SocketAddr::new(args.http_addr, args.http_port),
@@ -244,15 +316,33 @@ fn run_sequencer(args: SequencerArgs) -> eyre::Result<ExitCode> {
         metrics_addr: (args.metrics_port != 0)
             .then(|| std::net::SocketAddr::new(args.http_addr, args.metrics_port)),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     runtime.block_on(async move {
-        let store = SqlStore::open(&database_url).await?;
-        let running = node::start(store, &genesis, config).await?;
+        let roles = match &args.l1_rpc {
+            None => node::Roles::sequencer(Box::new(origin::FixedOrigin::new(&rollup))),
+            Some(url) => {
+                let l1 = std::sync::Arc::new(parallax_l1::RpcL1::connect(url)?);
+                let shared = std::sync::Arc::new(rollup.clone());
+                let derivation = follow::PipelineDeriver::new(
+                    shared.clone(),
+                    l1.clone(),
+                    std::sync::Arc::new(parallax_l1::CalldataOnly),
+                    &rollup.genesis_block_info(),
+                );
+                node::Roles {
+                    sequencer: (!args.follow).then(|| {
+                        Box::new(origin::L1Origins::new(l1, shared, args.l1_confirmations))
+                            as Box<dyn origin::OriginSelector>
+                    }),
+                    derivation: Some(Box::new(derivation)),
+                }
+            }
+        };
+        let running = node::start(store, &genesis, config, roles).await?;
         println!(
-            "parallax sequencer: JSON-RPC on http://{}  chain id {}",
-            running.rpc_addr, rollup.l2_chain_id
+            "parallax {}: JSON-RPC on http://{}  chain id {}",
+            if args.follow { "replica" } else { "sequencer" },
+            running.rpc_addr,
+            rollup.l2_chain_id
         );
         if args.dev {
             println!(
@@ -267,7 +357,7 @@ fn run_sequencer(args: SequencerArgs) -> eyre::Result<ExitCode> {
             }
         }
         tokio::select! {
-            result = tokio::signal::ctrl_c() => {
+            result = parallax_cli::shutdown_signal() => {
                 result?;
                 tracing::info!("shutting down");
             }

@@ -107,6 +107,45 @@ pub struct Deployment {
     pub deployed_at_block: u64,
 }
 
+impl Deployment {
+    /// The rollup configuration of the chain this deployment settles: the contract addresses,
+    /// the parameters `config` set on L1, and the genesis anchor (`genesis_l1`, the L1 block
+    /// derivation starts from, normally [`Deployment::deployed_at_block`]; the L2 genesis time
+    /// the oracle was given). The L2 genesis hash is left zero: the node fills it in from the
+    /// genesis state.
+    pub fn rollup_config(
+        &self,
+        config: &DeployConfig,
+        l2_chain_id: u64,
+        genesis_l1: parallax_protocol::block::BlockId,
+    ) -> parallax_protocol::RollupConfig {
+        use parallax_protocol::{config::Eip1559Params, L1FeeScalars, RollupConfig};
+        let defaults = RollupConfig::default();
+        let mut rollup = RollupConfig {
+            l2_chain_id,
+            block_time_ms: config.l2_block_time_ms.saturating_to(),
+            gas_limit: config.gas_limit,
+            eip1559: Eip1559Params {
+                elasticity: u64::from(config.eip1559_elasticity),
+                denominator: u64::from(config.eip1559_denominator),
+            },
+            proposal_interval: config.proposal_interval.saturating_to(),
+            batcher_address: config.batcher,
+            batch_inbox_address: self.batch_inbox,
+            portal_address: self.portal,
+            system_config_address: self.system_config,
+            l1_fee_scalars: L1FeeScalars {
+                base_fee_scalar: config.l1_base_fee_scalar,
+                blob_base_fee_scalar: config.l1_blob_base_fee_scalar,
+            },
+            ..defaults
+        };
+        rollup.genesis.l1 = genesis_l1;
+        rollup.genesis.l2_timestamp = self.genesis_l2_timestamp.saturating_to();
+        rollup
+    }
+}
+
 /// Why a deployment failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {

@@ -56,6 +56,16 @@ mod bindings {
     );
 
     alloy::sol!(
+        /// The L2 predeploy holding the current L1 origin, written by the L1-info deposit at the
+        /// start of every L2 block (packed calldata: `parallax_protocol::l1_info`); genesis
+        /// places its `DEPLOYED_BYTECODE` at `predeploys::L1_BLOCK`.
+        #[sol(rpc)]
+        #[derive(Debug)]
+        L1Block,
+        "artifacts/L1Block.json"
+    );
+
+    alloy::sol!(
         /// A dispute game as the oracle sees it.
         #[sol(rpc)]
         #[derive(Debug)]

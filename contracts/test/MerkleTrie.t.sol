@@ -4,32 +4,8 @@ pragma solidity 0.8.30;
 import {Test} from "./utils/Test.sol";
 import {MerkleTrie} from "../src/lib/MerkleTrie.sol";
 import {RLPReader} from "../src/lib/RLPReader.sol";
-import {Account, SecureMerkleTrie} from "../src/lib/SecureMerkleTrie.sol";
-
-/// @notice External entry points so reverts inside the (internal) library functions can be expected.
-contract TrieHarness {
-    function get(bytes memory key, bytes[] memory proof, bytes32 root) external pure returns (bool, bytes memory) {
-        return MerkleTrie.get(key, proof, root);
-    }
-
-    function verifyInclusion(bytes memory key, bytes memory value, bytes[] memory proof, bytes32 root) external pure {
-        MerkleTrie.verifyInclusion(key, value, proof, root);
-    }
-
-    function getAccount(address a, bytes[] memory proof, bytes32 root) external pure returns (bool, Account memory) {
-        return SecureMerkleTrie.getAccount(a, proof, root);
-    }
-
-    function getStorage(bytes32 slot, bytes[] memory proof, bytes32 root) external pure returns (uint256) {
-        return SecureMerkleTrie.getStorage(slot, proof, root);
-    }
-
-    function getStorageGas(bytes32 slot, bytes[] memory proof, bytes32 root) external view returns (uint256 used) {
-        uint256 start = gasleft();
-        SecureMerkleTrie.getStorage(slot, proof, root);
-        used = start - gasleft();
-    }
-}
+import {Account} from "../src/lib/SecureMerkleTrie.sol";
+import {TrieHarness} from "./harness/TrieHarness.sol";
 
 /// @notice Proofs produced by anvil's `eth_getProof` (test/fixtures/storage_proofs.json, made by
 ///         tools/gen-fixtures.js): account and storage inclusion and exclusion, and tampering.
@@ -186,6 +162,29 @@ contract MerkleTrieFixtureTest is Test {
         assertEq(h.getStorage(bytes32(0), none, MerkleTrie.EMPTY_TRIE_ROOT), 0);
         vm.expectRevert(MerkleTrie.EmptyProof.selector);
         h.getStorage(bytes32(0), none, storageRoot);
+    }
+
+    /// @notice reth and Parallax prove the empty trie with its one node, the empty string 0x80.
+    function test_emptyNodeProofOnlyForEmptyTrie() public {
+        bytes[] memory emptyNode = new bytes[](1);
+        emptyNode[0] = hex"80";
+        assertEq(h.getStorage(bytes32(0), emptyNode, MerkleTrie.EMPTY_TRIE_ROOT), 0);
+        (bool exists, bytes memory value) = h.get(hex"01", emptyNode, MerkleTrie.EMPTY_TRIE_ROOT);
+        assertFalse(exists, "absent from the empty trie");
+        assertEq(value.length, 0);
+        (exists,) = h.getAccount(account, emptyNode, MerkleTrie.EMPTY_TRIE_ROOT);
+        assertFalse(exists, "no account in the empty state");
+        vm.expectRevert(MerkleTrie.KeyNotFound.selector);
+        h.verifyInclusion(hex"01", hex"01", emptyNode, MerkleTrie.EMPTY_TRIE_ROOT);
+
+        // Against any other root, or followed by more nodes, it proves nothing.
+        vm.expectRevert(abi.encodeWithSelector(MerkleTrie.InvalidNodeHash.selector, 0));
+        h.getStorage(bytes32(0), emptyNode, storageRoot);
+        bytes[] memory extended = new bytes[](2);
+        extended[0] = hex"80";
+        extended[1] = hex"80";
+        vm.expectRevert(MerkleTrie.ProofHasExtraNodes.selector);
+        h.getStorage(bytes32(0), extended, MerkleTrie.EMPTY_TRIE_ROOT);
     }
 
     /// @notice A mutated root node (with the root recomputed, so the hash check passes) is either

@@ -15,16 +15,40 @@ const EXPORTS = [
   ['Proxy.sol', 'Proxy'],
   ['Proxy.sol', 'IProxyAdmin'],
   ['L2ToL1MessagePasser.sol', 'L2ToL1MessagePasser'],
+  ['L1Block.sol', 'L1Block'],
   ['IDisputeGame.sol', 'IDisputeGame'],
   ['IDisputeGameFactory.sol', 'IDisputeGameFactory'],
 ];
 
-// Contracts deployed behind proxies, whose storage layouts must stay compatible across upgrades.
-const UPGRADEABLE = [
+// Test-only harnesses the Rust tests run in revm, exported to <dest>/test/ so they are never
+// mistaken for deployable contracts: source path under test/ -> contract.
+const TEST_EXPORTS = [
+  ['harness/TrieHarness.sol', 'TrieHarness'],
+];
+
+// Contracts whose storage layouts others depend on: those deployed behind proxies (layouts must
+// stay compatible across upgrades) and the L2 predeploy whose slots the node reads directly.
+const LAYOUTS = [
   ['SystemConfig.sol', 'SystemConfig'],
   ['OutputOracle.sol', 'OutputOracle'],
   ['Portal.sol', 'Portal'],
+  ['L1Block.sol', 'L1Block'],
 ];
+
+// Writes forge artifact `src` as {"abi","bytecode","deployedBytecode"} to `dest`.
+function exportOne(src, dest) {
+  if (!fs.existsSync(src)) {
+    process.stderr.write(`export-artifacts: missing ${src} (did forge build succeed?)\n`);
+    process.exit(1);
+  }
+  const artifact = JSON.parse(fs.readFileSync(src, 'utf8'));
+  const compact = {
+    abi: artifact.abi,
+    bytecode: artifact.bytecode.object,
+    deployedBytecode: artifact.deployedBytecode.object,
+  };
+  fs.writeFileSync(dest, JSON.stringify(compact) + '\n');
+}
 
 function main() {
   const [outDir, destDir] = process.argv.slice(2);
@@ -34,23 +58,17 @@ function main() {
   }
   fs.mkdirSync(destDir, { recursive: true });
   for (const [file, name] of EXPORTS) {
-    const src = path.join(outDir, file, `${name}.json`);
-    if (!fs.existsSync(src)) {
-      process.stderr.write(`export-artifacts: missing ${src} (did forge build succeed?)\n`);
-      process.exit(1);
-    }
-    const artifact = JSON.parse(fs.readFileSync(src, 'utf8'));
-    const compact = {
-      abi: artifact.abi,
-      bytecode: artifact.bytecode.object,
-      deployedBytecode: artifact.deployedBytecode.object,
-    };
-    fs.writeFileSync(path.join(destDir, `${name}.json`), JSON.stringify(compact) + '\n');
+    exportOne(path.join(outDir, file, `${name}.json`), path.join(destDir, `${name}.json`));
   }
-  // Normalized storage layouts of the upgradeable contracts (no AST ids, so the file only changes
-  // when a layout does).
+  fs.mkdirSync(path.join(destDir, 'test'), { recursive: true });
+  for (const [file, name] of TEST_EXPORTS) {
+    // forge names output folders after the source file's base name.
+    const src = path.join(outDir, path.basename(file), `${name}.json`);
+    exportOne(src, path.join(destDir, 'test', `${name}.json`));
+  }
+  // Normalized storage layouts (no AST ids, so the file only changes when a layout does).
   const layouts = {};
-  for (const [file, name] of UPGRADEABLE) {
+  for (const [file, name] of LAYOUTS) {
     const artifact = JSON.parse(fs.readFileSync(path.join(outDir, file, `${name}.json`), 'utf8'));
     const layout = artifact.storageLayout;
     if (!layout) {

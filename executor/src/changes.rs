@@ -3,12 +3,15 @@
 
 use alloy_primitives::{Address, B256, U256};
 use revm::{
-    context::result::{EVMError, ExecutionResult, HaltReason, InvalidTransaction},
+    context::result::{EVMError, ExecutionResult, InvalidTransaction},
     primitives::hardfork::SpecId,
     state::{Bytecode, EvmState},
 };
 
-use crate::types::{AccountBasic, ExecutionError, InvalidTx, TxIdx, TxReceipt, TxStatus};
+use crate::evm::Executed;
+use crate::types::{
+    AccountBasic, BlockTransaction, ExecutionError, InvalidTx, TxIdx, TxReceipt, TxStatus,
+};
 
 /// The account part of a transaction's writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,8 +92,29 @@ pub(crate) fn tx_writes(
     writes
 }
 
-/// A receipt without the cumulative gas, which only the block order can fill in.
-pub(crate) fn receipt(tx_type: u8, result: ExecutionResult<HaltReason>) -> TxReceipt {
+/// The receipt of `tx`, without the cumulative gas, which only the block order can fill in.
+pub(crate) fn tx_receipt<T: BlockTransaction + ?Sized>(tx: &T, executed: Executed) -> TxReceipt {
+    let mut receipt = receipt(tx.receipt_type(), executed);
+    if !tx.counts_gas() {
+        receipt.gas_used = 0;
+    }
+    receipt
+}
+
+fn receipt(tx_type: u8, executed: Executed) -> TxReceipt {
+    let result = match executed {
+        Executed::Evm(result) => result,
+        Executed::FailedDeposit { gas_used, reason } => {
+            return TxReceipt {
+                tx_type,
+                status: TxStatus::Halt(format!("deposit failed: {reason}")),
+                gas_used,
+                cumulative_gas_used: 0,
+                logs: Vec::new(),
+                contract_address: None,
+            }
+        }
+    };
     let gas_used = result.tx_gas_used();
     let contract_address = result.created_address();
     let (status, logs) = match result {

@@ -2,7 +2,9 @@
 //!
 //! Both engines run every transaction through [`transact`]; they differ only in the database the
 //! EVM reads from and in whether fee credits are applied by the EVM ([`FeeMode::Immediate`]) or
-//! handed back to be accounted lazily ([`FeeMode::Deferred`]).
+//! handed back to be accounted lazily ([`FeeMode::Deferred`]). The rollup's own rules live here
+//! too, so the engines cannot disagree on them: deposits mint before they run and never fail to
+//! be included, and signed transactions pay an L1 data fee up front (see [`TxFunding`]).
 
 use std::cell::Cell;
 
@@ -14,13 +16,14 @@ use revm::{
         BlockEnv, CfgEnv, Context, Journal, TxEnv,
     },
     context_interface::{Block, Cfg, ContextTr, JournalTr, Transaction},
-    handler::{EvmTr, FrameResult, Handler, MainnetEvm},
+    handler::{pre_execution, EvmTr, FrameResult, Handler, MainnetEvm},
+    interpreter::InitialAndFloorGas,
     primitives::hardfork::SpecId,
-    state::EvmState,
+    state::{Account, EvmState},
     Database, MainBuilder,
 };
 
-use crate::types::ExecutionEnv;
+use crate::types::{BlockTransaction, ExecutionEnv, TxFunding};
 
 /// The revm context every Parallax transaction runs in. Block and transaction are borrowed, so
 /// running a transaction copies neither.
@@ -45,11 +48,39 @@ pub(crate) struct Fees {
     pub(crate) beneficiary: U256,
     /// Base fee owed to the base-fee vault (zero when base fees are burnt).
     pub(crate) base_fee_vault: U256,
+    /// L1 data fee owed to the L1-fee vault.
+    pub(crate) l1_fee_vault: U256,
 }
 
-/// Result of one transaction: revm's result, the touched accounts and any deferred fees.
+impl Fees {
+    /// What `recipient` is owed, for recipients listed by [`ExecutionEnv::fee_recipients`]
+    /// (one address may hold several roles, e.g. a beneficiary that is also the base-fee vault).
+    pub(crate) fn owed_to(&self, env: &ExecutionEnv, recipient: Address) -> U256 {
+        let mut owed = U256::ZERO;
+        if recipient == env.block.beneficiary {
+            owed = owed.saturating_add(self.beneficiary);
+        }
+        if env.base_fee_recipient == Some(recipient) {
+            owed = owed.saturating_add(self.base_fee_vault);
+        }
+        if env.l1_fee_recipient == Some(recipient) {
+            owed = owed.saturating_add(self.l1_fee_vault);
+        }
+        owed
+    }
+}
+
+/// How a transaction ended, as far as its receipt goes.
+pub(crate) enum Executed {
+    /// revm ran it.
+    Evm(ExecutionResult<HaltReason>),
+    /// A deposit revm refused; it is included as a failure using its whole gas limit.
+    FailedDeposit { gas_used: u64, reason: String },
+}
+
+/// Result of one transaction: how it ended, the touched accounts and any deferred fees.
 pub(crate) struct TxOutput {
-    pub(crate) result: ExecutionResult<HaltReason>,
+    pub(crate) result: Executed,
     pub(crate) state: EvmState,
     pub(crate) fees: Fees,
 }
@@ -71,10 +102,13 @@ pub(crate) fn cfg_env(env: &ExecutionEnv) -> CfgEnv {
     cfg
 }
 
-/// Mainnet handler plus Parallax fee crediting (base fee to a vault) and optional deferral.
+/// Mainnet handler plus Parallax's rules: deposits mint, signed transactions pay the L1 data
+/// fee, the base fee goes to a vault, and crediting may be deferred.
 struct FeeHandler<'a, DB> {
     mode: FeeMode,
+    funding: TxFunding,
     base_fee_recipient: Option<Address>,
+    l1_fee_recipient: Option<Address>,
     fees: Cell<Fees>,
     _db: std::marker::PhantomData<(&'a (), fn() -> DB)>,
 }
@@ -83,6 +117,44 @@ impl<'a, DB: Database> Handler for FeeHandler<'a, DB> {
     type Evm = TxEvm<'a, DB>;
     type Error = TxError<DB::Error>;
     type HaltReason = HaltReason;
+
+    /// Before revm's checks and fee deduction, a deposit mints into its sender; after them, a
+    /// signed transaction pays its L1 data fee. Both happen before the execution checkpoint, so
+    /// a revert keeps them, as it keeps the gas payment.
+    fn validate_against_state_and_deduct_caller(
+        &self,
+        evm: &mut Self::Evm,
+        _init_and_floor_gas: &mut InitialAndFloorGas,
+    ) -> Result<(), Self::Error> {
+        let ctx = evm.ctx();
+        let caller = ctx.tx().caller();
+        if let TxFunding::Deposit { mint, .. } = self.funding {
+            if !mint.is_zero() {
+                ctx.journal_mut()
+                    .load_account_mut(caller)?
+                    .incr_balance(mint);
+            }
+        }
+        pre_execution::validate_against_state_and_deduct_caller::<_, Self::Error>(ctx)?;
+        if let TxFunding::Signed { l1_data_fee } = self.funding {
+            if !l1_data_fee.is_zero() && !ctx.cfg().is_fee_charge_disabled() {
+                let value = ctx.tx().value();
+                let mut account = ctx.journal_mut().load_account_mut(caller)?;
+                let balance = *account.balance();
+                // revm has taken the gas; what is left must cover the value and this fee.
+                let needed = value.saturating_add(l1_data_fee);
+                if balance < needed {
+                    return Err(InvalidTransaction::LackOfFundForMaxFee {
+                        fee: Box::new(needed),
+                        balance: Box::new(balance),
+                    }
+                    .into());
+                }
+                account.set_balance(balance - l1_data_fee);
+            }
+        }
+        Ok(())
+    }
 
     fn reward_beneficiary(
         &self,
@@ -106,8 +178,14 @@ impl<'a, DB: Database> Handler for FeeHandler<'a, DB> {
         let used = U256::from(gas.used().saturating_sub(gas.reservoir()));
         let fees = Fees {
             beneficiary: U256::from(tip) * used,
+            // What the sender actually paid per gas towards the base fee: all of it normally,
+            // nothing for a deposit (gas price zero), so no vault is credited unpaid wei.
             base_fee_vault: match self.base_fee_recipient {
-                Some(_) if london => U256::from(basefee) * used,
+                Some(_) if london => U256::from(basefee.min(gas_price)) * used,
+                _ => U256::ZERO,
+            },
+            l1_fee_vault: match (self.funding, self.l1_fee_recipient) {
+                (TxFunding::Signed { l1_data_fee }, Some(_)) => l1_data_fee,
                 _ => U256::ZERO,
             },
         };
@@ -123,36 +201,87 @@ impl<'a, DB: Database> Handler for FeeHandler<'a, DB> {
                         .load_account_mut(vault)?
                         .incr_balance(fees.base_fee_vault);
                 }
+                if let Some(vault) = self.l1_fee_recipient {
+                    if !fees.l1_fee_vault.is_zero() {
+                        ctx.journal_mut()
+                            .load_account_mut(vault)?
+                            .incr_balance(fees.l1_fee_vault);
+                    }
+                }
             }
         }
         Ok(())
     }
 }
 
-/// Executes `tx` on `db` without committing: returns the result and every account it touched.
-pub(crate) fn transact<'a, DB: Database>(
+/// Executes `tx` on `db` without committing: returns how it ended and every account it touched.
+pub(crate) fn transact<'a, DB: Database, T: BlockTransaction + ?Sized>(
     env: &'a ExecutionEnv,
     cfg: &CfgEnv,
-    tx: &'a TxEnv,
+    tx: &'a T,
     db: DB,
     mode: FeeMode,
 ) -> Result<TxOutput, TxError<DB::Error>> {
+    let funding = tx.funding();
+    let mut cfg = cfg.clone();
+    if let TxFunding::Deposit { .. } = funding {
+        // Deposits are authorised by L1, not by a signature and nonce, and paid for on L1.
+        cfg.disable_nonce_check = true;
+        cfg.disable_base_fee = true;
+    }
     let ctx: TxContext<'a, DB> = Context::<BlockEnv, TxEnv, CfgEnv, DB>::new(db, env.spec)
-        .with_cfg(cfg.clone())
+        .with_cfg(cfg)
         .with_block(&env.block)
-        .with_tx(tx);
+        .with_tx(tx.env());
     let mut evm = ctx.build_mainnet();
     let mut handler = FeeHandler::<'a, DB> {
         mode,
+        funding,
         base_fee_recipient: env.base_fee_recipient,
+        l1_fee_recipient: env.l1_fee_recipient,
         fees: Cell::new(Fees::default()),
         _db: std::marker::PhantomData,
     };
     let result = handler.run(&mut evm);
     let state = evm.ctx().journal_mut().finalize();
-    Ok(TxOutput {
-        result: result?,
-        state,
-        fees: handler.fees.get(),
-    })
+    match (result, funding) {
+        (Ok(result), _) => Ok(TxOutput {
+            result: Executed::Evm(result),
+            state,
+            fees: handler.fees.get(),
+        }),
+        (Err(EVMError::Transaction(invalid)), TxFunding::Deposit { mint, .. }) => {
+            let caller = tx.env().caller;
+            let state = failed_deposit_state(evm.ctx().db_mut(), caller, mint)?;
+            Ok(TxOutput {
+                result: Executed::FailedDeposit {
+                    gas_used: tx.env().gas_limit,
+                    reason: invalid.to_string(),
+                },
+                state,
+                fees: Fees::default(),
+            })
+        }
+        (Err(error), _) => Err(error),
+    }
+}
+
+/// The effect of a deposit revm refused: the mint stays and the sender's nonce moves on, so the
+/// deposit is consumed and cannot be replayed; nothing else happens.
+fn failed_deposit_state<DB: Database>(
+    db: &mut DB,
+    caller: Address,
+    mint: U256,
+) -> Result<EvmState, TxError<DB::Error>> {
+    let mut info = db
+        .basic(caller)
+        .map_err(EVMError::Database)?
+        .unwrap_or_default();
+    info.balance = info.balance.saturating_add(mint);
+    info.nonce = info.nonce.saturating_add(1);
+    let mut account = Account::from(info);
+    account.mark_touch();
+    let mut state = EvmState::default();
+    state.insert(caller, account);
+    Ok(state)
 }

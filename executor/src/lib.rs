@@ -18,11 +18,11 @@ pub use revm;
 pub use sequential::{simulate, Sequential, SimulationOptions};
 pub use tx::tx_env;
 pub use types::{
-    AccountBasic, AccountChange, BlockOutcome, ExecutionEnv, ExecutionError, ExecutionStats,
-    InvalidTx, StateChanges, TxIdx, TxReceipt, TxStatus,
+    AccountBasic, AccountChange, BlockOutcome, BlockTransaction, ExecutionEnv, ExecutionError,
+    ExecutionStats, InvalidTx, RollupTx, StateChanges, TxFunding, TxIdx, TxReceipt, TxStatus,
 };
 
-use revm::{context::TxEnv, database_interface::DatabaseRef};
+use revm::database_interface::DatabaseRef;
 
 /// A read-only view of the state a block executes on, shared by all worker threads.
 ///
@@ -40,10 +40,10 @@ pub trait BlockExecutor {
     /// A transaction that cannot be included (bad nonce, insufficient funds, gas above the block
     /// limit, ...) makes the whole call fail with [`ExecutionError::InvalidTransaction`] naming
     /// it; reverts and halts are ordinary receipts.
-    fn execute_block<S: StateView>(
+    fn execute_block<S: StateView, T: BlockTransaction>(
         &self,
         env: &ExecutionEnv,
-        txs: &[TxEnv],
+        txs: &[T],
         state: &S,
     ) -> Result<BlockOutcome, ExecutionError> {
         self.execute_block_with_stats(env, txs, state)
@@ -51,10 +51,10 @@ pub trait BlockExecutor {
     }
 
     /// As [`BlockExecutor::execute_block`], also returning how the engine got there.
-    fn execute_block_with_stats<S: StateView>(
+    fn execute_block_with_stats<S: StateView, T: BlockTransaction>(
         &self,
         env: &ExecutionEnv,
-        txs: &[TxEnv],
+        txs: &[T],
         state: &S,
     ) -> Result<(BlockOutcome, ExecutionStats), ExecutionError>;
 }
@@ -69,10 +69,10 @@ pub enum Engine {
 }
 
 impl BlockExecutor for Engine {
-    fn execute_block_with_stats<S: StateView>(
+    fn execute_block_with_stats<S: StateView, T: BlockTransaction>(
         &self,
         env: &ExecutionEnv,
-        txs: &[TxEnv],
+        txs: &[T],
         state: &S,
     ) -> Result<(BlockOutcome, ExecutionStats), ExecutionError> {
         match self {

@@ -13,13 +13,13 @@ use revm::{
 };
 
 use crate::{
-    changes::{receipt, seal_receipts, tx_writes, TxFailure, TxWrites},
-    evm::{cfg_env, transact, FeeMode},
+    changes::{seal_receipts, tx_receipt, tx_writes, TxFailure, TxWrites},
+    evm::{cfg_env, transact, Executed, FeeMode, TxOutput},
     types::{
         AccountBasic, AccountChange, BlockOutcome, ExecutionEnv, ExecutionError, ExecutionStats,
         StateChanges,
     },
-    BlockExecutor, StateView,
+    BlockExecutor, BlockTransaction, StateView,
 };
 
 /// Executes transactions one by one with revm. This is the definition of correct: the parallel
@@ -28,10 +28,10 @@ use crate::{
 pub struct Sequential;
 
 impl BlockExecutor for Sequential {
-    fn execute_block_with_stats<S: StateView>(
+    fn execute_block_with_stats<S: StateView, T: BlockTransaction>(
         &self,
         env: &ExecutionEnv,
-        txs: &[TxEnv],
+        txs: &[T],
         state: &S,
     ) -> Result<(BlockOutcome, ExecutionStats), ExecutionError> {
         let cfg = cfg_env(env);
@@ -45,7 +45,7 @@ impl BlockExecutor for Sequential {
                 overlay.loaded_info(address)
             });
             overlay.apply(&writes);
-            receipts.push(receipt(tx.tx_type, output.result));
+            receipts.push(tx_receipt(tx, output.result));
         }
         let gas_used = seal_receipts(&mut receipts);
         let stats = ExecutionStats {
@@ -228,7 +228,19 @@ pub fn simulate<S: StateView>(
     cfg.disable_nonce_check = options.skip_nonce_check;
     cfg.disable_base_fee = options.skip_base_fee_check;
     let mut overlay = Overlay::new(state);
-    transact(env, &cfg, tx, &mut overlay, FeeMode::Immediate)
-        .map(|output| output.result)
-        .map_err(|error| TxFailure::from(error).at(0))
+    match transact(env, &cfg, tx, &mut overlay, FeeMode::Immediate) {
+        Ok(TxOutput {
+            result: Executed::Evm(result),
+            ..
+        }) => Ok(result),
+        // A plain `TxEnv` is never a deposit.
+        Ok(TxOutput {
+            result: Executed::FailedDeposit { reason, .. },
+            ..
+        }) => Err(ExecutionError::InvalidTransaction {
+            index: 0,
+            reason: crate::types::InvalidTx(reason),
+        }),
+        Err(error) => Err(TxFailure::from(error).at(0)),
+    }
 }

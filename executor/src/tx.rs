@@ -36,3 +36,36 @@ pub fn tx_env(tx: &TxEnvelope, sender: Address) -> TxEnv {
         authorization_list,
     }
 }
+
+impl crate::RollupTx {
+    /// A deposit as revm runs it: legacy-shaped, gas price zero, no nonce or chain id (the
+    /// engine skips the nonce check for deposits and bumps the nonce all the same).
+    pub fn deposit(deposit: &parallax_protocol::deposit::DepositTx) -> Self {
+        Self {
+            env: TxEnv {
+                tx_type: 0,
+                caller: deposit.from,
+                gas_limit: deposit.gas_limit,
+                gas_price: 0,
+                kind: deposit.to,
+                value: deposit.value,
+                data: deposit.data.clone(),
+                nonce: 0,
+                chain_id: None,
+                ..TxEnv::default()
+            },
+            funding: crate::TxFunding::Deposit {
+                mint: deposit.mint,
+                system: deposit.is_system,
+            },
+        }
+    }
+
+    /// A signed transaction paying `l1_data_fee` (see [`parallax_protocol::l1_data_fee`]).
+    pub fn signed(tx: &TxEnvelope, sender: Address, l1_data_fee: alloy_primitives::U256) -> Self {
+        Self {
+            env: tx_env(tx, sender),
+            funding: crate::TxFunding::Signed { l1_data_fee },
+        }
+    }
+}

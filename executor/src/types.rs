@@ -3,7 +3,11 @@
 use std::collections::BTreeMap;
 
 use alloy_primitives::{Address, Bytes, Log, B256, U256};
-use revm::{context::BlockEnv, primitives::hardfork::SpecId, state::Bytecode};
+use revm::{
+    context::{BlockEnv, TxEnv},
+    primitives::hardfork::SpecId,
+    state::Bytecode,
+};
 
 /// Index of a transaction inside its block.
 pub type TxIdx = usize;
@@ -20,6 +24,9 @@ pub struct ExecutionEnv {
     /// Receiver of the base fee. `None` burns it (Ethereum L1); the Parallax L2 credits it to
     /// the base-fee vault predeploy so the operator can fund L1 posting.
     pub base_fee_recipient: Option<Address>,
+    /// Receiver of the L1 data fees ([`TxFunding::Signed`]). `None` on Ethereum L1, where no
+    /// transaction pays one.
+    pub l1_fee_recipient: Option<Address>,
 }
 
 impl ExecutionEnv {
@@ -30,16 +37,112 @@ impl ExecutionEnv {
             chain_id,
             block,
             base_fee_recipient: None,
+            l1_fee_recipient: None,
         }
     }
 
-    /// Accounts every transaction credits fees to. The parallel engine accounts them lazily so
-    /// that fee payments do not make every transaction depend on the previous one.
-    pub(crate) fn fee_recipients(&self) -> impl Iterator<Item = Address> + '_ {
-        std::iter::once(self.block.beneficiary).chain(
-            self.base_fee_recipient
-                .filter(|vault| *vault != self.block.beneficiary),
-        )
+    /// Accounts every transaction may credit fees to, each once, in a fixed order (beneficiary,
+    /// base-fee vault, L1-fee vault). The parallel engine accounts them lazily so that fee
+    /// payments do not make every transaction depend on the previous one.
+    pub(crate) fn fee_recipients(&self) -> Vec<Address> {
+        let mut recipients = vec![self.block.beneficiary];
+        for vault in [self.base_fee_recipient, self.l1_fee_recipient]
+            .into_iter()
+            .flatten()
+        {
+            if !recipients.contains(&vault) {
+                recipients.push(vault);
+            }
+        }
+        recipients
+    }
+}
+
+/// How a transaction is paid for on the rollup, beyond what revm's [`TxEnv`] says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxFunding {
+    /// A signed transaction: it pays for gas as on Ethereum, plus `l1_data_fee` (its share of
+    /// posting the batch to L1, computed by the block builder from its size and the L1 origin's
+    /// fees) into [`ExecutionEnv::l1_fee_recipient`]. The sender must afford gas, value and this
+    /// fee, or the transaction is invalid.
+    Signed {
+        /// Wei charged up front, kept even if the transaction reverts.
+        l1_data_fee: U256,
+    },
+    /// A deposit (type `0x7E`) made on L1: `mint` wei are created in the sender's account first
+    /// (paid for on L1, so kept whatever happens next); then it runs without a signature, nonce
+    /// check or fees. A deposit is never invalid: one revm would refuse (value above the balance,
+    /// gas limit below the intrinsic gas, ...) is included as a failure that still mints, bumps
+    /// the sender's nonce and uses its whole gas limit, as on the OP Stack.
+    Deposit {
+        /// Wei created for the sender.
+        mint: U256,
+        /// The protocol's own deposit (the L1-info deposit): its gas is not counted against the
+        /// block, so its receipt reports none.
+        system: bool,
+    },
+}
+
+impl TxFunding {
+    /// A signed transaction without an L1 data fee: Ethereum's rules.
+    pub const ETHEREUM: Self = Self::Signed {
+        l1_data_fee: U256::ZERO,
+    };
+}
+
+/// A transaction as an engine executes it. Plain [`TxEnv`]s are Ethereum transactions; the
+/// rollup's block builder passes [`RollupTx`] to add deposits and L1 data fees.
+pub trait BlockTransaction: Sync {
+    /// What revm runs. For a deposit: the sender, target, value, data and gas limit, with gas
+    /// price zero.
+    fn env(&self) -> &TxEnv;
+
+    /// How it is paid for.
+    fn funding(&self) -> TxFunding {
+        TxFunding::ETHEREUM
+    }
+
+    /// The EIP-2718 type its receipt reports (revm knows no deposit type, so a deposit's
+    /// [`TxEnv`] is legacy-shaped).
+    fn receipt_type(&self) -> u8 {
+        self.env().tx_type
+    }
+
+    /// Whether its gas counts towards the block's (false only for system deposits).
+    fn counts_gas(&self) -> bool {
+        !matches!(self.funding(), TxFunding::Deposit { system: true, .. })
+    }
+}
+
+impl BlockTransaction for TxEnv {
+    fn env(&self) -> &TxEnv {
+        self
+    }
+}
+
+/// A transaction of a rollup block.
+#[derive(Clone, Debug)]
+pub struct RollupTx {
+    /// What revm runs.
+    pub env: TxEnv,
+    /// How it is paid for.
+    pub funding: TxFunding,
+}
+
+impl BlockTransaction for RollupTx {
+    fn env(&self) -> &TxEnv {
+        &self.env
+    }
+
+    fn funding(&self) -> TxFunding {
+        self.funding
+    }
+
+    fn receipt_type(&self) -> u8 {
+        match self.funding {
+            TxFunding::Deposit { .. } => parallax_protocol::deposit::DEPOSIT_TX_TYPE,
+            TxFunding::Signed { .. } => self.env.tx_type,
+        }
     }
 }
 

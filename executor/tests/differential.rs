@@ -18,8 +18,10 @@ use parallax_executor::{
         primitives::hardfork::SpecId,
         state::{AccountInfo, Bytecode},
     },
-    BlockExecutor, BlockStm, ExecutionEnv, ExecutionError, Sequential,
+    BlockExecutor, BlockStm, BlockTransaction, ExecutionEnv, ExecutionError, RollupTx, Sequential,
+    TxFunding,
 };
+use parallax_protocol::deposit::DepositTx;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 /// A tiny EVM assembler: opcodes, pushes, and labels resolved to 2-byte jump targets.
@@ -625,9 +627,9 @@ fn random_block(rng: &mut StdRng, world: &World, shape: &Shape) -> (ExecutionEnv
 
 /// Runs the block on all engines and asserts they agree. Returns whether the block was valid and
 /// how many of the parallel runs really ran in parallel (rather than falling back).
-fn check_block(
+fn check_block<T: BlockTransaction>(
     env: &ExecutionEnv,
-    txs: &[TxEnv],
+    txs: &[T],
     state: &CacheDB<EmptyDB>,
     context: &str,
 ) -> (bool, usize) {
@@ -897,4 +899,253 @@ fn state_errors_are_reported_not_panicked() {
             ),
         }
     }
+}
+
+/// Turns a random Ethereum block into a rollup block: deposits first (transfers, hub calls and
+/// creations with mints, some refused by revm so they fail but still mint), then the signed
+/// transactions, each paying a random L1 data fee into a vault that may also be a fee recipient.
+fn rollup_block(
+    rng: &mut StdRng,
+    world: &World,
+    env: &mut ExecutionEnv,
+    signed: Vec<TxEnv>,
+) -> Vec<RollupTx> {
+    env.base_fee_recipient = Some(address(0xfe, 0));
+    env.l1_fee_recipient = Some(match rng.random_range(0..4) {
+        0 => env.block.beneficiary,
+        1 => address(0xfe, 0),
+        _ => address(0xfe, 1),
+    });
+    let mut txs = Vec::new();
+    for index in 0..rng.random_range(0..8) {
+        // Mostly fresh (aliased L1) senders, sometimes a contract (EIP-3607 refuses it).
+        let caller = if rng.random_bool(0.1) {
+            world.hubs[0]
+        } else {
+            address(0xd0, rng.random_range(0..4))
+        };
+        let mint = U256::from(rng.random_range(0u64..2_000_000));
+        let to = world.eoas[rng.random_range(0..world.eoas.len())];
+        let (kind, value, data, gas_limit) = match rng.random_range(0..5) {
+            0 | 1 => (
+                TxKind::Call(to),
+                U256::from(rng.random_range(0u64..2_500_000)),
+                Bytes::new(),
+                21_000,
+            ),
+            2 => (
+                TxKind::Call(world.hubs[rng.random_range(0..world.hubs.len())]),
+                U256::ZERO,
+                calldata(
+                    0,
+                    U256::from(rng.random_range(0..2u64)),
+                    U256::from(index + 1),
+                ),
+                100_000,
+            ),
+            3 => (
+                TxKind::Create,
+                U256::ZERO,
+                Bytes::from(selfdestructing_child_init()),
+                120_000,
+            ),
+            // Below the intrinsic gas: refused by revm, included as a failed deposit.
+            _ => (TxKind::Call(to), U256::ZERO, Bytes::new(), 1_000),
+        };
+        txs.push(RollupTx {
+            env: TxEnv {
+                tx_type: 0,
+                caller,
+                gas_limit,
+                gas_price: 0,
+                kind,
+                value,
+                data,
+                ..Default::default()
+            },
+            funding: TxFunding::Deposit {
+                mint,
+                system: false,
+            },
+        });
+    }
+    txs.extend(signed.into_iter().map(|env| RollupTx {
+        env,
+        funding: TxFunding::Signed {
+            l1_data_fee: U256::from(rng.random_range(0u64..50_000)),
+        },
+    }));
+    txs
+}
+
+#[test]
+fn block_stm_equals_sequential_on_rollup_blocks() {
+    let blocks = env_number("PARALLAX_DIFF_BLOCKS", 1500) / 3;
+    let seed = env_number("PARALLAX_DIFF_SEED", 0x9a11a7) ^ 0x7e;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (mut valid, mut failed_deposits, mut deposits) = (0, 0, 0);
+    for block in 0..blocks {
+        let (state, world) = build_state(&mut rng);
+        let shape = Shape {
+            txs: rng.random_range(1..=64),
+            conflict: [0.0, 0.2, 0.9][block as usize % 3],
+        };
+        let (mut env, signed) = random_block(&mut rng, &world, &shape);
+        let txs = rollup_block(&mut rng, &world, &mut env, signed);
+        let context = format!("rollup seed {seed} block {block}");
+        let (is_valid, _) = check_block(&env, &txs, &state, &context);
+        if let Ok(outcome) = Sequential.execute_block(&env, &txs, &state) {
+            for receipt in outcome.receipts.iter().filter(|r| r.tx_type == 0x7E) {
+                deposits += 1;
+                failed_deposits += u64::from(!receipt.status.is_success());
+            }
+        }
+        valid += u64::from(is_valid);
+    }
+    assert!(
+        valid * 10 >= blocks * 8,
+        "only {valid} of {blocks} rollup blocks were valid"
+    );
+    assert!(
+        failed_deposits > 0 && failed_deposits < deposits,
+        "{failed_deposits} of {deposits} deposits failed: both outcomes must be exercised"
+    );
+    eprintln!("{blocks} rollup blocks equal ({valid} valid; {deposits} deposits, {failed_deposits} failed)");
+}
+
+/// The deposit and L1-fee rules on hand-made cases, checked against the numbers they must give.
+#[test]
+fn deposits_mint_and_signed_transactions_pay_the_l1_fee() {
+    let mut db = CacheDB::new(EmptyDB::default());
+    let sender = address(0xee, 1);
+    let hub = address(0xab, 0);
+    let code = Bytecode::new_raw(Bytes::from(hub_code()));
+    db.insert_account_info(
+        sender,
+        AccountInfo {
+            balance: U256::from(10_000_000u64),
+            ..Default::default()
+        },
+    );
+    db.insert_account_info(
+        hub,
+        AccountInfo {
+            nonce: 1,
+            code_hash: code.hash_slow(),
+            code: Some(code),
+            ..Default::default()
+        },
+    );
+    let block = BlockEnv {
+        number: U256::from(5),
+        beneficiary: address(0xcb, 0),
+        timestamp: U256::from(1_700_000_000u64),
+        gas_limit: 30_000_000,
+        basefee: BASE_FEE,
+        prevrandao: Some(B256::with_last_byte(9)),
+        blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new(0, 1)),
+        ..Default::default()
+    };
+    // Not chain 1: a deposit carries no chain id, and must not be checked against one.
+    let mut env = ExecutionEnv::ethereum(SpecId::CANCUN, 901, block);
+    env.base_fee_recipient = Some(address(0xfe, 0));
+    env.l1_fee_recipient = Some(address(0xfe, 1));
+    let depositor = address(0xd0, 0);
+    let deposit = |value: u64, gas_limit: u64, mint: u64| {
+        RollupTx::deposit(&DepositTx {
+            from: depositor,
+            to: TxKind::Call(sender),
+            mint: U256::from(mint),
+            value: U256::from(value),
+            gas_limit,
+            ..Default::default()
+        })
+    };
+    let transfer = RollupTx {
+        env: TxEnv {
+            tx_type: 2,
+            caller: sender,
+            gas_limit: 21_000,
+            gas_price: u128::from(BASE_FEE) + 2,
+            gas_priority_fee: Some(2),
+            kind: TxKind::Call(depositor),
+            value: U256::from(1_000u64),
+            nonce: 0,
+            chain_id: Some(901),
+            ..Default::default()
+        },
+        funding: TxFunding::Signed {
+            l1_data_fee: U256::from(12_345u64),
+        },
+    };
+    // The L1-info deposit: a system deposit from an account that does not exist, using no block
+    // gas.
+    let system = RollupTx::deposit(&DepositTx {
+        from: address(0xde, 1),
+        to: TxKind::Call(address(0x42, 0x15)),
+        gas_limit: 1_000_000,
+        is_system: true,
+        data: Bytes::from(vec![1u8; 156]),
+        ..Default::default()
+    });
+    let txs = vec![
+        system,
+        deposit(600, 21_000, 1_000), // mints 1000, sends 600 to `sender`
+        deposit(5_000, 21_000, 100), // value above balance: fails, still mints 100
+        deposit(0, 1_000, 7),        // gas below intrinsic: fails, still mints 7
+        transfer,
+    ];
+    let outcome = Sequential
+        .execute_block(&env, &txs, &db)
+        .expect("valid block");
+    let statuses: Vec<bool> = outcome
+        .receipts
+        .iter()
+        .map(|r| r.status.is_success())
+        .collect();
+    assert_eq!(statuses, [true, true, false, false, true]);
+    let types: Vec<u8> = outcome.receipts.iter().map(|r| r.tx_type).collect();
+    assert_eq!(types, [0x7E, 0x7E, 0x7E, 0x7E, 2]);
+    // The system deposit counts no gas; failed deposits use their whole gas limit.
+    assert_eq!(outcome.receipts[0].gas_used, 0);
+    assert_eq!(outcome.receipts[2].gas_used, 21_000);
+    assert_eq!(outcome.receipts[3].gas_used, 1_000);
+    let info = |address: Address| {
+        outcome.state_changes.accounts[&address]
+            .info
+            .expect("account exists")
+    };
+    // 1000 + 100 + 7 minted, 600 sent, 1000 received back; three deposits bump the nonce.
+    assert_eq!(
+        info(depositor).balance,
+        U256::from(1_000 + 100 + 7 - 600 + 1_000)
+    );
+    assert_eq!(info(depositor).nonce, 3);
+    let gas_cost = 21_000 * (BASE_FEE + 2);
+    assert_eq!(
+        info(sender).balance,
+        U256::from(10_000_000 + 600 - 1_000 - 12_345 - gas_cost)
+    );
+    assert_eq!(info(address(0xfe, 1)).balance, U256::from(12_345u64));
+    // Deposits pay no base fee: the vault gets only the transfer's.
+    assert_eq!(
+        info(address(0xfe, 0)).balance,
+        U256::from(21_000 * BASE_FEE)
+    );
+    assert_eq!(info(address(0xcb, 0)).balance, U256::from(21_000 * 2u64));
+    check_block(&env, &txs, &db, "hand-made rollup block");
+
+    // A sender who can pay gas and value but not the L1 fee is refused.
+    let mut broke = txs[4].clone();
+    broke.funding = TxFunding::Signed {
+        l1_data_fee: U256::from(10_000_000u64),
+    };
+    let refused = Sequential.execute_block(&env, std::slice::from_ref(&broke), &db);
+    assert!(
+        matches!(
+            refused,
+            Err(ExecutionError::InvalidTransaction { index: 0, .. })
+        ),
+        "{refused:?}"
+    );
 }

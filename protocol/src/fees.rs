@@ -1,6 +1,38 @@
-//! The L2 base fee rule: EIP-1559 with the rollup's own elasticity and change denominator.
+//! Fee rules every node must apply identically: the L2 base fee (EIP-1559 with the rollup's own
+//! elasticity and change denominator) and the L1 data fee each signed transaction pays for its
+//! share of the batch posted to L1.
+
+use alloy_primitives::U256;
 
 use crate::config::Eip1559Params;
+use crate::system_config::L1FeeScalars;
+
+/// Divisor of the L1 data fee: 16 (the calldata gas per non-zero byte the weights are scaled
+/// by) times 10^6 (the scalars carry six decimals).
+const L1_FEE_DIVISOR: u64 = 16 * 1_000_000;
+
+/// The L1 data fee of a signed transaction with EIP-2718 encoding `raw`, charged at an L1 origin
+/// with `l1_base_fee` and `l1_blob_base_fee`.
+///
+/// The OP Stack's Ecotone formula, so operators can reuse its scalar tuning: the transaction's
+/// calldata gas on L1 (`4` per zero byte, `16` per other byte) times a weighted price
+/// `16 · base_fee_scalar · l1_base_fee + blob_base_fee_scalar · l1_blob_base_fee`, divided by
+/// `16 · 10^6`. It uses the uncompressed size: a per-transaction estimate of the compressed
+/// size would depend on its neighbours, and every node must compute the same fee from the
+/// transaction alone. U256 throughout, so no fee level overflows.
+pub fn l1_data_fee(
+    raw: &[u8],
+    l1_base_fee: U256,
+    l1_blob_base_fee: U256,
+    scalars: L1FeeScalars,
+) -> U256 {
+    let zeros = raw.iter().filter(|byte| **byte == 0).count() as u64;
+    let calldata_gas = U256::from(zeros * 4 + (raw.len() as u64 - zeros) * 16);
+    let weighted = U256::from(16u64 * u64::from(scalars.base_fee_scalar))
+        .saturating_mul(l1_base_fee)
+        .saturating_add(U256::from(scalars.blob_base_fee_scalar).saturating_mul(l1_blob_base_fee));
+    calldata_gas.saturating_mul(weighted) / U256::from(L1_FEE_DIVISOR)
+}
 
 /// Base fee of the block after a parent that used `parent_gas_used` of `parent_gas_limit` at
 /// `parent_base_fee`, under `params`. Integer arithmetic exactly as EIP-1559 specifies, in
@@ -59,6 +91,31 @@ mod tests {
             );
             prop_assert_eq!(next_base_fee(gas_used, gas_limit, base_fee, params), expected);
         }
+    }
+
+    #[test]
+    fn l1_data_fee_follows_the_ecotone_formula() {
+        let scalars = L1FeeScalars {
+            base_fee_scalar: 1368,
+            blob_base_fee_scalar: 810_949,
+        };
+        // 100 bytes, 20 of them zero: 20·4 + 80·16 = 1360 gas. At 10 gwei base fee and
+        // 1 wei blob base fee: 1360 · (16·1368·10^10 + 810949) / (16·10^6).
+        let mut raw = vec![1u8; 100];
+        raw[..20].fill(0);
+        let base = U256::from(10_000_000_000u64);
+        let expected = U256::from(1360u64)
+            * (U256::from(16u64 * 1368) * base + U256::from(810_949u64))
+            / U256::from(16_000_000u64);
+        assert_eq!(l1_data_fee(&raw, base, U256::from(1u64), scalars), expected);
+        // Free L1, or no data: no fee.
+        assert_eq!(
+            l1_data_fee(&raw, U256::ZERO, U256::ZERO, scalars),
+            U256::ZERO
+        );
+        assert_eq!(l1_data_fee(&[], base, base, scalars), U256::ZERO);
+        // Absurd fee levels saturate instead of overflowing.
+        assert!(l1_data_fee(&raw, U256::MAX, U256::MAX, scalars) > U256::ZERO);
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! The chain the sequencer extends: the latest state in memory, the head, and sealing blocks.
 //!
-//! A block is built from pool candidates, executed with the Block-STM executor on the latest
+//! Every block is sealed from [`PayloadAttributes`], the inputs derivation decides for it (L1
+//! origin, time, the L1-info deposit and the origin's deposits, gas limit and fee parameters),
+//! followed by transactions: batch transactions for a replica deriving from L1, or pool
+//! candidates for the sequencer. Both paths go through [`Chain::seal_next`], so a replica builds
+//! exactly the sequencer's block. The block is executed with the Block-STM executor on the latest
 //! state (on a blocking thread), its state changes applied to the in-memory trie (only the
 //! touched paths re-hashed), and then committed to the chain store with its new trie nodes in
 //! one database transaction. The state lock is held from applying the changes until the commit
@@ -8,17 +12,27 @@
 
 use std::sync::Arc;
 
-use alloy_consensus::{Header, Transaction, TxEnvelope, EMPTY_OMMER_ROOT_HASH};
-use alloy_eips::eip2718::Encodable2718;
+use alloy_consensus::{
+    transaction::SignerRecoverable, Header, Transaction, TxEnvelope, EMPTY_OMMER_ROOT_HASH,
+};
+use alloy_eips::eip2718::{Decodable2718, Encodable2718};
 use alloy_primitives::{Address, Bytes, B256, U256};
 use parallax_executor::{
     revm::{
-        context::{BlockEnv, TxEnv},
+        context::BlockEnv,
         primitives::{eip4844::BLOB_BASE_FEE_UPDATE_FRACTION_CANCUN, hardfork::SpecId},
     },
-    tx_env, BlockExecutor, BlockStm, ExecutionEnv, ExecutionError, ExecutionStats, TxReceipt,
+    BlockExecutor, BlockStm, ExecutionEnv, ExecutionError, ExecutionStats, RollupTx, TxReceipt,
 };
-use parallax_protocol::RollupConfig;
+use parallax_protocol::{
+    block::L2BlockInfo,
+    deposit::DepositTx,
+    derive::{build_attributes, DerivedBlock, PayloadAttributes},
+    l1_data_fee,
+    l1_info::L1Info,
+    predeploys::{BASE_FEE_VAULT, L1_FEE_VAULT, SEQUENCER_FEE_VAULT},
+    RollupConfig,
+};
 use parallax_state::{
     roots::{logs_bloom, ordered_root, receipts_root},
     store::{
@@ -29,7 +43,7 @@ use parallax_state::{
 };
 use tokio::sync::RwLock;
 
-use crate::{genesis::Genesis, mempool::PooledTx};
+use crate::{genesis::Genesis, mempool::PooledTx, origin::Origin};
 
 /// Why the chain could not be opened or extended.
 #[derive(Debug, thiserror::Error)]
@@ -54,17 +68,18 @@ pub enum ChainError {
     /// A blocking task panicked.
     #[error("block building task failed: {0}")]
     Task(String),
+    /// The attributes do not describe a valid next block (a bug in the caller or derivation:
+    /// nothing is written).
+    #[error("invalid block attributes: {0}")]
+    Attributes(String),
 }
 
-/// Execution parameters the sequencer applies to every block.
+/// Execution parameters the sequencer applies to every block. Fee recipients are not among
+/// them: they are consensus (the predeploy vaults), so every replica computes the same state.
 #[derive(Clone, Debug)]
 pub struct ChainParams {
-    /// Protocol parameters (chain id, gas limit, base fee rules).
+    /// Protocol parameters (chain id, gas limit, base fee rules, genesis anchor).
     pub rollup: RollupConfig,
-    /// Receives priority fees.
-    pub fee_recipient: Address,
-    /// Receives base fees (so the operator can fund L1 posting).
-    pub base_fee_vault: Address,
     /// Block-STM worker threads.
     pub threads: usize,
 }
@@ -76,6 +91,8 @@ pub struct Head {
     pub header: Header,
     /// Its hash.
     pub hash: B256,
+    /// Its L1 origin and position in the epoch, as derivation tracks it.
+    pub info: L2BlockInfo,
 }
 
 impl Head {
@@ -120,6 +137,9 @@ fn spec() -> SpecId {
     SpecId::CANCUN
 }
 
+/// Header `extraData` of every block (consensus: a replica must rebuild identical headers).
+const EXTRA_DATA: &[u8] = b"parallax";
+
 /// The header a block at `number` on top of `parent` would have before execution.
 fn block_env(header: &Header) -> BlockEnv {
     let mut block = BlockEnv {
@@ -140,7 +160,7 @@ impl<S: ChainStore> Chain<S> {
     /// Opens the chain in `store`: resumes at its unsafe head, or writes `genesis` as block 0.
     pub async fn open(
         store: S,
-        params: ChainParams,
+        mut params: ChainParams,
         genesis: &Genesis,
     ) -> Result<Self, ChainError> {
         let genesis_changes = genesis.clone().with_predeploys().state_changes()?;
@@ -165,6 +185,32 @@ impl<S: ChainStore> Chain<S> {
             ..Default::default()
         };
         let genesis_hash = genesis_header.hash_slow();
+        let anchor = params.rollup.genesis;
+        if anchor.l2.number != 0 {
+            return Err(ChainError::Attributes(
+                "the rollup's genesis must be L2 block 0".into(),
+            ));
+        }
+        if anchor.l2.hash != B256::ZERO && anchor.l2.hash != genesis_hash {
+            return Err(ChainError::GenesisMismatch {
+                stored: anchor.l2.hash,
+                configured: genesis_hash,
+            });
+        }
+        if anchor.l2_timestamp != genesis.timestamp {
+            return Err(ChainError::Attributes(format!(
+                "the rollup config's genesis time {} is not the genesis file's {}",
+                anchor.l2_timestamp, genesis.timestamp
+            )));
+        }
+        // Derivation (replicas, the challenger) anchors on this hash: publish it.
+        params.rollup.genesis.l2.hash = genesis_hash;
+        let genesis_info = L2BlockInfo {
+            number: 0,
+            hash: genesis_hash,
+            l1_origin: anchor.l1,
+            sequence_number: 0,
+        };
         let state = match store.head(HeadKind::Unsafe).await? {
             Some(head) => {
                 let stored_genesis = store
@@ -178,16 +224,22 @@ impl<S: ChainStore> Chain<S> {
                         configured: genesis_hash,
                     });
                 }
-                let header = store
-                    .header(head.number)
+                let block = store
+                    .block(head.number)
                     .await?
                     .ok_or(StoreError::UnknownBlock(head.number))?;
+                let info = if head.number == 0 {
+                    genesis_info
+                } else {
+                    block_info(&block)?
+                };
                 let world = load_world_state(&store, head.number).await?;
                 ChainState {
                     world,
                     head: Head {
-                        header: header.header,
-                        hash: header.hash,
+                        header: block.header,
+                        hash: block.hash,
+                        info,
                     },
                 }
             }
@@ -197,7 +249,7 @@ impl<S: ChainStore> Chain<S> {
                 let block = StoredBlock {
                     header: genesis_header.clone(),
                     hash: genesis_hash,
-                    l1_origin: BlockRef::default(),
+                    l1_origin: anchor.l1,
                     transactions: Vec::new(),
                     receipts: Vec::new(),
                 };
@@ -215,6 +267,7 @@ impl<S: ChainStore> Chain<S> {
                     head: Head {
                         header: genesis_header,
                         hash: genesis_hash,
+                        info: genesis_info,
                     },
                 }
             }
@@ -241,69 +294,167 @@ impl<S: ChainStore> Chain<S> {
         &self.params
     }
 
-    /// The base fee of the next block.
-    pub fn next_base_fee(head: &Header, rollup: &RollupConfig) -> u64 {
-        rollup.next_base_fee(
-            head.gas_used,
-            head.gas_limit,
-            head.base_fee_per_gas.unwrap_or(rollup.min_base_fee),
-        )
+    /// Drops every block above `to` (an L1 reorg took their data away) and makes `to` the
+    /// head again, in the store and in memory.
+    pub async fn rewind(&self, to: u64) -> Result<(), ChainError> {
+        let mut state = self.state.clone().write_owned().await;
+        let block = self
+            .store
+            .block(to)
+            .await?
+            .ok_or(StoreError::UnknownBlock(to))?;
+        self.store.rewind_unsafe(block.block_ref()).await?;
+        let info = if to == 0 {
+            L2BlockInfo {
+                number: 0,
+                hash: block.hash,
+                l1_origin: self.params.rollup.genesis.l1,
+                sequence_number: 0,
+            }
+        } else {
+            block_info(&block)?
+        };
+        state.world = load_world_state(&self.store, to).await?;
+        state.head = Head {
+            header: block.header,
+            hash: block.hash,
+            info,
+        };
+        tracing::warn!(head = to, "chain rewound");
+        Ok(())
     }
 
-    /// The execution environment of a block on top of `head` at `timestamp`.
-    pub fn next_env(&self, head: &Head, timestamp: u64) -> (Header, ExecutionEnv) {
+    /// The attributes of the sequencer's next block on top of `head` with `origin`: what
+    /// derivation will decide for it from the batch the batcher posts.
+    pub fn attributes(
+        &self,
+        head: &Head,
+        origin: &Origin,
+    ) -> Result<PayloadAttributes, ChainError> {
+        let number = head.header.number + 1;
+        let timestamp_ms = self
+            .params
+            .rollup
+            .l2_timestamp_ms(number)
+            .ok_or_else(|| ChainError::Attributes(format!("no time for block {number}")))?;
+        Ok(build_attributes(&DerivedBlock {
+            parent_hash: head.hash,
+            number,
+            timestamp_ms,
+            origin: origin.epoch.clone(),
+            sequence_number: origin.sequence_number,
+            transactions: Vec::new(),
+            derived_from: origin.epoch.info.id(),
+            forced: false,
+        }))
+    }
+
+    /// The header and execution environment of the block `attributes` describe on `head`.
+    fn next_env(&self, head: &Head, attributes: &PayloadAttributes) -> (Header, ExecutionEnv) {
+        let rollup = &self.params.rollup;
+        let parent = &head.header;
+        let base_fee = next_base_fee(parent, rollup, attributes.eip1559);
         let header = Header {
             parent_hash: head.hash,
             ommers_hash: EMPTY_OMMER_ROOT_HASH,
-            beneficiary: self.params.fee_recipient,
-            number: head.header.number + 1,
-            gas_limit: self.params.rollup.gas_limit,
-            timestamp: timestamp.max(head.header.timestamp + 1),
-            extra_data: Bytes::from_static(b"parallax"),
-            // No L1 randomness in dev mode: the parent hash is as unpredictable as it gets here.
-            mix_hash: head.hash,
-            base_fee_per_gas: Some(Self::next_base_fee(&head.header, &self.params.rollup)),
+            beneficiary: attributes.fee_recipient,
+            number: attributes.number,
+            gas_limit: attributes.gas_limit,
+            timestamp: attributes.timestamp,
+            extra_data: Bytes::from_static(EXTRA_DATA),
+            mix_hash: attributes.prev_randao,
+            base_fee_per_gas: Some(base_fee),
             withdrawals_root: Some(alloy_trie::EMPTY_ROOT_HASH),
             blob_gas_used: Some(0),
             excess_blob_gas: Some(0),
             parent_beacon_block_root: Some(B256::ZERO),
             ..Default::default()
         };
-        let env = ExecutionEnv {
-            spec: spec(),
-            chain_id: self.params.rollup.l2_chain_id,
-            block: block_env(&header),
-            base_fee_recipient: Some(self.params.base_fee_vault),
-        };
+        let env = execution_env(rollup, &header);
         (header, env)
     }
 
-    /// Builds, executes, seals and commits the next block from `candidates` (in order).
-    /// Candidates the state refuses (e.g. funds spent by an earlier transaction of the block)
-    /// are dropped with their reason and the block is executed again without them.
+    /// The environment `eth_call` and `eth_estimateGas` simulate in: a block after `head` with
+    /// its parameters.
+    pub fn call_env(&self, head: &Head) -> ExecutionEnv {
+        let rollup = &self.params.rollup;
+        let header = Header {
+            number: head.header.number + 1,
+            beneficiary: SEQUENCER_FEE_VAULT,
+            gas_limit: head.header.gas_limit,
+            timestamp: head.header.timestamp + 1,
+            mix_hash: head.header.mix_hash,
+            base_fee_per_gas: Some(next_base_fee(&head.header, rollup, rollup.eip1559)),
+            ..Default::default()
+        };
+        execution_env(rollup, &header)
+    }
+
+    /// Builds, executes, seals and commits the block `attributes` describe, with `candidates`
+    /// (pool transactions, in order) after the attributes' own transactions. Deposits always
+    /// run; transactions the state refuses (e.g. funds spent by an earlier transaction of the
+    /// block, or an invalid transaction in a batch) are dropped with their reason and the block
+    /// is executed again without them.
     pub async fn seal_next(
         &self,
-        mut candidates: Vec<PooledTx>,
-        timestamp: u64,
+        attributes: &PayloadAttributes,
+        candidates: Vec<PooledTx>,
     ) -> Result<Sealed, ChainError> {
         // Execute under a read lock (RPC keeps answering), off the async runtime: only this
         // producer ever writes the state, so it cannot change before the write lock below.
         let snapshot = self.state.clone().read_owned().await;
-        let (mut header, env) = self.next_env(&snapshot.head, timestamp);
+        if attributes.parent_hash != snapshot.head.hash
+            || attributes.number != snapshot.head.header.number + 1
+        {
+            return Err(ChainError::Attributes(format!(
+                "block {} on {} does not extend the head {} ({})",
+                attributes.number,
+                attributes.parent_hash,
+                snapshot.head.header.number,
+                snapshot.head.hash
+            )));
+        }
+        let (mut header, env) = self.next_env(&snapshot.head, attributes);
+        let inputs = BlockInputs::decode(attributes)?;
         let engine = BlockStm::new(self.params.threads);
-        let (mut outcome, stats, candidates, dropped) = tokio::task::spawn_blocking(move || {
-            let mut dropped = Vec::new();
+        let (mut outcome, stats, inputs, dropped) = tokio::task::spawn_blocking(move || {
+            let BlockInputs {
+                deposits,
+                mut candidates,
+                mut dropped,
+                l1_info,
+                scalars,
+            } = inputs.with_candidates(candidates);
+            let deposit_txs: Vec<RollupTx> = deposits.iter().map(RollupTx::deposit).collect();
             loop {
-                let txs: Vec<TxEnv> = candidates
+                let txs: Vec<RollupTx> = deposit_txs
                     .iter()
-                    .map(|tx| tx_env(&tx.envelope, tx.sender))
+                    .cloned()
+                    .chain(candidates.iter().map(|tx| {
+                        let fee = l1_data_fee(
+                            &tx.raw,
+                            U256::from(l1_info.base_fee),
+                            U256::from(l1_info.blob_base_fee),
+                            scalars,
+                        );
+                        RollupTx::signed(&tx.envelope, tx.sender, fee)
+                    }))
                     .collect();
                 match engine.execute_block_with_stats(&env, &txs, &snapshot.world) {
-                    Ok((outcome, stats)) => return Ok((outcome, stats, candidates, dropped)),
+                    Ok((outcome, stats)) => {
+                        let inputs = BlockInputs {
+                            deposits,
+                            candidates,
+                            dropped: Vec::new(),
+                            l1_info,
+                            scalars,
+                        };
+                        return Ok((outcome, stats, inputs, dropped));
+                    }
                     Err(ExecutionError::InvalidTransaction { index, reason })
-                        if index < candidates.len() =>
+                        if index >= deposits.len() && index - deposits.len() < candidates.len() =>
                     {
-                        let bad = candidates[index].clone();
+                        let bad = candidates[index - deposits.len()].clone();
                         dropped.push((bad.hash, reason.to_string()));
                         // Later transactions of that sender cannot run without it.
                         candidates.retain(|tx| {
@@ -336,27 +487,43 @@ impl<S: ChainStore> Chain<S> {
         header.gas_used = outcome.gas_used;
         header.receipts_root = receipts_root(&outcome.receipts);
         header.logs_bloom = logs_bloom(&outcome.receipts);
-        let raw: Vec<Bytes> = candidates.iter().map(|tx| tx.raw.clone()).collect();
-        header.transactions_root =
-            ordered_root(raw.len(), |index, out| out.extend_from_slice(&raw[index]));
-        let hash = header.hash_slow();
         let base_fee = header.base_fee_per_gas.unwrap_or_default();
+        let mut transactions = Vec::with_capacity(inputs.deposits.len() + inputs.candidates.len());
+        let mut prices = Vec::with_capacity(transactions.capacity());
+        for deposit in &inputs.deposits {
+            transactions.push(StoredTransaction {
+                hash: deposit.hash(),
+                sender: deposit.from,
+                raw: deposit.encode(),
+            });
+            prices.push(0);
+        }
+        for tx in &inputs.candidates {
+            transactions.push(StoredTransaction {
+                hash: tx.hash,
+                sender: tx.sender,
+                raw: tx.raw.clone(),
+            });
+            let tip = tx
+                .envelope
+                .effective_tip_per_gas(base_fee)
+                .unwrap_or_default();
+            prices.push(u128::from(base_fee) + tip);
+        }
+        header.transactions_root = ordered_root(transactions.len(), |index, out| {
+            out.extend_from_slice(&transactions[index].raw)
+        });
+        let hash = header.hash_slow();
         let block = StoredBlock {
             hash,
-            l1_origin: BlockRef::default(),
-            transactions: candidates
+            l1_origin: attributes.l1_origin,
+            receipts: outcome
+                .receipts
                 .iter()
-                .map(|tx| StoredTransaction {
-                    hash: tx.hash,
-                    sender: tx.sender,
-                    raw: tx.raw.clone(),
-                })
+                .zip(prices)
+                .map(|(receipt, price)| stored_receipt(receipt, price))
                 .collect(),
-            receipts: candidates
-                .iter()
-                .zip(&outcome.receipts)
-                .map(|(tx, receipt)| stored_receipt(tx, receipt, base_fee))
-                .collect(),
+            transactions,
             header,
         };
         let committed = self
@@ -379,6 +546,7 @@ impl<S: ChainStore> Chain<S> {
         state.head = Head {
             header: block.header.clone(),
             hash,
+            info: attributes.executed(hash),
         };
         Ok(Sealed {
             block,
@@ -386,6 +554,117 @@ impl<S: ChainStore> Chain<S> {
             stats,
         })
     }
+}
+
+/// What a block executes, decoded from its attributes.
+struct BlockInputs {
+    /// The L1-info deposit, then the origin's deposits.
+    deposits: Vec<DepositTx>,
+    /// Signed transactions: the attributes' batch transactions, then pool candidates.
+    candidates: Vec<PooledTx>,
+    /// Batch transactions that could not be decoded or recovered, with the reason.
+    dropped: Vec<(B256, String)>,
+    /// The origin's fees, for the L1 data fee.
+    l1_info: L1Info,
+    scalars: parallax_protocol::L1FeeScalars,
+}
+
+impl BlockInputs {
+    fn decode(attributes: &PayloadAttributes) -> Result<Self, ChainError> {
+        let count = attributes.deposit_count.min(attributes.transactions.len());
+        let (deposit_bytes, batch) = attributes.transactions.split_at(count);
+        let deposits = deposit_bytes
+            .iter()
+            .map(|raw| DepositTx::decode(raw))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| ChainError::Attributes(format!("deposit: {error}")))?;
+        let l1_info = deposit_bytes
+            .first()
+            .ok_or_else(|| ChainError::Attributes("no L1-info deposit".into()))
+            .and_then(|first| {
+                L1Info::from_deposit(first)
+                    .map_err(|error| ChainError::Attributes(format!("L1-info deposit: {error}")))
+            })?;
+        let mut candidates = Vec::with_capacity(batch.len());
+        let mut dropped = Vec::new();
+        for raw in batch {
+            // A batch is untrusted input: a transaction that does not decode or recover is
+            // skipped, never fatal, on every node alike.
+            match batch_transaction(raw) {
+                Ok(tx) => candidates.push(tx),
+                Err(reason) => dropped.push((alloy_primitives::keccak256(raw), reason)),
+            }
+        }
+        Ok(Self {
+            deposits,
+            candidates,
+            dropped,
+            l1_info,
+            scalars: attributes.l1_fee_scalars,
+        })
+    }
+
+    fn with_candidates(mut self, pool: Vec<PooledTx>) -> Self {
+        self.candidates.extend(pool);
+        self
+    }
+}
+
+/// A batch transaction as the pool would hold it.
+fn batch_transaction(raw: &Bytes) -> Result<PooledTx, String> {
+    let envelope = TxEnvelope::decode_2718(&mut raw.as_ref()).map_err(|e| e.to_string())?;
+    if envelope.is_eip4844() {
+        return Err("blob transactions are not allowed on L2".into());
+    }
+    let sender = envelope.recover_signer().map_err(|e| e.to_string())?;
+    Ok(PooledTx {
+        hash: *envelope.tx_hash(),
+        sender,
+        envelope: Arc::new(envelope),
+        raw: raw.clone(),
+        arrival: 0,
+    })
+}
+
+/// The execution environment of a block with `header` under `rollup`: the fee vaults are the
+/// predeploys, so every node credits the same accounts.
+fn execution_env(rollup: &RollupConfig, header: &Header) -> ExecutionEnv {
+    ExecutionEnv {
+        spec: spec(),
+        chain_id: rollup.l2_chain_id,
+        block: block_env(header),
+        base_fee_recipient: Some(BASE_FEE_VAULT),
+        l1_fee_recipient: Some(L1_FEE_VAULT),
+    }
+}
+
+/// A stored block's origin and position, from its L1-info deposit.
+pub fn block_info(block: &StoredBlock) -> Result<L2BlockInfo, ChainError> {
+    let first = block.transactions.first().ok_or_else(|| {
+        ChainError::Attributes(format!(
+            "block {} has no L1-info deposit",
+            block.header.number
+        ))
+    })?;
+    let info = L1Info::from_deposit(&first.raw)
+        .map_err(|error| ChainError::Attributes(format!("L1-info deposit: {error}")))?;
+    Ok(info.l2_block_info(block.header.number, block.hash))
+}
+
+/// The base fee of a block after `parent` under `eip1559` (the SystemConfig values in force at
+/// its origin), floored at the rollup's minimum.
+pub fn next_base_fee(
+    parent: &Header,
+    rollup: &RollupConfig,
+    eip1559: parallax_protocol::config::Eip1559Params,
+) -> u64 {
+    parallax_protocol::next_base_fee(
+        parent.gas_used,
+        parent.gas_limit,
+        parent.base_fee_per_gas.unwrap_or(rollup.min_base_fee),
+        eip1559,
+    )
+    .max(rollup.min_base_fee)
 }
 
 /// Code deployed by `changes`, as the store keeps it.
@@ -397,18 +676,14 @@ fn new_code(changes: &parallax_executor::StateChanges) -> Vec<(B256, Bytes)> {
         .collect()
 }
 
-/// A receipt as stored, with the price the sender actually paid.
-fn stored_receipt(tx: &PooledTx, receipt: &TxReceipt, base_fee: u64) -> StoredReceipt {
-    let tip = tx
-        .envelope
-        .effective_tip_per_gas(base_fee)
-        .unwrap_or_default();
+/// A receipt as stored, with the price the sender actually paid (zero for deposits).
+fn stored_receipt(receipt: &TxReceipt, effective_gas_price: u128) -> StoredReceipt {
     StoredReceipt {
         tx_type: receipt.tx_type,
         success: receipt.status.is_success(),
         gas_used: receipt.gas_used,
         cumulative_gas_used: receipt.cumulative_gas_used,
-        effective_gas_price: u128::from(base_fee) + tip,
+        effective_gas_price,
         contract_address: receipt.contract_address,
         logs: receipt.logs.clone(),
     }

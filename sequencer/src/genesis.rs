@@ -130,18 +130,26 @@ impl Genesis {
     }
 
     /// Adds the predeploys every Parallax L2 has (design §2) unless the file places accounts at
-    /// those addresses itself: the `L2ToL1MessagePasser` (withdrawals are proven against its
-    /// storage) and the fee vaults (plain accounts collecting fees).
+    /// those addresses itself: `L1Block` (the L1-info deposit opening every block writes the L1
+    /// origin into it), the `L2ToL1MessagePasser` (withdrawals are proven against its storage)
+    /// and the fee vaults (plain accounts collecting fees). Contracts get nonce 1, as if
+    /// deployed, so the state matches what a deployment would have produced.
     pub fn with_predeploys(self) -> Self {
         use parallax_protocol::predeploys;
-        let passer = GenesisAccount {
-            code: Some(Bytes::from_static(
-                &parallax_contracts::L2ToL1MessagePasser::DEPLOYED_BYTECODE,
-            )),
+        let contract = |code: &'static [u8]| GenesisAccount {
+            code: Some(Bytes::from_static(code)),
             nonce: Some(1),
             ..Default::default()
         };
-        let mut genesis = self.with_default_account(predeploys::L2_TO_L1_MESSAGE_PASSER, passer);
+        let mut genesis = self
+            .with_default_account(
+                predeploys::L1_BLOCK,
+                contract(&parallax_contracts::L1Block::DEPLOYED_BYTECODE),
+            )
+            .with_default_account(
+                predeploys::L2_TO_L1_MESSAGE_PASSER,
+                contract(&parallax_contracts::L2ToL1MessagePasser::DEPLOYED_BYTECODE),
+            );
         for vault in [
             predeploys::SEQUENCER_FEE_VAULT,
             predeploys::BASE_FEE_VAULT,
@@ -228,5 +236,41 @@ mod tests {
         assert_eq!(changes.accounts.len(), 2);
         assert_eq!(changes.contracts.len(), 1);
         assert!(Genesis::from_json(r#"{"alloc":{"0x01":{"balance":"0x1","bogus":1}}}"#).is_err());
+    }
+
+    #[test]
+    fn predeploys_are_placed_unless_the_file_has_them() {
+        use parallax_protocol::predeploys;
+        let genesis = Genesis::dev(0).expect("dev genesis").with_predeploys();
+        // Ten dev accounts, two predeployed contracts, three fee vaults.
+        assert_eq!(genesis.alloc.len(), 15);
+        let code = |address: Address| {
+            let account = &genesis.alloc[&address];
+            assert_eq!(account.nonce, Some(1), "{address} nonce");
+            account.code.clone().expect("predeploy has code")
+        };
+        assert_eq!(
+            code(predeploys::L1_BLOCK),
+            parallax_contracts::L1Block::DEPLOYED_BYTECODE
+        );
+        assert_eq!(
+            code(predeploys::L2_TO_L1_MESSAGE_PASSER),
+            parallax_contracts::L2ToL1MessagePasser::DEPLOYED_BYTECODE
+        );
+        let changes = genesis.state_changes().expect("valid code");
+        assert_eq!(changes.accounts.len(), 15);
+        assert_eq!(changes.contracts.len(), 2);
+
+        // A file that already places an account at a predeploy address keeps it.
+        let own = GenesisAccount {
+            balance: U256::from(7),
+            ..Default::default()
+        };
+        let genesis = Genesis::dev(0)
+            .expect("dev genesis")
+            .with_default_account(predeploys::L1_BLOCK, own)
+            .with_predeploys();
+        assert_eq!(genesis.alloc[&predeploys::L1_BLOCK].balance, U256::from(7));
+        assert!(genesis.alloc[&predeploys::L1_BLOCK].code.is_none());
     }
 }

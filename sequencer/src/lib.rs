@@ -6,9 +6,11 @@
 //! transactions; [`rpc`] serves the `eth_` namespace.
 
 pub mod chain;
+pub mod follow;
 pub mod genesis;
 pub mod journal;
 pub mod mempool;
 pub mod metrics;
 pub mod node;
+pub mod origin;
 pub mod rpc;

@@ -11,12 +11,14 @@ use alloy_eips::eip2718::Decodable2718;
 use alloy_primitives::B256;
 
 use crate::{
-    chain::{Chain, ChainError, ChainParams},
+    chain::{next_base_fee, Chain, ChainError, ChainParams},
+    follow::{follow, Deriver, FollowError, FollowMode},
     genesis::Genesis,
     journal::Journal,
     mempool::PooledTx,
     mempool::{Mempool, PoolConfig},
     metrics::Metrics,
+    origin::OriginSelector,
     rpc::{router, EthApi, Events, RpcLimits},
 };
 
@@ -51,6 +53,29 @@ pub enum NodeError {
     /// The listener failed.
     #[error("RPC server: {0}")]
     Io(#[from] std::io::Error),
+    /// Derivation failed.
+    #[error(transparent)]
+    Follow(#[from] FollowError),
+}
+
+/// What the node does besides serving RPC.
+pub struct Roles {
+    /// Sequence blocks, taking L1 origins from this selector; `None` for a replica, whose
+    /// blocks all come from derivation and whose RPC refuses transactions.
+    pub sequencer: Option<Box<dyn OriginSelector>>,
+    /// Derive from L1: a replica builds its chain this way; a sequencer advances its `safe` and
+    /// `finalized` heads with it. `None`: no L1 (dev mode), heads stay at genesis.
+    pub derivation: Option<Box<dyn Deriver>>,
+}
+
+impl Roles {
+    /// A sequencer without derivation (dev mode, benchmarks).
+    pub fn sequencer(origins: Box<dyn OriginSelector>) -> Self {
+        Self {
+            sequencer: Some(origins),
+            derivation: None,
+        }
+    }
 }
 
 /// A started node: its RPC address, and a handle that stops it.
@@ -92,10 +117,30 @@ impl RunningNode {
     }
 }
 
-fn now_seconds() -> u64 {
+/// Wall-clock time in milliseconds since the Unix epoch.
+pub fn now_millis() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
+/// The genesis time of a chain in `store`: the stored genesis block's, or now for a new chain
+/// (a development chain starts its block schedule when it is first started).
+pub async fn genesis_time<S: ChainStore>(store: &S) -> Result<u64, StoreError> {
+    Ok(match store.header(0).await? {
+        Some(genesis) => genesis.header.timestamp,
+        None => now_millis() / 1000,
+    })
+}
+
+/// Gas the user deposits of a block may use: reserved before pool transactions are chosen.
+fn deposit_gas(attributes: &parallax_protocol::derive::PayloadAttributes) -> u64 {
+    attributes.transactions[..attributes.deposit_count.min(attributes.transactions.len())]
+        .iter()
+        .filter_map(|raw| parallax_protocol::deposit::DepositTx::decode(raw).ok())
+        .filter(|deposit| !deposit.is_system)
+        .map(|deposit| deposit.gas_limit)
+        .sum()
 }
 
 /// Reloads the pool journal into the pool, re-validating every transaction against the current
@@ -152,6 +197,7 @@ pub async fn start<S: ChainStore>(
     store: S,
     genesis: &Genesis,
     config: NodeConfig,
+    roles: Roles,
 ) -> Result<RunningNode, NodeError> {
     let block_time = Duration::from_millis(config.params.rollup.block_time_ms.max(100));
     let chain = Arc::new(Chain::open(store, config.params.clone(), genesis).await?);
@@ -160,7 +206,12 @@ pub async fn start<S: ChainStore>(
     let journal = Journal::spawn(chain.store().clone());
     let events = Events::default();
     let metrics = Arc::new(Metrics::default());
-    let api = Arc::new(EthApi::new(
+    let Roles {
+        sequencer: origins,
+        derivation,
+    } = roles;
+    let replica = origins.is_none();
+    let api = EthApi::new(
         chain.clone(),
         pool.clone(),
         journal,
@@ -169,7 +220,8 @@ pub async fn start<S: ChainStore>(
         config.limits.clone(),
         config.cors_origin.clone(),
         config.suggested_tip,
-    ));
+    );
+    let api = Arc::new(if replica { api.read_only() } else { api });
     let listener = TcpListener::bind(config.http_addr).await?;
     let rpc_addr = listener.local_addr()?;
     let (shutdown, mut stopped) = tokio::sync::watch::channel(false);
@@ -216,31 +268,96 @@ pub async fn start<S: ChainStore>(
         }));
     }
 
+    if let Some(deriver) = derivation {
+        let mode = if replica {
+            FollowMode::Replica
+        } else {
+            FollowMode::Verify
+        };
+        let chain = chain.clone();
+        let stop = shutdown.subscribe();
+        let failed = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            let result = follow(chain, deriver, mode, block_time, stop).await;
+            if let Err(error) = &result {
+                tracing::error!(%error, "derivation failed; stopping");
+                let _ = failed.send(true);
+            }
+            result.map_err(NodeError::from)
+        }));
+    }
+    let Some(origins) = origins else {
+        return Ok(RunningNode {
+            rpc_addr,
+            metrics_addr,
+            shutdown,
+            tasks,
+        });
+    };
     let producer_stop = shutdown.clone();
     let producer = tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(block_time);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut origins = Some(origins);
         loop {
+            let stopping = async { stopped.wait_for(|stop| *stop).await.is_ok() };
+            // Blocks follow the rollup's fixed schedule: wait until the next one is due (a
+            // restarted sequencer that is behind catches up without waiting).
+            let head = chain.state().read().await.head.clone();
+            let number = head.header.number + 1;
+            let Some(due_ms) = chain.params().rollup.l2_timestamp_ms(number) else {
+                tracing::error!(number, "block time overflows; stopping");
+                let _ = producer_stop.send(true);
+                return Ok(());
+            };
+            let wait = Duration::from_millis(due_ms.saturating_sub(now_millis()));
             tokio::select! {
-                _ = ticker.tick() => {}
-                _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+                () = tokio::time::sleep(wait) => {}
+                _ = stopping => return Ok(()),
             }
-            let candidates = {
+            let Some(mut selector) = origins.take() else {
+                return Ok(());
+            };
+            let info = head.info;
+            let (selector, origin) = tokio::task::spawn_blocking(move || {
+                let origin = selector.select(&info, due_ms);
+                (selector, origin)
+            })
+            .await
+            .map_err(|error| NodeError::Io(std::io::Error::other(error)))?;
+            origins = Some(selector);
+            let origin = match origin {
+                Ok(origin) => origin,
+                Err(error) => {
+                    tracing::error!(%error, "no L1 origin for the next block; retrying");
+                    tokio::time::sleep(block_time).await;
+                    continue;
+                }
+            };
+            let attributes = chain.attributes(&head, &origin)?;
+            let candidates = if origin.include_transactions {
                 let state = chain.state();
                 let state = state.read().await;
-                let base_fee =
-                    Chain::<S>::next_base_fee(&state.head.header, &chain.params().rollup);
-                pool.lock()
-                    .await
-                    .select(base_fee, chain.params().rollup.gas_limit, |sender| {
+                let base_fee = next_base_fee(
+                    &state.head.header,
+                    &chain.params().rollup,
+                    attributes.eip1559,
+                );
+                pool.lock().await.select(
+                    base_fee,
+                    attributes
+                        .gas_limit
+                        .saturating_sub(deposit_gas(&attributes)),
+                    |sender| {
                         state
                             .world
                             .account(sender)
                             .map_or(0, |account| account.nonce)
-                    })
+                    },
+                )
+            } else {
+                Vec::new()
             };
             let building = std::time::Instant::now();
-            let sealed = match chain.seal_next(candidates, now_seconds()).await {
+            let sealed = match chain.seal_next(&attributes, candidates).await {
                 Ok(sealed) => sealed,
                 Err(error) => {
                     // Never serve a chain that stopped advancing: take the RPC server down too.
@@ -299,6 +416,7 @@ pub async fn start<S: ChainStore>(
                 number = sealed.block.header.number,
                 txs = sealed.block.transactions.len(),
                 gas = sealed.block.header.gas_used,
+                l1_origin = attributes.l1_origin.number,
                 aborts = sealed.stats.aborts,
                 pool = pool.len(),
                 "sealed block"

@@ -19,21 +19,21 @@ use parallax_sequencer::{
     chain::ChainParams,
     genesis::{dev_accounts, Genesis},
     mempool::PoolConfig,
-    node::{self, NodeConfig, RunningNode},
+    node::{self, NodeConfig, Roles, RunningNode},
+    origin::FixedOrigin,
     rpc::RpcLimits,
 };
 use parallax_state::store::SqlStore;
 
-fn config() -> NodeConfig {
-    let rollup = RollupConfig {
+fn config(genesis_time: u64) -> NodeConfig {
+    let mut rollup = RollupConfig {
         block_time_ms: 100,
         ..Default::default()
     };
+    rollup.genesis.l2_timestamp = genesis_time;
     NodeConfig {
         params: ChainParams {
             rollup: rollup.clone(),
-            fee_recipient: Address::repeat_byte(0xfe),
-            base_fee_vault: Address::repeat_byte(0xba),
             threads: 2,
         },
         http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -51,10 +51,14 @@ fn config() -> NodeConfig {
 
 async fn start(url: &str) -> RunningNode {
     let store = SqlStore::open(url).await.expect("store");
+    let time = node::genesis_time(&store).await.expect("genesis time");
+    let config = config(time);
+    let origins = Box::new(FixedOrigin::new(&config.params.rollup));
     node::start(
         store,
-        &Genesis::dev(1_700_000_000).expect("genesis"),
-        config(),
+        &Genesis::dev(time).expect("genesis"),
+        config,
+        Roles::sequencer(origins),
     )
     .await
     .expect("node starts")
@@ -104,6 +108,7 @@ async fn wallets_transact_read_and_prove_and_the_chain_survives_a_restart() {
 
     // A 1559 transfer and a legacy (EIP-155) transfer, filled and signed by the wallet.
     let bob = Address::repeat_byte(0xb0);
+    let alice_before = provider.get_balance(alice.address()).await.unwrap();
     let receipt = mined(
         &provider,
         TransactionRequest::default()
@@ -113,6 +118,43 @@ async fn wallets_transact_read_and_prove_and_the_chain_survives_a_restart() {
     .await;
     assert!(receipt.status());
     assert_eq!(receipt.gas_used, 21_000);
+    // Alice paid value, gas and the L1 data fee, which went to the L1 fee vault; the block
+    // begins with the L1-info deposit, a system deposit that uses no block gas.
+    let l1_fees = provider
+        .get_balance(parallax_protocol::predeploys::L1_FEE_VAULT)
+        .await
+        .unwrap();
+    assert!(l1_fees > U256::ZERO, "no L1 data fee was charged");
+    let paid = alice_before - provider.get_balance(alice.address()).await.unwrap();
+    assert_eq!(
+        paid,
+        U256::from(1_000)
+            + U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price)
+            + l1_fees
+    );
+    let number = receipt.block_number.expect("mined");
+    let full: serde_json::Value = provider
+        .raw_request(
+            "eth_getBlockByNumber".into(),
+            (format!("{number:#x}"), true),
+        )
+        .await
+        .unwrap();
+    let first = &full["transactions"][0];
+    assert_eq!(first["type"], "0x7e");
+    assert_eq!(first["isSystemTx"], true);
+    assert_eq!(
+        first["to"],
+        serde_json::json!(parallax_protocol::predeploys::L1_BLOCK)
+    );
+    let first_hash: B256 = serde_json::from_value(first["hash"].clone()).unwrap();
+    let deposit_receipt: serde_json::Value = provider
+        .raw_request("eth_getTransactionReceipt".into(), (first_hash,))
+        .await
+        .unwrap();
+    assert_eq!(deposit_receipt["type"], "0x7e");
+    assert_eq!(deposit_receipt["status"], "0x1");
+    assert_eq!(deposit_receipt["gasUsed"], "0x0");
     let legacy = TransactionRequest::default()
         .with_to(bob)
         .with_value(U256::from(2_000))

@@ -25,6 +25,7 @@ use parallax_contracts::{deploy, DeployConfig, Deployment};
 use parallax_protocol::{
     batch::Batch,
     blob::decode_blob,
+    block::BlockId,
     channel::decode_channel,
     frame::{parse_frames_payload, Frame},
     RollupConfig,
@@ -33,13 +34,12 @@ use parallax_sequencer::{
     chain::ChainParams,
     genesis::{dev_accounts, Genesis},
     mempool::PoolConfig,
-    node::{self, NodeConfig, RunningNode},
+    node::{self, NodeConfig, Roles, RunningNode},
+    origin::FixedOrigin,
     rpc::RpcLimits,
 };
 use parallax_state::store::{ChainStore, HeadKind, SqlStore};
 
-/// L2 genesis time of the test chains (seconds).
-pub const L2_GENESIS_TIME: u64 = 1_700_000_000;
 /// L2 block time of the test chains.
 pub const L2_BLOCK_TIME_MS: u64 = 100;
 
@@ -63,20 +63,29 @@ pub fn anvil_binary() -> Option<PathBuf> {
     None
 }
 
-/// anvil with the contracts deployed from the devnet configuration (proposals every 4 blocks
-/// of 100 ms, L2 genesis time 1 so every proposal is due at once).
+/// anvil with the contracts deployed from the devnet configuration (proposals every 4 blocks of
+/// 100 ms, the L2 genesis at the deployment time), and the rollup they settle.
 pub struct L1 {
     pub anvil: AnvilInstance,
     pub provider: DynProvider,
     pub deployment: Deployment,
     pub config: DeployConfig,
+    pub rollup: RollupConfig,
 }
 
 impl L1 {
+    /// anvil on Cancun, mining on demand (each transaction is a block).
     pub async fn start() -> Option<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// anvil on Cancun with extra arguments (e.g. `--block-time 1` for an L1 that moves on its
+    /// own, as L1 origins need).
+    pub async fn start_with(args: &[&str]) -> Option<Self> {
         let binary = anvil_binary()?;
         let anvil = Anvil::at(binary)
             .args(["--hardfork", "cancun"])
+            .args(args.iter().copied())
             .try_spawn()
             .expect("anvil starts");
         let deployer: PrivateKeySigner = anvil.keys()[0].clone().into();
@@ -88,18 +97,31 @@ impl L1 {
                 .expect("devnet.json parses");
         config.proposal_interval = U256::from(4);
         config.l2_block_time_ms = U256::from(L2_BLOCK_TIME_MS);
-        config.genesis_l2_timestamp = U256::from(1);
         let deployment = deploy(&deployer_provider, &config)
             .await
             .expect("contracts deploy");
         let provider = ProviderBuilder::new()
             .connect_http(anvil.endpoint_url())
             .erased();
+        let anchor = provider
+            .get_block_by_number(BlockNumberOrTag::Number(deployment.deployed_at_block))
+            .await
+            .expect("anchor query")
+            .expect("deployment block");
+        let rollup = deployment.rollup_config(
+            &config,
+            901,
+            BlockId {
+                number: anchor.header.number,
+                hash: anchor.header.hash,
+            },
+        );
         Some(Self {
             anvil,
             provider,
             deployment,
             config,
+            rollup,
         })
     }
 
@@ -154,19 +176,9 @@ impl L1 {
         let _: serde_json::Value = self.rpc("anvil_mine", serde_json::json!([blocks])).await;
     }
 
-    /// The rollup configuration matching this deployment and the test L2.
+    /// The rollup configuration of this deployment (the test L2 runs it too).
     pub fn rollup(&self) -> RollupConfig {
-        let mut rollup = RollupConfig {
-            block_time_ms: L2_BLOCK_TIME_MS,
-            batcher_address: self.config.batcher,
-            batch_inbox_address: self.deployment.batch_inbox,
-            portal_address: self.deployment.portal,
-            system_config_address: self.deployment.system_config,
-            proposal_interval: 4,
-            ..RollupConfig::default()
-        };
-        rollup.genesis.l2_timestamp = L2_GENESIS_TIME;
-        rollup
+        self.rollup.clone()
     }
 
     /// A tx manager for `key` on this L1.
@@ -199,19 +211,14 @@ pub struct L2 {
     pub url: String,
     pub store: SqlStore,
     pub rpc: String,
+    pub rollup: RollupConfig,
     _dir: tempfile::TempDir,
 }
 
-fn node_config() -> NodeConfig {
-    let rollup = RollupConfig {
-        block_time_ms: L2_BLOCK_TIME_MS,
-        ..Default::default()
-    };
+fn node_config(rollup: &RollupConfig) -> NodeConfig {
     NodeConfig {
         params: ChainParams {
             rollup: rollup.clone(),
-            fee_recipient: Address::repeat_byte(0xfe),
-            base_fee_vault: Address::repeat_byte(0xba),
             threads: 2,
         },
         http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -227,17 +234,29 @@ fn node_config() -> NodeConfig {
     }
 }
 
+/// A node on the SQLite store at `url` running `rollup` with `roles`.
+pub async fn start_node(url: &str, rollup: &RollupConfig, roles: Roles) -> RunningNode {
+    node::start(
+        SqlStore::open(url).await.expect("node store"),
+        &Genesis::dev(rollup.genesis.l2_timestamp).expect("genesis"),
+        node_config(rollup),
+        roles,
+    )
+    .await
+    .expect("node starts")
+}
+
 impl L2 {
-    pub async fn start() -> Self {
+    /// A sequencer of `rollup` that keeps the genesis L1 block as origin (no L1 reads).
+    pub async fn start(rollup: &RollupConfig) -> Self {
+        Self::start_with(rollup, Roles::sequencer(Box::new(FixedOrigin::new(rollup)))).await
+    }
+
+    /// A node of `rollup` with `roles`.
+    pub async fn start_with(rollup: &RollupConfig, roles: Roles) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite:{}", dir.path().join("chain.db").display());
-        let running = node::start(
-            SqlStore::open(&url).await.expect("sequencer store"),
-            &Genesis::dev(L2_GENESIS_TIME).expect("genesis"),
-            node_config(),
-        )
-        .await
-        .expect("sequencer starts");
+        let running = start_node(&url, rollup, roles).await;
         let rpc = format!("http://{}", running.rpc_addr);
         // The batcher's own connection pool, as a second process would open it.
         let store = SqlStore::open(&url).await.expect("batcher store");
@@ -246,6 +265,7 @@ impl L2 {
             url,
             store,
             rpc,
+            rollup: rollup.clone(),
             _dir: dir,
         }
     }
@@ -314,13 +334,12 @@ impl L2 {
     /// its RPC URL.
     pub async fn restart_rpc(&mut self) -> String {
         self.stop().await;
-        let running = node::start(
-            SqlStore::open(&self.url).await.expect("sequencer store"),
-            &Genesis::dev(L2_GENESIS_TIME).expect("genesis"),
-            node_config(),
+        let running = start_node(
+            &self.url,
+            &self.rollup,
+            Roles::sequencer(Box::new(FixedOrigin::new(&self.rollup))),
         )
-        .await
-        .expect("sequencer restarts");
+        .await;
         self.rpc = format!("http://{}", running.rpc_addr);
         self.running = Some(running);
         self.rpc.clone()

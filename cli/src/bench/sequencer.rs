@@ -25,6 +25,7 @@ use parallax_sequencer::{
     genesis::{Genesis, GenesisAccount},
     mempool::PoolConfig,
     node::{self, NodeConfig},
+    origin::FixedOrigin,
     rpc::RpcLimits,
 };
 use parallax_state::store::{ChainStore, SqlStore};
@@ -128,10 +129,12 @@ fn sender_key(index: usize) -> PrivateKeySigner {
 pub fn bench_sequencer(args: &SequencerArgs) -> Result<SequencerReport, SequencerBenchError> {
     let senders = args.senders.clamp(1, args.txs.max(1));
     let keys: Vec<PrivateKeySigner> = (0..senders).map(sender_key).collect();
-    let rollup = RollupConfig {
+    let genesis_time = parallax_sequencer::node::now_millis() / 1000;
+    let mut rollup = RollupConfig {
         block_time_ms: args.block_time,
         ..Default::default()
     };
+    rollup.genesis.l2_timestamp = genesis_time;
     let base_fee_cap: u128 = 100_000_000_000;
     // Pre-sign every transfer (not part of the measurement).
     let raws: Vec<(B256, String)> = (0..args.txs)
@@ -157,7 +160,7 @@ pub fn bench_sequencer(args: &SequencerArgs) -> Result<SequencerReport, Sequence
         })
         .collect();
 
-    let mut genesis = Genesis::dev(0).map_err(setup)?;
+    let mut genesis = Genesis::dev(genesis_time).map_err(setup)?;
     for key in &keys {
         genesis = genesis.with_default_account(
             key.address(),
@@ -178,8 +181,6 @@ pub fn bench_sequencer(args: &SequencerArgs) -> Result<SequencerReport, Sequence
         let config = NodeConfig {
             params: ChainParams {
                 rollup: rollup.clone(),
-                fee_recipient: Address::repeat_byte(0xfe),
-                base_fee_vault: Address::repeat_byte(0xba),
                 threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             },
             http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -195,7 +196,10 @@ pub fn bench_sequencer(args: &SequencerArgs) -> Result<SequencerReport, Sequence
             },
             metrics_addr: None,
         };
-        let running = node::start(store.clone(), &genesis, config).await.map_err(setup)?;
+        let origins = Box::new(FixedOrigin::new(&rollup));
+        let running = node::start(store.clone(), &genesis, config, node::Roles::sequencer(origins))
+            .await
+            .map_err(setup)?;
         let endpoint = format!("http://{}/", running.rpc_addr);
         let client = reqwest::Client::new();
         let start = Instant::now();

@@ -520,6 +520,7 @@ impl Builder {
             chain_id: CHAIN_ID,
             block,
             base_fee_recipient: Some(Address::repeat_byte(0xfe)),
+            l1_fee_recipient: None,
         };
         Workload {
             kind,

@@ -17,7 +17,9 @@ import {RLPItem, RLPReader} from "./RLPReader.sol";
 ///      The proof must end exactly there: missing nodes, extra nodes, wrong hashes, malformed RLP,
 ///      bad hex-prefix encodings and unknown node shapes all revert with a custom error, so a
 ///      caller can never mistake a malformed proof for an exclusion proof.
-///      The empty trie (root = keccak256(rlp(""))) is accepted with an empty proof as an exclusion.
+///      The empty trie (root = keccak256(rlp(""))) is an exclusion with either of the proofs
+///      nodes give for it: no nodes (geth) or its one node, the empty string 0x80 (reth, and
+///      Parallax's own `eth_getProof`, e.g. for every slot of an account without storage).
 library MerkleTrie {
     using RLPReader for RLPItem;
 
@@ -70,6 +72,11 @@ library MerkleTrie {
         uint256 keyIndex;
         uint256 proofIndex;
         if (keccak256(proof[0]) != root) revert InvalidNodeHash(0);
+        // The root node hashed to the empty root, so it is 0x80: the whole (empty) trie.
+        if (root == EMPTY_TRIE_ROOT) {
+            if (proof.length != 1) revert ProofHasExtraNodes();
+            return (false, "");
+        }
         RLPItem memory node = RLPReader.toItem(proof[0]);
 
         while (true) {

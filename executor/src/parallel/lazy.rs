@@ -14,8 +14,9 @@ use alloy_primitives::{Address, U256};
 use super::mv_memory::{BasicValue, Lookup, MemoryEntry, MemoryValue, PlainMutex, Versions};
 use crate::types::{AccountBasic, TxIdx};
 
-/// Credits of one transaction, one per fee recipient (beneficiary, then base-fee vault).
-pub(crate) type Credits = [U256; 2];
+/// Credits of one transaction, one per fee recipient in the order of
+/// `ExecutionEnv::fee_recipients` (beneficiary, base-fee vault, L1-fee vault; unused slots zero).
+pub(crate) type Credits = [U256; 3];
 
 /// Per-transaction fee credits; `None` while the transaction has not (re-)executed.
 pub(crate) struct FeeCredits {

@@ -24,15 +24,11 @@ use std::{
 
 use alloy_primitives::{
     map::{AddressMap, DefaultHashBuilder},
-    Address, B256, U256,
+    Address, B256,
 };
 use crossbeam_utils::CachePadded;
 use dashmap::DashMap;
-use revm::{
-    context::{result::EVMError, TxEnv},
-    primitives::hardfork::SpecId,
-    state::Bytecode,
-};
+use revm::{context::result::EVMError, primitives::hardfork::SpecId, state::Bytecode};
 
 use self::{
     lazy::{Credits, FeeCredits},
@@ -41,14 +37,14 @@ use self::{
     vm::{validate_reads, ReadOrigin, ReadSet, SharedView, VmDb, VmDbError},
 };
 use crate::{
-    changes::{receipt, seal_receipts, tx_writes, TxFailure},
-    evm::{cfg_env, transact, FeeMode, Fees},
+    changes::{seal_receipts, tx_receipt, tx_writes, TxFailure},
+    evm::{cfg_env, transact, FeeMode},
     sequential::{view_error, Sequential},
     types::{
         AccountBasic, AccountChange, BlockOutcome, ExecutionEnv, ExecutionError, ExecutionStats,
         InvalidTx, StateChanges, TxIdx, TxReceipt,
     },
-    BlockExecutor, StateView,
+    BlockExecutor, BlockTransaction, StateView,
 };
 
 /// Block-STM parallel executor. Its outcome equals [`Sequential`]'s for any thread count.
@@ -93,7 +89,7 @@ impl BlockStm {
     /// Whether the block is better run sequentially before trying: too small, a single thread,
     /// a fork older than EIP-161 (whose touch rules defeat lazy fee accounting), or mostly one
     /// sender's nonce chain, which no scheduling can parallelise.
-    fn prefers_sequential(&self, env: &ExecutionEnv, txs: &[TxEnv]) -> bool {
+    fn prefers_sequential<T: BlockTransaction>(&self, env: &ExecutionEnv, txs: &[T]) -> bool {
         if txs.is_empty() || !env.spec.is_enabled_in(SpecId::SPURIOUS_DRAGON) {
             return true;
         }
@@ -109,7 +105,7 @@ impl BlockStm {
         }
         let mut per_sender: AddressMap<usize> = AddressMap::default();
         let busiest = txs.iter().fold(0, |busiest, tx| {
-            let count = per_sender.entry(tx.caller).or_default();
+            let count = per_sender.entry(tx.env().caller).or_default();
             *count += 1;
             busiest.max(*count)
         });
@@ -118,10 +114,10 @@ impl BlockStm {
 }
 
 impl BlockExecutor for BlockStm {
-    fn execute_block_with_stats<S: StateView>(
+    fn execute_block_with_stats<S: StateView, T: BlockTransaction>(
         &self,
         env: &ExecutionEnv,
-        txs: &[TxEnv],
+        txs: &[T],
         state: &S,
     ) -> Result<(BlockOutcome, ExecutionStats), ExecutionError> {
         if !self.prefers_sequential(env, txs) {
@@ -153,8 +149,9 @@ impl BlockExecutor for BlockStm {
 /// of the block also touches: its sender (nonce, balance) and a value transfer's recipient.
 /// Readers of those then wait for the writer instead of reading a stale value and aborting.
 /// Accounts no other transaction touches are left alone: marking them costs without helping.
-fn pre_populate(mv: &MvMemory, txs: &[TxEnv]) {
-    let likely_writes = |tx: &TxEnv| {
+fn pre_populate<T: BlockTransaction>(mv: &MvMemory, txs: &[T]) {
+    let likely_writes = |tx: &T| {
+        let tx = tx.env();
         let recipient = match tx.kind {
             revm::primitives::TxKind::Call(to) if !tx.value.is_zero() => Some(to),
             _ => None,
@@ -167,6 +164,7 @@ fn pre_populate(mv: &MvMemory, txs: &[TxEnv]) {
         for address in likely_writes(tx) {
             *touches.entry(address).or_default() += 1;
         }
+        let tx = tx.env();
         if let revm::primitives::TxKind::Call(to) = tx.kind {
             if tx.value.is_zero() {
                 *touches.entry(to).or_default() += 1;
@@ -237,10 +235,10 @@ const FALLBACK_MIN_EXECUTIONS: u64 = 64;
 /// dependency chain.
 const CHAIN_SAMPLE: usize = 32;
 
-struct ParallelRun<'a, S> {
+struct ParallelRun<'a, S, T> {
     env: &'a ExecutionEnv,
     cfg: revm::context::CfgEnv,
-    txs: &'a [TxEnv],
+    txs: &'a [T],
     view: &'a S,
     mv: MvMemory,
     scheduler: Scheduler,
@@ -257,8 +255,8 @@ struct ParallelRun<'a, S> {
     stop: StdMutex<Option<Stop>>,
 }
 
-impl<'a, S: StateView> ParallelRun<'a, S> {
-    fn new(env: &'a ExecutionEnv, txs: &'a [TxEnv], view: &'a S, threads: usize) -> Self {
+impl<'a, S: StateView, T: BlockTransaction> ParallelRun<'a, S, T> {
+    fn new(env: &'a ExecutionEnv, txs: &'a [T], view: &'a S, threads: usize) -> Self {
         let mv = MvMemory::new(txs.len());
         pre_populate(&mv, txs);
         Self {
@@ -269,7 +267,7 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
             mv,
             scheduler: Scheduler::new(txs.len(), threads),
             new_code: DashMap::with_hasher(DefaultHashBuilder::default()),
-            fee_recipients: env.fee_recipients().collect(),
+            fee_recipients: env.fee_recipients(),
             credits: FeeCredits::new(txs.len()),
             slots: (0..txs.len()).map(|_| TxSlot::default()).collect(),
             workers: (0..threads).map(|_| CachePadded::default()).collect(),
@@ -484,7 +482,7 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
                     // invalid transaction is not included, so it credits nobody.
                     TxFailure::Invalid(reason) => Execution::Done {
                         writes: Vec::new(),
-                        credits: [U256::ZERO; 2],
+                        credits: Credits::default(),
                         result: TxResult::Invalid(reason),
                     },
                     TxFailure::Header(reason) => {
@@ -499,7 +497,10 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
         };
         let state_clear = self.env.spec.is_enabled_in(SpecId::SPURIOUS_DRAGON);
         let writes = tx_writes(&output.state, self.env.spec, |address| db.loaded(address));
-        let credits = [self.credit(0, output.fees), self.credit(1, output.fees)];
+        let mut credits = Credits::default();
+        for (credit, recipient) in credits.iter_mut().zip(&self.fee_recipients) {
+            *credit = output.fees.owed_to(self.env, *recipient);
+        }
         let mut mv_writes = Vec::with_capacity(writes.accounts.len() + writes.storage.len());
         for write in &writes.accounts {
             // The storage epoch the account had when this transaction read it.
@@ -544,24 +545,13 @@ impl<'a, S: StateView> ParallelRun<'a, S> {
             ));
         }
         let result = TxResult::Executed {
-            receipt: receipt(tx.tx_type, output.result),
+            receipt: tx_receipt(tx, output.result),
             contracts: writes.contracts,
         };
         Execution::Done {
             writes: mv_writes,
             credits,
             result,
-        }
-    }
-
-    /// The credit fee recipient number `recipient` gets from one transaction's fees.
-    fn credit(&self, recipient: usize, fees: Fees) -> U256 {
-        let vault_is_beneficiary = self.env.base_fee_recipient == Some(self.env.block.beneficiary);
-        match recipient {
-            0 if vault_is_beneficiary => fees.beneficiary.saturating_add(fees.base_fee_vault),
-            0 => fees.beneficiary,
-            _ if vault_is_beneficiary => U256::ZERO,
-            _ => fees.base_fee_vault,
         }
     }
 
@@ -696,7 +686,7 @@ mod tests {
     #[test]
     fn fee_recipient_replay_applies_eip161() {
         let credits = FeeCredits::new(1);
-        credits.set(0, [U256::ZERO; 2]);
+        credits.set(0, Credits::default());
         // A non-existent beneficiary paid nothing stays absent and unchanged.
         let (value, changed) = replay(&Versions::default(), &credits, 0, None, 1, true);
         assert_eq!(

@@ -14,10 +14,12 @@ use alloy::{
         Filter, FilterBlockOption, Header as RpcHeader, Log as RpcLog,
         Transaction as RpcTransaction, TransactionReceipt, TransactionRequest,
     },
+    serde::JsonStorageKey,
 };
 use alloy_consensus::{transaction::Recovered, Transaction};
-use alloy_primitives::{Address, Bytes, TxKind, B256, U256};
+use alloy_primitives::{Address, Bytes, TxKind, B256, U256, U64};
 use parallax_executor::{simulate, SimulationOptions};
+use parallax_protocol::deposit::{DepositTx, DEPOSIT_TX_TYPE};
 use parallax_state::{
     store::{
         ChainStore, HeadKind, HistoricalState, LogFilter, StoreError, StoredBlock,
@@ -55,6 +57,7 @@ pub struct EthApi<S> {
     limits: RpcLimits,
     cors_origin: Option<String>,
     suggested_tip: u128,
+    read_only: bool,
 }
 
 fn to_value<T: serde::Serialize>(value: T) -> Result<Value, RpcError> {
@@ -99,7 +102,15 @@ impl<S: ChainStore> EthApi<S> {
             limits,
             cors_origin,
             suggested_tip,
+            read_only: false,
         }
+    }
+
+    /// A replica's API: it derives its chain from L1 and includes nothing itself, so it refuses
+    /// transactions instead of pooling them where no block will ever pick them up.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
     }
 
     /// Block and transaction events, for subscriptions.
@@ -388,9 +399,14 @@ impl<S: ChainStore> EthApi<S> {
                 to_value(self.code_at(address, id).await?)
             }
             "eth_getProof" => {
-                let (address, keys, id): (Address, Vec<B256>, Option<BlockId>) =
+                // Keys as 32-byte hashes or as shorter quantities (`0x0`, which web3.py sends),
+                // echoed back in the form given, as geth does.
+                let (address, keys, id): (Address, Vec<JsonStorageKey>, Option<BlockId>) =
                     parse_params(params, 3)?;
-                let slots: Vec<U256> = keys.iter().map(|key| U256::from_be_bytes(key.0)).collect();
+                let slots: Vec<U256> = keys
+                    .iter()
+                    .map(|key| U256::from_be_bytes(key.as_b256().0))
+                    .collect();
                 let proof = self.proof_at(address, &slots, id).await?;
                 let account = proof.account.unwrap_or_default();
                 to_value(EIP1186AccountProofResponse {
@@ -408,7 +424,7 @@ impl<S: ChainStore> EthApi<S> {
                         .iter()
                         .zip(proof.storage_proofs)
                         .map(|(key, (_, value, nodes))| EIP1186StorageProof {
-                            key: (*key).into(),
+                            key: *key,
                             value,
                             proof: nodes,
                         })
@@ -556,7 +572,11 @@ impl<S: ChainStore> EthApi<S> {
     async fn next_base_fee(&self) -> u64 {
         let state = self.chain.state();
         let head = &state.read().await.head;
-        Chain::<S>::next_base_fee(&head.header, &self.chain.params().rollup)
+        crate::chain::next_base_fee(
+            &head.header,
+            &self.chain.params().rollup,
+            self.chain.params().rollup.eip1559,
+        )
     }
 
     async fn require_latest(&self, id: Option<BlockId>) -> Result<(), RpcError> {
@@ -571,6 +591,11 @@ impl<S: ChainStore> EthApi<S> {
 
     /// Decodes, recovers and pools a raw transaction.
     async fn send_raw(&self, raw: Bytes) -> Result<B256, RpcError> {
+        if self.read_only {
+            return Err(RpcError::server(
+                "this node is a read-only replica: send transactions to the sequencer",
+            ));
+        }
         let envelope = TxEnvelope::decode_2718(&mut raw.as_ref()).map_err(|error| {
             if raw.first() == Some(&0x7e) {
                 RpcError::server("transaction type not supported")
@@ -658,9 +683,7 @@ impl<S: ChainStore> EthApi<S> {
         gas: u64,
     ) -> Result<ExecutionResult, RpcError> {
         let state = self.chain.state().read_owned().await;
-        let (_, env) = self
-            .chain
-            .next_env(&state.head, state.head.header.timestamp + 1);
+        let env = self.chain.call_env(&state.head);
         let sender = request.from.unwrap_or_default();
         let nonce = state
             .world
@@ -717,7 +740,7 @@ impl<S: ChainStore> EthApi<S> {
         else {
             return Ok(Value::Null);
         };
-        to_value(rpc_block(&block, full)?)
+        rpc_block(&block, full)
     }
 
     async fn transaction_json(&self, hash: B256) -> Result<Value, RpcError> {
@@ -744,11 +767,7 @@ impl<S: ChainStore> EthApi<S> {
                 timestamp: header.map(|header| header.header.timestamp),
                 base_fee,
             };
-            return to_value(rpc_transaction(
-                decode(&stored.raw)?,
-                stored.sender,
-                Some(included),
-            ));
+            return stored_transaction_json(&stored, included);
         }
         let pool = self.pool.lock().await;
         match pool.get(&hash) {
@@ -775,7 +794,17 @@ impl<S: ChainStore> EthApi<S> {
             .header(location.block.number)
             .await
             .map_err(store_error)?;
-        let envelope = decode(&transaction.raw)?;
+        let deposit = (transaction.raw.first() == Some(&DEPOSIT_TX_TYPE))
+            .then(|| DepositTx::decode(&transaction.raw))
+            .transpose()
+            .map_err(|error| RpcError::internal(format!("stored deposit: {error}")))?;
+        let (tx_type, to) = match &deposit {
+            Some(deposit) => (None, deposit.to.to().copied()),
+            None => {
+                let envelope = decode(&transaction.raw)?;
+                (Some(envelope.tx_type()), envelope.to())
+            }
+        };
         let logs: Vec<RpcLog> = receipt
             .logs
             .iter()
@@ -796,14 +825,14 @@ impl<S: ChainStore> EthApi<S> {
             cumulative_gas_used: receipt.cumulative_gas_used,
             logs,
         });
-        let inner = match envelope.tx_type() {
-            TxType::Legacy => ReceiptEnvelope::Legacy(consensus),
-            TxType::Eip2930 => ReceiptEnvelope::Eip2930(consensus),
-            TxType::Eip1559 => ReceiptEnvelope::Eip1559(consensus),
-            TxType::Eip4844 => ReceiptEnvelope::Eip4844(consensus),
-            TxType::Eip7702 => ReceiptEnvelope::Eip7702(consensus),
+        let inner = match tx_type {
+            None | Some(TxType::Legacy) => ReceiptEnvelope::Legacy(consensus),
+            Some(TxType::Eip2930) => ReceiptEnvelope::Eip2930(consensus),
+            Some(TxType::Eip1559) => ReceiptEnvelope::Eip1559(consensus),
+            Some(TxType::Eip4844) => ReceiptEnvelope::Eip4844(consensus),
+            Some(TxType::Eip7702) => ReceiptEnvelope::Eip7702(consensus),
         };
-        to_value(TransactionReceipt {
+        let mut json = to_value(TransactionReceipt {
             inner,
             transaction_hash: hash,
             transaction_index: Some(location.index),
@@ -814,9 +843,13 @@ impl<S: ChainStore> EthApi<S> {
             blob_gas_used: None,
             blob_gas_price: None,
             from: transaction.sender,
-            to: envelope.to(),
+            to,
             contract_address: receipt.contract_address,
-        })
+        })?;
+        if deposit.is_some() {
+            json["type"] = json!("0x7e");
+        }
+        Ok(json)
     }
 
     async fn logs(&self, filter: &Filter) -> Result<Vec<RpcLog>, RpcError> {
@@ -1019,35 +1052,15 @@ fn rpc_transaction(
     }
 }
 
-fn rpc_block(block: &StoredBlock, full: bool) -> Result<Block, RpcError> {
+fn rpc_block(block: &StoredBlock, full: bool) -> Result<Value, RpcError> {
     let base_fee = block.header.base_fee_per_gas.unwrap_or_default();
-    let transactions = if full {
-        BlockTransactions::Full(
-            block
-                .transactions
-                .iter()
-                .enumerate()
-                .map(|(index, tx)| {
-                    let included = Included {
-                        block: block.block_ref(),
-                        index: index as u64,
-                        timestamp: Some(block.header.timestamp),
-                        base_fee,
-                    };
-                    Ok(rpc_transaction(decode(&tx.raw)?, tx.sender, Some(included)))
-                })
-                .collect::<Result<_, RpcError>>()?,
-        )
-    } else {
-        BlockTransactions::Hashes(block.transactions.iter().map(|tx| tx.hash).collect())
-    };
     let size = alloy_rlp::Encodable::length(&block.header)
         + block
             .transactions
             .iter()
             .map(|tx| tx.raw.len())
             .sum::<usize>();
-    Ok(Block {
+    let mut json = to_value(Block::<RpcTransaction> {
         header: RpcHeader {
             hash: block.hash,
             inner: block.header.clone(),
@@ -1055,7 +1068,66 @@ fn rpc_block(block: &StoredBlock, full: bool) -> Result<Block, RpcError> {
             size: Some(U256::from(size)),
         },
         uncles: Vec::new(),
-        transactions,
+        transactions: BlockTransactions::Hashes(
+            block.transactions.iter().map(|tx| tx.hash).collect(),
+        ),
         withdrawals: Some(Default::default()),
-    })
+    })?;
+    if full {
+        // Built by hand: alloy's typed transactions have no deposit variant.
+        let transactions = block
+            .transactions
+            .iter()
+            .enumerate()
+            .map(|(index, tx)| {
+                let included = Included {
+                    block: block.block_ref(),
+                    index: index as u64,
+                    timestamp: Some(block.header.timestamp),
+                    base_fee,
+                };
+                stored_transaction_json(tx, included)
+            })
+            .collect::<Result<Vec<Value>, RpcError>>()?;
+        json["transactions"] = Value::Array(transactions);
+    }
+    Ok(json)
+}
+
+/// An included transaction as RPC returns it: signed ones through alloy's types, deposits in
+/// the OP Stack's JSON shape (type `0x7e`, `sourceHash`, `mint`, `isSystemTx`), which wallets and
+/// explorers of OP chains already read.
+fn stored_transaction_json(
+    stored: &StoredTransaction,
+    included: Included,
+) -> Result<Value, RpcError> {
+    if stored.raw.first() != Some(&DEPOSIT_TX_TYPE) {
+        return to_value(rpc_transaction(
+            decode(&stored.raw)?,
+            stored.sender,
+            Some(included),
+        ));
+    }
+    let deposit = DepositTx::decode(&stored.raw)
+        .map_err(|error| RpcError::internal(format!("stored deposit: {error}")))?;
+    Ok(json!({
+        "type": "0x7e",
+        "hash": stored.hash,
+        "sourceHash": deposit.source_hash,
+        "from": deposit.from,
+        "to": deposit.to.to(),
+        "mint": deposit.mint,
+        "value": deposit.value,
+        "gas": U64::from(deposit.gas_limit),
+        "gasPrice": "0x0",
+        "input": deposit.data,
+        "nonce": "0x0",
+        "isSystemTx": deposit.is_system,
+        "v": "0x0",
+        "r": "0x0",
+        "s": "0x0",
+        "blockHash": included.block.hash,
+        "blockNumber": U64::from(included.block.number),
+        "transactionIndex": U64::from(included.index),
+    }))
 }

@@ -141,12 +141,14 @@ async fn serve<S: ChainStore>(socket: WebSocket, api: Arc<EthApi<S>>) {
     let mut subscriptions: HashMap<U256, JoinHandle<()>> = HashMap::new();
     let mut next_id = 0u64;
     while let Some(Ok(message)) = stream.next().await {
-        let text = match message {
-            Message::Text(text) => text,
+        let payload: axum::body::Bytes = match message {
+            Message::Text(text) => text.into(),
+            // web3.py's WebSocketProvider sends requests as binary frames; geth reads both.
+            Message::Binary(bytes) => bytes,
             Message::Close(_) => break,
             _ => continue,
         };
-        let reply = match serde_json::from_str::<Value>(text.as_str()) {
+        let reply = match serde_json::from_slice::<Value>(&payload) {
             Err(error) => parse_error(error),
             Ok(request) => {
                 let method = request

@@ -1,0 +1,433 @@
+//! `parallax devnet`: the whole rollup on one machine with one command.
+//!
+//! Starts anvil (from npm) as L1, deploys the settlement contracts on the first run, then runs
+//! in this process a sequencer following L1, a replica deriving from L1 alone, and the batcher
+//! and proposer when they are enabled, each with its own SQLite database under the data
+//! directory. Everything the devnet is made of is written to `devnet.json` there (URLs, chain
+//! ids, contract addresses, dev keys), so scripts and tests can drive it. Stopping it (Ctrl-C)
+//! shuts every part down and has anvil save L1, so the same data directory resumes the chain.
+
+use std::{
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    path::{Path, PathBuf},
+    process::Stdio,
+    sync::Arc,
+    time::Duration,
+};
+
+use alloy::{
+    eips::BlockNumberOrTag,
+    network::EthereumWallet,
+    providers::{Provider, ProviderBuilder},
+    signers::local::PrivateKeySigner,
+};
+use eyre::{bail, eyre, WrapErr};
+use parallax_contracts::{deploy, DeployConfig, Deployment};
+use parallax_l1::{CalldataOnly, RpcL1};
+use parallax_protocol::{block::BlockId, RollupConfig};
+use parallax_sequencer::{
+    chain::ChainParams,
+    follow::PipelineDeriver,
+    genesis::{dev_accounts, Genesis, DEV_MNEMONIC},
+    mempool::PoolConfig,
+    node::{self, NodeConfig, Roles, RunningNode},
+    origin::L1Origins,
+    rpc::RpcLimits,
+};
+use parallax_state::store::SqlStore;
+use serde::{Deserialize, Serialize};
+
+/// The devnet's deployment parameters (anvil's well-known accounts as operators).
+const DEPLOY_CONFIG: &str = include_str!("../../contracts/deploy/devnet.json");
+
+/// `parallax devnet` settings.
+#[derive(Clone, Debug, clap::Args)]
+pub struct DevnetArgs {
+    /// Where L1's state, the databases and `devnet.json` live.
+    #[arg(long, env = "PARALLAX_DEVNET_DIR", default_value = "./devnet-data")]
+    pub datadir: PathBuf,
+    /// Start from scratch: delete the data directory first.
+    #[arg(long)]
+    pub fresh: bool,
+    /// L1 (anvil) JSON-RPC port.
+    #[arg(long, default_value_t = 8545)]
+    pub l1_port: u16,
+    /// Sequencer JSON-RPC port (HTTP and WebSocket).
+    #[arg(long, default_value_t = 9545)]
+    pub l2_port: u16,
+    /// Replica JSON-RPC port.
+    #[arg(long, default_value_t = 9546)]
+    pub replica_port: u16,
+    /// Sequencer metrics port.
+    #[arg(long, default_value_t = 9645)]
+    pub metrics_port: u16,
+    /// L2 block time in milliseconds.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(100..))]
+    pub block_time: u64,
+    /// L1 block time in seconds.
+    #[arg(long, default_value_t = 2)]
+    pub l1_block_time: u64,
+    /// The anvil binary (default: contracts/node_modules, installed with npm if missing).
+    #[arg(long, env = "PARALLAX_ANVIL")]
+    pub anvil: Option<PathBuf>,
+}
+
+/// What `devnet.json` records: enough to drive the devnet from scripts and tests.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DevnetInfo {
+    /// L1 JSON-RPC.
+    pub l1_rpc: String,
+    /// L1 chain id.
+    pub l1_chain_id: u64,
+    /// Sequencer JSON-RPC (also WebSocket).
+    pub l2_rpc: String,
+    /// Replica JSON-RPC.
+    pub replica_rpc: String,
+    /// L2 chain id.
+    pub l2_chain_id: u64,
+    /// Prometheus metrics of the sequencer.
+    pub metrics: String,
+    /// L1 contract addresses by name.
+    pub contracts: serde_json::Value,
+    /// The rollup configuration every node uses.
+    pub rollup: RollupConfig,
+    /// Funded accounts (on L1 and L2) with their private keys.
+    pub accounts: Vec<serde_json::Value>,
+    /// Their mnemonic.
+    pub mnemonic: String,
+}
+
+/// Prints one start-up step.
+fn step(number: usize, total: usize, what: &str) {
+    println!("[{number}/{total}] {what}");
+}
+
+/// Runs the devnet until Ctrl-C.
+pub fn run(args: &DevnetArgs) -> eyre::Result<()> {
+    if args.fresh && args.datadir.exists() {
+        std::fs::remove_dir_all(&args.datadir)
+            .wrap_err_with(|| format!("removing {}", args.datadir.display()))?;
+    }
+    std::fs::create_dir_all(&args.datadir)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run_async(args))
+}
+
+async fn run_async(args: &DevnetArgs) -> eyre::Result<()> {
+    const STEPS: usize = 5;
+    step(
+        1,
+        STEPS,
+        "finding anvil (installing it from npm if missing)",
+    );
+    let anvil_path = find_anvil(args.anvil.clone())?;
+
+    step(2, STEPS, "starting L1 (anvil)");
+    let mut anvil = Anvil::start(&anvil_path, args, &args.datadir).await?;
+    let result = run_nodes(args, &anvil).await;
+    anvil.stop().await;
+    result
+}
+
+async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
+    const STEPS: usize = 5;
+    let l1_url = anvil.url();
+    let deployer: PrivateKeySigner = dev_key(0)?;
+    let l1 = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(deployer))
+        .connect_http(l1_url.parse()?);
+    let l1_chain_id = l1.get_chain_id().await?;
+
+    let deployment_file = args.datadir.join("deployment.json");
+    let rollup_file = args.datadir.join("rollup.json");
+    let rollup: RollupConfig = if rollup_file.exists() {
+        step(3, STEPS, "contracts already deployed (resuming)");
+        serde_json::from_str(&std::fs::read_to_string(&rollup_file)?)?
+    } else {
+        step(3, STEPS, "deploying the settlement contracts");
+        let config: DeployConfig = serde_json::from_str(DEPLOY_CONFIG)?;
+        let deployment = deploy(&l1, &config).await?;
+        let anchor = l1
+            .get_block_by_number(BlockNumberOrTag::Number(deployment.deployed_at_block))
+            .await?
+            .ok_or_else(|| eyre!("deployment block missing"))?;
+        let mut rollup = deployment.rollup_config(
+            &config,
+            901,
+            BlockId {
+                number: anchor.header.number,
+                hash: anchor.header.hash,
+            },
+        );
+        rollup.block_time_ms = args.block_time;
+        std::fs::write(&deployment_file, serde_json::to_string_pretty(&deployment)?)?;
+        std::fs::write(&rollup_file, serde_json::to_string_pretty(&rollup)?)?;
+        rollup
+    };
+    let deployment: Deployment = serde_json::from_str(&std::fs::read_to_string(&deployment_file)?)?;
+
+    step(4, STEPS, "starting the sequencer and a replica");
+    let localhost = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let genesis = Genesis::dev(rollup.genesis.l2_timestamp)?;
+    let source = Arc::new(RpcL1::connect(&l1_url)?);
+    let shared = Arc::new(rollup.clone());
+    let deriver = |source: Arc<RpcL1>| {
+        Box::new(PipelineDeriver::new(
+            shared.clone(),
+            source,
+            Arc::new(CalldataOnly),
+            &rollup.genesis_block_info(),
+        ))
+    };
+    let sequencer = start_node(
+        &args.datadir.join("sequencer"),
+        &genesis,
+        node_config(
+            &rollup,
+            SocketAddr::new(localhost, args.l2_port),
+            Some(args.metrics_port),
+        ),
+        Roles {
+            sequencer: Some(Box::new(L1Origins::new(source.clone(), shared.clone(), 1))),
+            derivation: Some(deriver(source.clone())),
+        },
+    )
+    .await?;
+    let replica = start_node(
+        &args.datadir.join("replica"),
+        &genesis,
+        node_config(&rollup, SocketAddr::new(localhost, args.replica_port), None),
+        Roles {
+            sequencer: None,
+            derivation: Some(deriver(source.clone())),
+        },
+    )
+    .await?;
+
+    step(5, STEPS, "writing devnet.json");
+    let info = DevnetInfo {
+        l1_rpc: l1_url.clone(),
+        l1_chain_id,
+        l2_rpc: format!("http://{}", sequencer.rpc_addr),
+        replica_rpc: format!("http://{}", replica.rpc_addr),
+        l2_chain_id: rollup.l2_chain_id,
+        metrics: sequencer
+            .metrics_addr
+            .map(|addr| format!("http://{addr}/metrics"))
+            .unwrap_or_default(),
+        contracts: serde_json::json!({
+            "Portal": deployment.portal,
+            "OutputOracle": deployment.output_oracle,
+            "SystemConfig": deployment.system_config,
+            "BatchInbox": deployment.batch_inbox,
+            "ProxyAdmin": deployment.proxy_admin,
+            "DisputeGameFactory": serde_json::Value::Null,
+        }),
+        rollup: rollup.clone(),
+        accounts: dev_accounts()?
+            .iter()
+            .map(|account| {
+                serde_json::json!({
+                    "address": account.address,
+                    "privateKey": account.private_key,
+                })
+            })
+            .collect(),
+        mnemonic: DEV_MNEMONIC.to_owned(),
+    };
+    std::fs::write(
+        args.datadir.join("devnet.json"),
+        serde_json::to_string_pretty(&info)?,
+    )?;
+    print_summary(&info, &args.datadir);
+
+    tokio::select! {
+        result = crate::shutdown_signal() => {
+            result?;
+            println!("stopping the devnet");
+        }
+        () = sequencer.stopping() => println!("the sequencer stopped; stopping the devnet"),
+        () = replica.stopping() => println!("the replica stopped; stopping the devnet"),
+    }
+    let sequencer_result = sequencer.stop().await;
+    let replica_result = replica.stop().await;
+    sequencer_result?;
+    replica_result?;
+    Ok(())
+}
+
+fn print_summary(info: &DevnetInfo, datadir: &Path) {
+    println!();
+    println!("Parallax devnet is up");
+    println!(
+        "  L1 (anvil)   {}  chain id {}",
+        info.l1_rpc, info.l1_chain_id
+    );
+    println!(
+        "  L2 sequencer {}  chain id {}  (WebSocket on the same port)",
+        info.l2_rpc, info.l2_chain_id
+    );
+    println!("  L2 replica   {}", info.replica_rpc);
+    println!("  metrics      {}", info.metrics);
+    println!("  contracts    {}", info.contracts);
+    println!(
+        "  dev accounts (funded on L1 and L2; mnemonic \"{}\"):",
+        info.mnemonic
+    );
+    for (index, account) in info.accounts.iter().enumerate() {
+        println!(
+            "    ({index}) {}  key {}",
+            account["address"].as_str().unwrap_or_default(),
+            account["privateKey"].as_str().unwrap_or_default()
+        );
+    }
+    println!(
+        "  everything above is in {}",
+        datadir.join("devnet.json").display()
+    );
+    println!("Ctrl-C stops it; run again with the same --datadir to resume.");
+}
+
+fn dev_key(index: usize) -> eyre::Result<PrivateKeySigner> {
+    let account = dev_accounts()?
+        .into_iter()
+        .nth(index)
+        .ok_or_else(|| eyre!("no dev account {index}"))?;
+    Ok(PrivateKeySigner::from_bytes(&account.private_key)?)
+}
+
+fn node_config(
+    rollup: &RollupConfig,
+    http_addr: SocketAddr,
+    metrics_port: Option<u16>,
+) -> NodeConfig {
+    NodeConfig {
+        params: ChainParams {
+            rollup: rollup.clone(),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        },
+        http_addr,
+        limits: RpcLimits::default(),
+        cors_origin: Some("*".into()),
+        suggested_tip: 1_000_000,
+        pool: PoolConfig {
+            chain_id: rollup.l2_chain_id,
+            max_tx_gas: rollup.max_tx_gas,
+            min_base_fee: rollup.min_base_fee,
+            ..Default::default()
+        },
+        metrics_addr: metrics_port.map(|port| SocketAddr::new(http_addr.ip(), port)),
+    }
+}
+
+async fn start_node(
+    dir: &Path,
+    genesis: &Genesis,
+    config: NodeConfig,
+    roles: Roles,
+) -> eyre::Result<RunningNode> {
+    std::fs::create_dir_all(dir)?;
+    let store = SqlStore::open(&format!("sqlite:{}", dir.join("chain.db").display())).await?;
+    Ok(node::start(store, genesis, config, roles).await?)
+}
+
+/// The anvil binary: the given one, the project's npm install, or `anvil` on the PATH; installs
+/// the project's pinned version with npm when none is found.
+fn find_anvil(given: Option<PathBuf>) -> eyre::Result<PathBuf> {
+    if let Some(path) = given {
+        return Ok(path);
+    }
+    let contracts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../contracts");
+    let installed = contracts.join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
+    if installed.exists() {
+        return Ok(installed);
+    }
+    if contracts.join("package.json").exists() {
+        println!(
+            "      npm ci (anvil, forge, cast, solc-js) in {}",
+            contracts.display()
+        );
+        let status = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&contracts)
+            .status()
+            .wrap_err("running npm (Node 20+ is required)")?;
+        if status.success() && installed.exists() {
+            return Ok(installed);
+        }
+    }
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|dir| dir.join("anvil"))
+        .find(|path| path.exists());
+    on_path.ok_or_else(|| eyre!("anvil not found: install Node 20+ and run `npm ci` in contracts/"))
+}
+
+/// An anvil child process that saves its state on exit.
+struct Anvil {
+    child: tokio::process::Child,
+    port: u16,
+}
+
+impl Anvil {
+    async fn start(binary: &Path, args: &DevnetArgs, datadir: &Path) -> eyre::Result<Self> {
+        let state = datadir.join("l1-state.json");
+        let log = std::fs::File::create(datadir.join("anvil.log"))?;
+        let child = tokio::process::Command::new(binary)
+            .args([
+                "--port",
+                &args.l1_port.to_string(),
+                "--block-time",
+                &args.l1_block_time.to_string(),
+                "--hardfork",
+                "cancun",
+                "--slots-in-an-epoch",
+                "4",
+                "--state",
+            ])
+            .arg(&state)
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .wrap_err_with(|| format!("starting {}", binary.display()))?;
+        let anvil = Self {
+            child,
+            port: args.l1_port,
+        };
+        let provider = ProviderBuilder::new().connect_http(anvil.url().parse()?);
+        for _ in 0..100 {
+            if provider.get_block_number().await.is_ok() {
+                return Ok(anvil);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!(
+            "anvil did not answer on port {} (see anvil.log)",
+            args.l1_port
+        )
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Asks anvil to exit (it saves its state) and waits; kills it if it hangs.
+    async fn stop(&mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-INT", &pid.to_string()])
+                .status();
+        }
+        if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.child.kill().await;
+        }
+    }
+}

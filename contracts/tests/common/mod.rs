@@ -1,0 +1,77 @@
+//! A minimal in-memory L2 for running compiled contracts inside revm (the executor's pinned
+//! version): code placed at fixed addresses as genesis does, and calls committed one by one, so
+//! a test can check the Solidity side against the Rust side bit for bit.
+
+// Each test binary uses a subset of these helpers.
+#![allow(dead_code)]
+
+use alloy::primitives::{Address, Bytes, U256};
+use parallax_executor::revm::{
+    context::{result::ExecutionResult, Context, TxEnv},
+    database::{CacheDB, EmptyDB},
+    primitives::{hardfork::SpecId, TxKind},
+    state::{AccountInfo, Bytecode},
+    ExecuteCommitEvm, MainBuilder, MainContext,
+};
+
+/// Accounts and storage, kept between calls.
+#[derive(Default)]
+pub(crate) struct Chain {
+    db: CacheDB<EmptyDB>,
+}
+
+impl Chain {
+    /// Places `runtime` at `address` with nonce 1, as genesis places predeploys.
+    pub(crate) fn install(&mut self, address: Address, runtime: &[u8]) {
+        let info = AccountInfo::default()
+            .with_code(Bytecode::new_raw(Bytes::copy_from_slice(runtime)))
+            .with_nonce(1);
+        self.db.insert_account_info(address, info);
+    }
+
+    /// A storage slot of `address` as committed.
+    pub(crate) fn storage(&self, address: Address, slot: U256) -> U256 {
+        self.db
+            .cache
+            .accounts
+            .get(&address)
+            .and_then(|account| account.storage.get(&slot).copied())
+            .unwrap_or_default()
+    }
+
+    /// Calls `to` from `from` with `data` on Cancun rules, at gas price 0 (base fee and nonce
+    /// checks off: these are system-style calls, not user transactions), and commits the result.
+    pub(crate) fn call(
+        &mut self,
+        from: Address,
+        to: Address,
+        data: Bytes,
+        gas_limit: u64,
+    ) -> ExecutionResult {
+        let mut evm = Context::mainnet()
+            .with_db(&mut self.db)
+            .modify_cfg_chained(|cfg| {
+                cfg.spec = SpecId::CANCUN;
+                cfg.disable_base_fee = true;
+                cfg.disable_nonce_check = true;
+            })
+            .build_mainnet();
+        let tx = TxEnv {
+            caller: from,
+            kind: TxKind::Call(to),
+            data,
+            gas_limit,
+            gas_price: 0,
+            ..Default::default()
+        };
+        evm.transact_commit(tx).expect("the transaction is valid")
+    }
+
+    /// A view call that must succeed; returns its output.
+    pub(crate) fn view(&mut self, to: Address, data: Vec<u8>) -> Bytes {
+        match self.call(Address::ZERO, to, data.into(), 30_000_000) {
+            ExecutionResult::Success { output, .. } => output.into_data(),
+            other => panic!("view call to {to} failed: {other:?}"),
+        }
+    }
+}
