@@ -108,7 +108,7 @@ impl L1 {
             .await
             .expect("anchor query")
             .expect("deployment block");
-        let rollup = deployment.rollup_config(
+        let mut rollup = deployment.rollup_config(
             &config,
             901,
             BlockId {
@@ -116,6 +116,11 @@ impl L1 {
                 hash: anchor.header.hash,
             },
         );
+        // `rollup_config` takes the L2 genesis time the oracle was given (read before the
+        // deployment) but anchors at the last deployment block, a few seconds later: L2 blocks
+        // in between would be older than their own L1 origin, and derivation drops such batches
+        // (origin time rule). Start L2 no earlier than its anchor.
+        rollup.genesis.l2_timestamp = rollup.genesis.l2_timestamp.max(anchor.header.timestamp);
         Some(Self {
             anvil,
             provider,

@@ -1,0 +1,237 @@
+//! Derivation end to end: a sequencer follows anvil's L1 origins (and runs derivation to move
+//! its safe head); the batcher posts its blocks, first as calldata, then after a restart as
+//! blobs; a replica deriving from L1 alone rebuilds the same chain, hash for hash, and the
+//! sequencer's safe head reaches the posted blocks.
+//!
+//! Blobs are read back through a test-local [`DaSource`] over anvil's `anvil_getBlobByHash`,
+//! checked against their versioned hash with KZG, as a beacon-node source would.
+
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use alloy::{
+    primitives::{Bytes, B256},
+    providers::{DynProvider, Provider},
+};
+use alloy_eips::eip4844::{env_settings::EnvKzgSettings, kzg_to_versioned_hash};
+use common::{txmgr_config, L1, L2};
+use parallax_batcher::{
+    da::{BlobDa, CalldataDa, DaClient},
+    Batcher, BatcherConfig, Metrics,
+};
+use parallax_l1::RpcL1;
+use parallax_protocol::{
+    block::L1BlockInfo, derive::DaSource, frame::CelestiaPointer, RollupConfig,
+};
+use parallax_sequencer::{follow::PipelineDeriver, node::Roles, origin::L1Origins};
+use parallax_state::store::{ChainStore, HeadKind, SqlStore};
+
+/// Blobs from anvil, verified against the versioned hash. Blocking, like every derivation
+/// source: call it from a blocking thread.
+#[derive(Debug)]
+struct AnvilBlobs {
+    provider: DynProvider,
+    runtime: tokio::runtime::Handle,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum AnvilBlobError {
+    #[error("anvil: {0}")]
+    Rpc(#[from] alloy::transports::TransportError),
+    #[error("KZG: {0}")]
+    Kzg(#[from] alloy_eips::eip4844::c_kzg::Error),
+    #[error("blob does not match versioned hash {0}")]
+    Mismatch(B256),
+    #[error("no Celestia source in this test")]
+    NoCelestia,
+}
+
+impl DaSource for AnvilBlobs {
+    type Error = AnvilBlobError;
+
+    fn blob(
+        &self,
+        _block: &L1BlockInfo,
+        versioned_hash: B256,
+    ) -> Result<Option<Bytes>, Self::Error> {
+        let blob: Option<Bytes> = self.runtime.block_on(
+            self.provider
+                .raw_request("anvil_getBlobByHash".into(), (versioned_hash,)),
+        )?;
+        let Some(blob) = blob else { return Ok(None) };
+        let settings = EnvKzgSettings::Default.get();
+        let commitment = settings
+            .blob_to_kzg_commitment(&alloy_eips::eip4844::c_kzg::Blob::from_bytes(&blob)?)?;
+        if kzg_to_versioned_hash(commitment.to_bytes().as_slice()) != versioned_hash {
+            return Err(AnvilBlobError::Mismatch(versioned_hash));
+        }
+        Ok(Some(blob))
+    }
+
+    fn celestia(&self, _pointer: &CelestiaPointer) -> Result<Option<Bytes>, Self::Error> {
+        Err(AnvilBlobError::NoCelestia)
+    }
+}
+
+fn deriver(l1: &L1, rollup: &RollupConfig) -> Box<PipelineDeriver<RpcL1, AnvilBlobs>> {
+    let source = Arc::new(RpcL1::connect(l1.anvil.endpoint().as_str()).expect("L1 client"));
+    let blobs = Arc::new(AnvilBlobs {
+        provider: l1.provider.clone(),
+        runtime: tokio::runtime::Handle::current(),
+    });
+    Box::new(PipelineDeriver::new(
+        Arc::new(rollup.clone()),
+        source,
+        blobs,
+        &rollup.genesis_block_info(),
+    ))
+}
+
+async fn post_until<D: DaClient>(batcher: &mut Batcher<SqlStore, D>, block: u64) {
+    for _ in 0..600 {
+        batcher.step().await.expect("batcher step");
+        if batcher.confirmed_block() >= block {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("batcher did not confirm block {block}");
+}
+
+async fn batcher<D: DaClient>(l1: &L1, l2: &L2, da: D) -> Batcher<SqlStore, D> {
+    let txmgr = l1
+        .txmgr(l2.store.clone(), l1.batcher_key(), txmgr_config("batcher"))
+        .await;
+    Batcher::new(
+        l2.store.clone(),
+        da,
+        txmgr,
+        BatcherConfig {
+            poll_interval: Duration::from_millis(50),
+            max_channel_duration: Duration::ZERO,
+            ..BatcherConfig::new(l2.rollup.clone())
+        },
+        Arc::new(Metrics::default()),
+    )
+    .await
+    .expect("batcher starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_derives_the_posted_chain_from_calldata_and_blobs() {
+    // RUST_LOG=info shows the nodes' and batcher's logs.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    // L1 moves every second on its own, so origins advance.
+    let Some(l1) = L1::start_with(&["--block-time", "1"]).await else {
+        return;
+    };
+    let rollup = l1.rollup();
+    let source = Arc::new(RpcL1::connect(l1.anvil.endpoint().as_str()).expect("L1 client"));
+    let mut sequencer = L2::start_with(
+        &rollup,
+        Roles {
+            sequencer: Some(Box::new(L1Origins::new(
+                source,
+                Arc::new(rollup.clone()),
+                0,
+            ))),
+            derivation: Some(deriver(&l1, &rollup)),
+        },
+    )
+    .await;
+
+    // Calldata first.
+    sequencer.transact(3, 5, 0).await;
+    let first_part = sequencer.head().await;
+    let mut calldata = batcher(&l1, &sequencer, CalldataDa::new(rollup.batch_inbox_address)).await;
+    post_until(&mut calldata, first_part).await;
+    drop(calldata);
+
+    // Then blobs, from a restarted batcher on the same store.
+    sequencer.transact(3, 5, 5).await;
+    let second_part = sequencer.head().await;
+    let mut blobs = batcher(&l1, &sequencer, BlobDa::new(rollup.batch_inbox_address)).await;
+    post_until(&mut blobs, second_part).await;
+
+    // A replica from L1 alone.
+    let replica = L2::start_with(
+        &rollup,
+        Roles {
+            sequencer: None,
+            derivation: Some(deriver(&l1, &rollup)),
+        },
+    )
+    .await;
+    let mut replica_safe = 0;
+    for _ in 0..240 {
+        replica_safe = replica
+            .store
+            .head(HeadKind::Safe)
+            .await
+            .unwrap()
+            .map_or(0, |head| head.number);
+        if replica_safe >= second_part {
+            break;
+        }
+        // Keep posting what the sequencer seals meanwhile.
+        blobs.step().await.expect("batcher step");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(
+        replica_safe >= second_part,
+        "replica derived up to {replica_safe}, posted up to {second_part}"
+    );
+    for number in 1..=second_part {
+        let ours = sequencer
+            .store
+            .header(number)
+            .await
+            .unwrap()
+            .expect("sequenced");
+        let derived = replica
+            .store
+            .header(number)
+            .await
+            .unwrap()
+            .expect("derived");
+        assert_eq!(derived.hash, ours.hash, "block {number} differs");
+    }
+    // Blocks with L2 transactions were among them, carried by both backends.
+    let with_txs = {
+        let mut count = 0;
+        for number in 1..=second_part {
+            let block = replica.store.block(number).await.unwrap().expect("derived");
+            count += usize::from(
+                block
+                    .transactions
+                    .iter()
+                    .any(|tx| tx.raw.first() != Some(&0x7e)),
+            );
+        }
+        count
+    };
+    assert!(with_txs >= 2, "{with_txs} blocks with user transactions");
+
+    // The sequencer's own derivation moved its safe head over the posted blocks.
+    let mut safe = 0;
+    for _ in 0..120 {
+        safe = sequencer
+            .store
+            .head(HeadKind::Safe)
+            .await
+            .unwrap()
+            .map_or(0, |head| head.number);
+        if safe >= second_part {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(safe >= second_part, "sequencer safe head {safe}");
+    let mut replica = replica;
+    replica.stop().await;
+    sequencer.stop().await;
+}
