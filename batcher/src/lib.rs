@@ -5,8 +5,8 @@
 //!   frames → L1 transactions to the batch inbox, through a [`da::DaClient`] (calldata, blobs,
 //!   or `auto` choosing by L1 prices). Restarts resume from the frames journal without
 //!   reposting or skipping a block.
-//! - [`proposer`]: output roots of every `proposal_interval`-th L2 block whose data is
-//!   confirmed on L1, with the bond, to the `OutputOracle`.
+//! - [`proposer`]: output roots of every `proposal_interval`-th L2 block whose data is on L1
+//!   (the safe head, or confirmed frames), with the bond, to the `OutputOracle`.
 //! - [`txmgr`]: signing with a local key, nonces that survive restarts, fee bumps, stuck-nonce
 //!   replacement, confirmation depth and reorg re-broadcasts, with every signed transaction
 //!   journaled in the chain store before it is broadcast.
@@ -26,5 +26,5 @@ pub use batcher::{confirmed_through, unconfirmed_transaction_bytes, Batcher, Bat
 pub use error::Error;
 pub use fees::{CostModel, L1Fees};
 pub use metrics::Metrics;
-pub use proposer::{Proposer, ProposerConfig};
+pub use proposer::{ProposeAfter, Proposer, ProposerConfig};
 pub use txmgr::{TxCandidate, TxEvent, TxManager, TxManagerConfig};

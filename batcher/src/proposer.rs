@@ -2,10 +2,11 @@
 //! block the oracle expects next (`nextBlockNumber`, every `proposalInterval` blocks) once that
 //! block's data is on L1.
 //!
-//! "On L1" is, for now, "covered by frames whose transactions are confirmed" in the chain store
-//! ([`confirmed_through`]); once a derivation-backed safe head exists it is the natural
-//! replacement. The output root is computed from the store exactly as `rollup_outputAtBlock`
-//! serves it ([`output_root_input`]).
+//! "On L1" is the store's **safe head** by default: the sequencer's own derivation moves it only
+//! over blocks that L1 data derives to exactly ([`ProposeAfter::SafeHead`]). Without derivation
+//! (a sequencer not following L1), [`ProposeAfter::ConfirmedFrames`] settles for "covered by
+//! frames whose transactions are confirmed" ([`confirmed_through`]). The output root is computed
+//! from the store exactly as `rollup_outputAtBlock` serves it ([`output_root_input`]).
 //!
 //! # Restarts and double proposals
 //! The oracle itself is the cursor: the next block to propose is read from the contract. A
@@ -24,7 +25,7 @@ use alloy::{
 };
 use parallax_contracts::{OutputOracle, SystemConfig};
 use parallax_protocol::output_root;
-use parallax_state::store::{output_root_input, ChainStore, Proposal};
+use parallax_state::store::{output_root_input, ChainStore, HeadKind, Proposal};
 use tokio::sync::watch;
 
 use crate::{
@@ -33,6 +34,17 @@ use crate::{
     txmgr::{Confirmation, TxCandidate, TxEvent, TxManager},
     Error,
 };
+
+/// When a block's data counts as on L1, so that its output may be proposed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProposeAfter {
+    /// The block is at or below the store's safe head: derivation from L1 produced exactly it.
+    #[default]
+    SafeHead,
+    /// The block is covered by frames whose L1 transactions are confirmed (no derivation needed;
+    /// for sequencers that do not follow L1).
+    ConfirmedFrames,
+}
 
 /// Where and how often to propose.
 #[derive(Clone, Debug)]
@@ -43,6 +55,8 @@ pub struct ProposerConfig {
     pub genesis: u64,
     /// Time between steps.
     pub poll_interval: Duration,
+    /// Which blocks may be proposed.
+    pub after: ProposeAfter,
 }
 
 /// Proposes output roots; see the module docs.
@@ -145,9 +159,9 @@ impl<S: ChainStore> Proposer<S> {
             return Ok(None);
         }
         let next = to_u64(self.oracle.nextBlockNumber().call().await?);
-        let confirmed = confirmed_through(&self.store, self.config.genesis).await?;
-        if next > confirmed {
-            tracing::debug!(next, confirmed, "next proposal waits for its data on L1");
+        let ready = self.ready_through().await?;
+        if next > ready {
+            tracing::debug!(next, ready, "next proposal waits for its data on L1");
             return Ok(None);
         }
         let l2_time = to_u64(
@@ -201,6 +215,20 @@ impl<S: ChainStore> Proposer<S> {
         Metrics::add(&self.metrics.proposals_sent, 1);
         tracing::info!(block = next, %root, bond = %bond, "proposal sent");
         Ok(Some(next))
+    }
+
+    /// The highest block whose data is on L1 under the configured rule.
+    pub async fn ready_through(&self) -> Result<u64, Error> {
+        Ok(match self.config.after {
+            ProposeAfter::SafeHead => self
+                .store
+                .head(HeadKind::Safe)
+                .await?
+                .map_or(self.config.genesis, |head| head.number),
+            ProposeAfter::ConfirmedFrames => {
+                confirmed_through(&self.store, self.config.genesis).await?
+            }
+        })
     }
 
     async fn confirmed(&mut self, confirmation: &Confirmation) -> Result<(), Error> {

@@ -1,7 +1,8 @@
 //! Derivation end to end: a sequencer follows anvil's L1 origins (and runs derivation to move
 //! its safe head); the batcher posts its blocks, first as calldata, then after a restart as
-//! blobs; a replica deriving from L1 alone rebuilds the same chain, hash for hash, and the
-//! sequencer's safe head reaches the posted blocks.
+//! blobs; a replica deriving from L1 alone rebuilds the same chain, hash for hash, the
+//! sequencer's safe head reaches the posted blocks, and the proposer (waiting for that safe head)
+//! posts the outputs the replica computes.
 //!
 //! Blobs are read back through a test-local [`DaSource`] over anvil's `anvil_getBlobByHash`,
 //! checked against their versioned hash with KZG, as a beacon-node source would.
@@ -11,21 +12,22 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use alloy::{
-    primitives::{Bytes, B256},
+    primitives::{Bytes, B256, U256},
     providers::{DynProvider, Provider},
 };
 use alloy_eips::eip4844::{env_settings::EnvKzgSettings, kzg_to_versioned_hash};
 use common::{txmgr_config, L1, L2};
 use parallax_batcher::{
     da::{BlobDa, CalldataDa, DaClient},
-    Batcher, BatcherConfig, Metrics,
+    Batcher, BatcherConfig, Metrics, ProposeAfter, Proposer, ProposerConfig,
 };
+use parallax_contracts::OutputOracle;
 use parallax_l1::RpcL1;
 use parallax_protocol::{
-    block::L1BlockInfo, derive::DaSource, frame::CelestiaPointer, RollupConfig,
+    block::L1BlockInfo, derive::DaSource, frame::CelestiaPointer, output_root, RollupConfig,
 };
 use parallax_sequencer::{follow::PipelineDeriver, node::Roles, origin::L1Origins};
-use parallax_state::store::{ChainStore, HeadKind, SqlStore};
+use parallax_state::store::{output_root_input, ChainStore, HeadKind, SqlStore};
 
 /// Blobs from anvil, verified against the versioned hash. Blocking, like every derivation
 /// source: call it from a blocking thread.
@@ -231,6 +233,53 @@ async fn a_replica_derives_the_posted_chain_from_calldata_and_blobs() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert!(safe >= second_part, "sequencer safe head {safe}");
+
+    // The proposer, waiting for the safe head, proposes the derived outputs.
+    let metrics = Arc::new(Metrics::default());
+    let txmgr = l1
+        .txmgr(
+            sequencer.store.clone(),
+            l1.proposer_key(),
+            txmgr_config("proposer"),
+        )
+        .await;
+    let mut proposer = Proposer::new(
+        sequencer.store.clone(),
+        txmgr,
+        ProposerConfig {
+            oracle: l1.deployment.output_oracle,
+            genesis: 0,
+            poll_interval: Duration::from_millis(50),
+            after: ProposeAfter::SafeHead,
+        },
+        metrics,
+    )
+    .await
+    .expect("proposer starts");
+    let oracle = OutputOracle::new(l1.deployment.output_oracle, l1.provider.clone());
+    let mut proposed = 0u64;
+    for _ in 0..240 {
+        proposer.step().await.expect("proposer step");
+        proposed = oracle
+            .outputCount()
+            .call()
+            .await
+            .unwrap()
+            .try_into()
+            .unwrap();
+        if proposed >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(proposed >= 2, "{proposed} proposals");
+    for index in 0..proposed {
+        let output = oracle.getOutput(U256::from(index)).call().await.unwrap();
+        let block = output.l2BlockNumber;
+        assert!(block <= proposer.ready_through().await.unwrap());
+        let derived = output_root(&output_root_input(&replica.store, block).await.unwrap());
+        assert_eq!(output.outputRoot, derived, "output of block {block}");
+    }
     let mut replica = replica;
     replica.stop().await;
     sequencer.stop().await;

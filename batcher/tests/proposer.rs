@@ -11,7 +11,9 @@ use alloy::{
     providers::{Provider, ProviderBuilder},
 };
 use common::{txmgr_config, L1, L2};
-use parallax_batcher::{da::CalldataDa, Batcher, BatcherConfig, Metrics, Proposer, ProposerConfig};
+use parallax_batcher::{
+    da::CalldataDa, Batcher, BatcherConfig, Metrics, ProposeAfter, Proposer, ProposerConfig,
+};
 use parallax_contracts::OutputOracle;
 use parallax_protocol::output_root;
 use parallax_state::store::{output_root_input, ChainStore, SqlStore};
@@ -27,6 +29,8 @@ async fn proposer(l1: &L1, store: &SqlStore, metrics: &Arc<Metrics>) -> Proposer
             oracle: l1.deployment.output_oracle,
             genesis: 0,
             poll_interval: Duration::from_millis(50),
+            // This sequencer does not follow L1, so no safe head: confirmed frames decide.
+            after: ProposeAfter::ConfirmedFrames,
         },
         metrics.clone(),
     )
@@ -69,6 +73,8 @@ async fn proposes_confirmed_outputs_once_and_resumes_after_a_restart() {
             oracle: l1.deployment.output_oracle,
             genesis: 0,
             poll_interval: Duration::from_millis(50),
+            // This sequencer does not follow L1, so no safe head: confirmed frames decide.
+            after: ProposeAfter::ConfirmedFrames,
         },
         metrics.clone(),
     )

@@ -14,8 +14,8 @@ use alloy::{
 use clap::{Args, ValueEnum};
 use parallax_batcher::{
     da::{AutoDa, AutoPolicy, BlobDa, CalldataDa, DaClient},
-    metrics, Batcher, BatcherConfig, CostModel, Metrics, Proposer, ProposerConfig, TxManager,
-    TxManagerConfig,
+    metrics, Batcher, BatcherConfig, CostModel, Metrics, ProposeAfter, Proposer, ProposerConfig,
+    TxManager, TxManagerConfig,
 };
 use parallax_contracts::{Portal, SystemConfig};
 use parallax_protocol::RollupConfig;
@@ -49,6 +49,11 @@ pub(crate) struct BatcherArgs {
     /// with --proposer.
     #[arg(long, env = "PARALLAX_PROPOSER_KEY", hide_env_values = true)]
     proposer_key: Option<String>,
+    /// Which blocks the proposer may propose: `safe` (the safe head the sequencer's
+    /// derivation moves) or `confirmed-frames` (covered by confirmed batcher transactions, for a
+    /// sequencer that does not follow L1).
+    #[arg(long, env = "PARALLAX_PROPOSE_AFTER", value_enum, default_value_t = ProposeAfterArg::Safe)]
+    propose_after: ProposeAfterArg,
     /// OutputOracle address (default: the Portal's oracle).
     #[arg(long, env = "PARALLAX_OUTPUT_ORACLE")]
     output_oracle: Option<Address>,
@@ -100,6 +105,14 @@ enum DaKind {
 
 /// A private key given as hex, or as `@FILE` holding the hex (keeps it out of the process list
 /// and the environment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ProposeAfterArg {
+    /// Blocks at or below the safe head.
+    Safe,
+    /// Blocks covered by confirmed frames.
+    ConfirmedFrames,
+}
+
 fn parse_key(value: &str, flag: &str) -> eyre::Result<PrivateKeySigner> {
     let hex = match value.strip_prefix('@') {
         Some(path) => std::fs::read_to_string(path)
@@ -277,6 +290,10 @@ async fn serve(
                 oracle,
                 genesis: rollup.genesis.l2.number,
                 poll_interval: Duration::from_millis(args.poll_interval_ms.max(10)),
+                after: match args.propose_after {
+                    ProposeAfterArg::Safe => ProposeAfter::SafeHead,
+                    ProposeAfterArg::ConfirmedFrames => ProposeAfter::ConfirmedFrames,
+                },
             },
             metrics.clone(),
         )
