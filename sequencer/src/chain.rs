@@ -374,17 +374,17 @@ impl<S: ChainStore> Chain<S> {
         (header, env)
     }
 
-    /// The environment `eth_call` and `eth_estimateGas` simulate in: a block after `head` with
-    /// its parameters.
-    pub fn call_env(&self, head: &Head) -> ExecutionEnv {
+    /// The environment `eth_call` and `eth_estimateGas` simulate in: a block after `parent`
+    /// with its parameters.
+    pub fn call_env(&self, parent: &Header) -> ExecutionEnv {
         let rollup = &self.params.rollup;
         let header = Header {
-            number: head.header.number + 1,
+            number: parent.number + 1,
             beneficiary: SEQUENCER_FEE_VAULT,
-            gas_limit: head.header.gas_limit,
-            timestamp: head.header.timestamp + 1,
-            mix_hash: head.header.mix_hash,
-            base_fee_per_gas: Some(next_base_fee(&head.header, rollup, rollup.eip1559)),
+            gas_limit: parent.gas_limit,
+            timestamp: parent.timestamp + 1,
+            mix_hash: parent.mix_hash,
+            base_fee_per_gas: Some(next_base_fee(parent, rollup, rollup.eip1559)),
             ..Default::default()
         };
         execution_env(rollup, &header)

@@ -162,6 +162,24 @@ async fn wallets_transact_read_and_prove_and_the_chain_survives_a_restart() {
     let receipt = mined(&provider, legacy).await;
     assert!(receipt.status());
     assert_eq!(provider.get_balance(bob).await.unwrap(), U256::from(3_000));
+    // eth_call and eth_estimateGas at a past block read that block's state: before Bob was
+    // funded he cannot send 2,500 wei; now he can.
+    let spend = serde_json::json!({"from": bob, "to": alice.address(), "value": "0x9c4"});
+    let before_funding = format!("{:#x}", number - 1);
+    let refused = provider
+        .raw_request::<_, Bytes>("eth_call".into(), (spend.clone(), before_funding.clone()))
+        .await
+        .expect_err("Bob had nothing before block {number}");
+    assert!(refused.to_string().contains("lack of funds"), "{refused}");
+    let _: Bytes = provider
+        .raw_request("eth_call".into(), (spend.clone(), "latest"))
+        .await
+        .expect("Bob can pay now");
+    let gas: U256 = provider
+        .raw_request("eth_estimateGas".into(), (spend, "latest"))
+        .await
+        .unwrap();
+    assert_eq!(gas, U256::from(21_000));
     assert_eq!(
         provider
             .get_transaction_count(alice.address())

@@ -22,7 +22,7 @@ use parallax_executor::{simulate, SimulationOptions};
 use parallax_protocol::deposit::{DepositTx, DEPOSIT_TX_TYPE};
 use parallax_state::{
     store::{
-        ChainStore, HeadKind, HistoricalState, LogFilter, StoreError, StoredBlock,
+        BlockingHistory, ChainStore, HeadKind, HistoricalState, LogFilter, StoreError, StoredBlock,
         StoredTransaction,
     },
     AccountProof,
@@ -444,8 +444,10 @@ impl<S: ChainStore> EthApi<S> {
             }
             "eth_call" => {
                 let (request, id): (TransactionRequest, Option<BlockId>) = parse_params(params, 2)?;
-                self.require_latest(id).await?;
-                match self.call(&request, request.gas.unwrap_or(u64::MAX)).await? {
+                match self
+                    .call(&request, request.gas.unwrap_or(u64::MAX), id)
+                    .await?
+                {
                     ExecutionResult::Success { output, .. } => to_value(output.into_data()),
                     ExecutionResult::Revert { output, .. } => Err(reverted(output)),
                     ExecutionResult::Halt { reason, .. } => {
@@ -455,8 +457,7 @@ impl<S: ChainStore> EthApi<S> {
             }
             "eth_estimateGas" => {
                 let (request, id): (TransactionRequest, Option<BlockId>) = parse_params(params, 2)?;
-                self.require_latest(id).await?;
-                to_value(U256::from(self.estimate_gas(&request).await?))
+                to_value(U256::from(self.estimate_gas(&request, id).await?))
             }
             "eth_getBlockByNumber" => {
                 let (tag, full): (BlockNumberOrTag, Option<bool>) = parse_params(params, 2)?;
@@ -579,16 +580,6 @@ impl<S: ChainStore> EthApi<S> {
         )
     }
 
-    async fn require_latest(&self, id: Option<BlockId>) -> Result<(), RpcError> {
-        match self.state_at(id).await? {
-            StateAt::Latest => Ok(()),
-            StateAt::Past(view) => Err(RpcError::server(format!(
-                "calls against past state (block {}) are not supported yet; use latest",
-                view.block()
-            ))),
-        }
-    }
-
     /// Decodes, recovers and pools a raw transaction.
     async fn send_raw(&self, raw: Bytes) -> Result<B256, RpcError> {
         if self.read_only {
@@ -676,41 +667,65 @@ impl<S: ChainStore> EthApi<S> {
         }
     }
 
-    /// Runs a call on the latest state.
+    /// Runs a call on the state after block `id` (latest by default), as if in the next block.
     async fn call(
         &self,
         request: &TransactionRequest,
         gas: u64,
+        id: Option<BlockId>,
     ) -> Result<ExecutionResult, RpcError> {
-        let state = self.chain.state().read_owned().await;
-        let env = self.chain.call_env(&state.head);
+        const OPTIONS: SimulationOptions = SimulationOptions {
+            skip_nonce_check: true,
+            skip_base_fee_check: true,
+        };
         let sender = request.from.unwrap_or_default();
-        let nonce = state
-            .world
-            .account(&sender)
-            .map_or(0, |account| account.nonce);
-        let tx = self.call_env(request, gas, nonce);
-        tokio::task::spawn_blocking(move || {
-            let state: &ChainState = &state;
-            simulate(
-                &env,
-                &tx,
-                &state.world,
-                SimulationOptions {
-                    skip_nonce_check: true,
-                    skip_base_fee_check: true,
-                },
-            )
-        })
-        .await
-        .map_err(RpcError::internal)?
-        .map_err(|error| RpcError::server(error.to_string()))
+        let simulated = match self.state_at(id).await? {
+            StateAt::Latest => {
+                let state = self.chain.state().read_owned().await;
+                let env = self.chain.call_env(&state.head.header);
+                let nonce = state
+                    .world
+                    .account(&sender)
+                    .map_or(0, |account| account.nonce);
+                let tx = self.call_env(request, gas, nonce);
+                tokio::task::spawn_blocking(move || {
+                    let state: &ChainState = &state;
+                    simulate(&env, &tx, &state.world, OPTIONS)
+                })
+                .await
+            }
+            StateAt::Past(view) => {
+                let header = self
+                    .chain
+                    .store()
+                    .header(view.block())
+                    .await
+                    .map_err(store_error)?
+                    .ok_or_else(|| RpcError::server("header not found"))?;
+                let env = self.chain.call_env(&header.header);
+                let nonce = view
+                    .account(&sender)
+                    .await
+                    .map_err(store_error)?
+                    .map_or(0, |account| account.nonce);
+                let tx = self.call_env(request, gas, nonce);
+                let db = BlockingHistory::new(view).map_err(store_error)?;
+                tokio::task::spawn_blocking(move || simulate(&env, &tx, &db, OPTIONS)).await
+            }
+        };
+        simulated
+            .map_err(RpcError::internal)?
+            .map_err(|error| RpcError::server(error.to_string()))
     }
 
     /// The smallest gas limit with which the request succeeds (binary search, as geth).
-    async fn estimate_gas(&self, request: &TransactionRequest) -> Result<u64, RpcError> {
+    async fn estimate_gas(
+        &self,
+        request: &TransactionRequest,
+        id: Option<BlockId>,
+    ) -> Result<u64, RpcError> {
         let cap = request.gas.unwrap_or(u64::MAX).min(self.call_gas_cap());
-        let used = match self.call(request, cap).await? {
+        let used = match self.call(request, cap, id).await? {
             success @ ExecutionResult::Success { .. } => success.tx_gas_used(),
             ExecutionResult::Revert { output, .. } => return Err(reverted(output)),
             ExecutionResult::Halt { reason, .. } => {
@@ -722,7 +737,7 @@ impl<S: ChainStore> EthApi<S> {
         let (mut low, mut high) = (used.saturating_sub(1), cap);
         while low + 1 < high {
             let middle = low + (high - low) / 2;
-            match self.call(request, middle).await? {
+            match self.call(request, middle, id).await? {
                 ExecutionResult::Success { .. } => high = middle,
                 _ => low = middle,
             }
