@@ -180,6 +180,22 @@ async fn wallets_transact_read_and_prove_and_the_chain_survives_a_restart() {
         .await
         .unwrap();
     assert_eq!(gas, U256::from(21_000));
+    // With a state override, even an empty account can pay, at that same past block.
+    let ghost = Address::repeat_byte(0x6c);
+    let ghost_spend = serde_json::json!({"from": ghost, "to": bob, "value": "0x9c4"});
+    let overrides = serde_json::json!({ghost.to_string(): {"balance": "0xffff"}});
+    let _: Bytes = provider
+        .raw_request(
+            "eth_call".into(),
+            (ghost_spend.clone(), before_funding, overrides),
+        )
+        .await
+        .expect("overridden balance pays");
+    let bad = serde_json::json!({ghost.to_string(): {"state": {}, "stateDiff": {}}});
+    assert!(provider
+        .raw_request::<_, Bytes>("eth_call".into(), (ghost_spend, "latest", bad))
+        .await
+        .is_err());
     assert_eq!(
         provider
             .get_transaction_count(alice.address())

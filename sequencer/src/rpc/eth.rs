@@ -10,9 +10,9 @@ use alloy::{
     },
     eips::{eip2718::Decodable2718, BlockId, BlockNumberOrTag},
     rpc::types::{
-        Block, BlockTransactions, EIP1186AccountProofResponse, EIP1186StorageProof, FeeHistory,
-        Filter, FilterBlockOption, Header as RpcHeader, Log as RpcLog,
-        Transaction as RpcTransaction, TransactionReceipt, TransactionRequest,
+        state::StateOverride, Block, BlockTransactions, EIP1186AccountProofResponse,
+        EIP1186StorageProof, FeeHistory, Filter, FilterBlockOption, Header as RpcHeader,
+        Log as RpcLog, Transaction as RpcTransaction, TransactionReceipt, TransactionRequest,
     },
     serde::JsonStorageKey,
 };
@@ -36,6 +36,7 @@ use tokio::sync::Mutex;
 
 use super::{
     filters::{FilterKind, Filters},
+    overrides::{self, WithOverrides},
     parse_params, Events, RpcError, RpcLimits,
 };
 use crate::{
@@ -443,11 +444,13 @@ impl<S: ChainStore> EthApi<S> {
                 to_value(accepted?)
             }
             "eth_call" => {
-                let (request, id): (TransactionRequest, Option<BlockId>) = parse_params(params, 2)?;
-                match self
-                    .call(&request, request.gas.unwrap_or(u64::MAX), id)
-                    .await?
-                {
+                let (request, id, overrides): (
+                    TransactionRequest,
+                    Option<BlockId>,
+                    Option<StateOverride>,
+                ) = parse_params(params, 3)?;
+                let gas = request.gas.unwrap_or(u64::MAX);
+                match self.call(&request, gas, id, overrides.as_ref()).await? {
                     ExecutionResult::Success { output, .. } => to_value(output.into_data()),
                     ExecutionResult::Revert { output, .. } => Err(reverted(output)),
                     ExecutionResult::Halt { reason, .. } => {
@@ -456,8 +459,14 @@ impl<S: ChainStore> EthApi<S> {
                 }
             }
             "eth_estimateGas" => {
-                let (request, id): (TransactionRequest, Option<BlockId>) = parse_params(params, 2)?;
-                to_value(U256::from(self.estimate_gas(&request, id).await?))
+                let (request, id, overrides): (
+                    TransactionRequest,
+                    Option<BlockId>,
+                    Option<StateOverride>,
+                ) = parse_params(params, 3)?;
+                to_value(U256::from(
+                    self.estimate_gas(&request, id, overrides.as_ref()).await?,
+                ))
             }
             "eth_getBlockByNumber" => {
                 let (tag, full): (BlockNumberOrTag, Option<bool>) = parse_params(params, 2)?;
@@ -667,13 +676,19 @@ impl<S: ChainStore> EthApi<S> {
         }
     }
 
-    /// Runs a call on the state after block `id` (latest by default), as if in the next block.
+    /// Runs a call on the state after block `id` (latest by default), as if in the next block,
+    /// with `overrides` applied to that state.
     async fn call(
         &self,
         request: &TransactionRequest,
         gas: u64,
         id: Option<BlockId>,
+        overrides: Option<&StateOverride>,
     ) -> Result<ExecutionResult, RpcError> {
+        if let Some(overrides) = overrides {
+            overrides::validate(overrides).map_err(RpcError::invalid_params)?;
+        }
+        let overrides = overrides.cloned();
         const OPTIONS: SimulationOptions = SimulationOptions {
             skip_nonce_check: true,
             skip_base_fee_check: true,
@@ -690,7 +705,13 @@ impl<S: ChainStore> EthApi<S> {
                 let tx = self.call_env(request, gas, nonce);
                 tokio::task::spawn_blocking(move || {
                     let state: &ChainState = &state;
-                    simulate(&env, &tx, &state.world, OPTIONS)
+                    match overrides {
+                        Some(overrides) => {
+                            let view = WithOverrides::new(&state.world, overrides);
+                            simulate(&env, &tx, &view, OPTIONS)
+                        }
+                        None => simulate(&env, &tx, &state.world, OPTIONS),
+                    }
                 })
                 .await
             }
@@ -710,7 +731,13 @@ impl<S: ChainStore> EthApi<S> {
                     .map_or(0, |account| account.nonce);
                 let tx = self.call_env(request, gas, nonce);
                 let db = BlockingHistory::new(view).map_err(store_error)?;
-                tokio::task::spawn_blocking(move || simulate(&env, &tx, &db, OPTIONS)).await
+                tokio::task::spawn_blocking(move || match overrides {
+                    Some(overrides) => {
+                        simulate(&env, &tx, &WithOverrides::new(&db, overrides), OPTIONS)
+                    }
+                    None => simulate(&env, &tx, &db, OPTIONS),
+                })
+                .await
             }
         };
         simulated
@@ -723,9 +750,10 @@ impl<S: ChainStore> EthApi<S> {
         &self,
         request: &TransactionRequest,
         id: Option<BlockId>,
+        overrides: Option<&StateOverride>,
     ) -> Result<u64, RpcError> {
         let cap = request.gas.unwrap_or(u64::MAX).min(self.call_gas_cap());
-        let used = match self.call(request, cap, id).await? {
+        let used = match self.call(request, cap, id, overrides).await? {
             success @ ExecutionResult::Success { .. } => success.tx_gas_used(),
             ExecutionResult::Revert { output, .. } => return Err(reverted(output)),
             ExecutionResult::Halt { reason, .. } => {
@@ -737,7 +765,7 @@ impl<S: ChainStore> EthApi<S> {
         let (mut low, mut high) = (used.saturating_sub(1), cap);
         while low + 1 < high {
             let middle = low + (high - low) / 2;
-            match self.call(request, middle, id).await? {
+            match self.call(request, middle, id, overrides).await? {
                 ExecutionResult::Success { .. } => high = middle,
                 _ => low = middle,
             }

@@ -3,6 +3,7 @@
 
 mod eth;
 mod filters;
+mod overrides;
 mod ws;
 
 use std::sync::Arc;
