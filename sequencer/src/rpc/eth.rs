@@ -4,10 +4,7 @@
 use std::sync::Arc;
 
 use alloy::{
-    consensus::{
-        transaction::SignerRecoverable, Receipt, ReceiptEnvelope, ReceiptWithBloom, TxEnvelope,
-        TxType,
-    },
+    consensus::{Receipt, ReceiptEnvelope, ReceiptWithBloom, TxEnvelope, TxType},
     eips::{eip2718::Decodable2718, BlockId, BlockNumberOrTag},
     rpc::types::{
         state::StateOverride, Block, BlockTransactions, EIP1186AccountProofResponse,
@@ -42,7 +39,7 @@ use super::{
 use crate::{
     chain::{Chain, ChainState},
     journal::Journal,
-    mempool::{Mempool, PooledTx},
+    mempool::{decode_transaction, recover_sender, Mempool, PooledTx},
     metrics::Metrics,
 };
 
@@ -596,24 +593,16 @@ impl<S: ChainStore> EthApi<S> {
                 "this node is a read-only replica: send transactions to the sequencer",
             ));
         }
-        let envelope = TxEnvelope::decode_2718(&mut raw.as_ref()).map_err(|error| {
-            if raw.first() == Some(&0x7e) {
-                RpcError::server("transaction type not supported")
-            } else {
-                RpcError::server(format!("rlp: {error}"))
-            }
-        })?;
-        if envelope.tx_type() == TxType::Eip4844 || envelope.tx_type() == TxType::Eip7702 {
-            return Err(RpcError::server("transaction type not supported"));
-        }
+        let envelope =
+            decode_transaction(&raw).map_err(|error| RpcError::server(error.to_string()))?;
         // Signature recovery is CPU work: keep it off the runtime's threads.
         let (envelope, sender) = tokio::task::spawn_blocking(move || {
-            let sender = envelope.recover_signer();
+            let sender = recover_sender(&envelope);
             (envelope, sender)
         })
         .await
         .map_err(RpcError::internal)?;
-        let sender = sender.map_err(|_| RpcError::server("invalid sender"))?;
+        let sender = sender.map_err(|error| RpcError::server(error.to_string()))?;
         let (nonce, balance) = {
             let state = self.chain.state();
             let state = state.read().await;
