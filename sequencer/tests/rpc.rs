@@ -180,6 +180,16 @@ async fn wallets_transact_read_and_prove_and_the_chain_survives_a_restart() {
         .await
         .unwrap();
     assert_eq!(gas, U256::from(21_000));
+    // The operator's status page and its JSON.
+    let response = http_get(running.rpc_addr, "/status.json").await;
+    let body = response.split("\r\n\r\n").nth(1).expect("body");
+    let status: serde_json::Value = serde_json::from_str(body).expect("JSON");
+    assert!(status["unsafeHead"].as_u64().unwrap() >= number);
+    assert_eq!(status["chainId"], 901);
+    assert_eq!(status["replica"], false);
+    let page = http_get(running.rpc_addr, "/status").await;
+    assert!(page.contains("Parallax sequencer"), "{page}");
+    assert!(page.contains("id=\"unsafe\""), "{page}");
     // With a state override, even an empty account can pay, at that same past block.
     let ghost = Address::repeat_byte(0x6c);
     let ghost_spend = serde_json::json!({"from": ghost, "to": bob, "value": "0x9c4"});
@@ -576,12 +586,18 @@ where
 
 /// GET /metrics over a plain TCP connection.
 async fn scrape(addr: SocketAddr) -> String {
+    http_get(addr, "/metrics").await
+}
+
+/// A GET over a plain TCP connection: the whole response, headers included.
+async fn http_get(addr: SocketAddr, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("metrics port");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("port");
     stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
         .await
         .expect("request");
     let mut response = String::new();

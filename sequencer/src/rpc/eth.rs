@@ -111,6 +111,26 @@ impl<S: ChainStore> EthApi<S> {
         self
     }
 
+    /// The chain served.
+    pub fn chain(&self) -> &Arc<Chain<S>> {
+        &self.chain
+    }
+
+    /// Counters shared with the producer.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Whether this is a replica's API.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Transactions waiting in the pool.
+    pub async fn pool_len(&self) -> usize {
+        self.pool.lock().await.len()
+    }
+
     /// Block and transaction events, for subscriptions.
     pub fn events(&self) -> &Events {
         &self.events
