@@ -12,10 +12,8 @@
 
 use std::sync::Arc;
 
-use alloy_consensus::{
-    transaction::SignerRecoverable, Header, Transaction, TxEnvelope, EMPTY_OMMER_ROOT_HASH,
-};
-use alloy_eips::eip2718::{Decodable2718, Encodable2718};
+use alloy_consensus::{Header, Transaction, TxEnvelope, EMPTY_OMMER_ROOT_HASH};
+use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, Bytes, B256, U256};
 use parallax_executor::{
     revm::{
@@ -43,7 +41,11 @@ use parallax_state::{
 };
 use tokio::sync::RwLock;
 
-use crate::{genesis::Genesis, mempool::PooledTx, origin::Origin};
+use crate::{
+    genesis::Genesis,
+    mempool::{decode_transaction, recover_sender, PooledTx},
+    origin::Origin,
+};
 
 /// Why the chain could not be opened or extended.
 #[derive(Debug, thiserror::Error)]
@@ -374,17 +376,17 @@ impl<S: ChainStore> Chain<S> {
         (header, env)
     }
 
-    /// The environment `eth_call` and `eth_estimateGas` simulate in: a block after `head` with
-    /// its parameters.
-    pub fn call_env(&self, head: &Head) -> ExecutionEnv {
+    /// The environment `eth_call` and `eth_estimateGas` simulate in: a block after `parent`
+    /// with its parameters.
+    pub fn call_env(&self, parent: &Header) -> ExecutionEnv {
         let rollup = &self.params.rollup;
         let header = Header {
-            number: head.header.number + 1,
+            number: parent.number + 1,
             beneficiary: SEQUENCER_FEE_VAULT,
-            gas_limit: head.header.gas_limit,
-            timestamp: head.header.timestamp + 1,
-            mix_hash: head.header.mix_hash,
-            base_fee_per_gas: Some(next_base_fee(&head.header, rollup, rollup.eip1559)),
+            gas_limit: parent.gas_limit,
+            timestamp: parent.timestamp + 1,
+            mix_hash: parent.mix_hash,
+            base_fee_per_gas: Some(next_base_fee(parent, rollup, rollup.eip1559)),
             ..Default::default()
         };
         execution_env(rollup, &header)
@@ -612,11 +614,8 @@ impl BlockInputs {
 
 /// A batch transaction as the pool would hold it.
 fn batch_transaction(raw: &Bytes) -> Result<PooledTx, String> {
-    let envelope = TxEnvelope::decode_2718(&mut raw.as_ref()).map_err(|e| e.to_string())?;
-    if envelope.is_eip4844() {
-        return Err("blob transactions are not allowed on L2".into());
-    }
-    let sender = envelope.recover_signer().map_err(|e| e.to_string())?;
+    let envelope = decode_transaction(raw).map_err(|error| error.to_string())?;
+    let sender = recover_sender(&envelope).map_err(|error| error.to_string())?;
     Ok(PooledTx {
         hash: *envelope.tx_hash(),
         sender,

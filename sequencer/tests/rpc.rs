@@ -162,6 +162,50 @@ async fn wallets_transact_read_and_prove_and_the_chain_survives_a_restart() {
     let receipt = mined(&provider, legacy).await;
     assert!(receipt.status());
     assert_eq!(provider.get_balance(bob).await.unwrap(), U256::from(3_000));
+    // eth_call and eth_estimateGas at a past block read that block's state: before Bob was
+    // funded he cannot send 2,500 wei; now he can.
+    let spend = serde_json::json!({"from": bob, "to": alice.address(), "value": "0x9c4"});
+    let before_funding = format!("{:#x}", number - 1);
+    let refused = provider
+        .raw_request::<_, Bytes>("eth_call".into(), (spend.clone(), before_funding.clone()))
+        .await
+        .expect_err("Bob had nothing before block {number}");
+    assert!(refused.to_string().contains("lack of funds"), "{refused}");
+    let _: Bytes = provider
+        .raw_request("eth_call".into(), (spend.clone(), "latest"))
+        .await
+        .expect("Bob can pay now");
+    let gas: U256 = provider
+        .raw_request("eth_estimateGas".into(), (spend, "latest"))
+        .await
+        .unwrap();
+    assert_eq!(gas, U256::from(21_000));
+    // The operator's status page and its JSON.
+    let response = http_get(running.rpc_addr, "/status.json").await;
+    let body = response.split("\r\n\r\n").nth(1).expect("body");
+    let status: serde_json::Value = serde_json::from_str(body).expect("JSON");
+    assert!(status["unsafeHead"].as_u64().unwrap() >= number);
+    assert_eq!(status["chainId"], 901);
+    assert_eq!(status["replica"], false);
+    let page = http_get(running.rpc_addr, "/status").await;
+    assert!(page.contains("Parallax sequencer"), "{page}");
+    assert!(page.contains("id=\"unsafe\""), "{page}");
+    // With a state override, even an empty account can pay, at that same past block.
+    let ghost = Address::repeat_byte(0x6c);
+    let ghost_spend = serde_json::json!({"from": ghost, "to": bob, "value": "0x9c4"});
+    let overrides = serde_json::json!({ghost.to_string(): {"balance": "0xffff"}});
+    let _: Bytes = provider
+        .raw_request(
+            "eth_call".into(),
+            (ghost_spend.clone(), before_funding, overrides),
+        )
+        .await
+        .expect("overridden balance pays");
+    let bad = serde_json::json!({ghost.to_string(): {"state": {}, "stateDiff": {}}});
+    assert!(provider
+        .raw_request::<_, Bytes>("eth_call".into(), (ghost_spend, "latest", bad))
+        .await
+        .is_err());
     assert_eq!(
         provider
             .get_transaction_count(alice.address())
@@ -542,12 +586,18 @@ where
 
 /// GET /metrics over a plain TCP connection.
 async fn scrape(addr: SocketAddr) -> String {
+    http_get(addr, "/metrics").await
+}
+
+/// A GET over a plain TCP connection: the whole response, headers included.
+async fn http_get(addr: SocketAddr, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("metrics port");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("port");
     stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
         .await
         .expect("request");
     let mut response = String::new();

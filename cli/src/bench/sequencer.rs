@@ -4,7 +4,10 @@
 //! transfers from `senders` funded accounts, sends them over JSON-RPC in batches from
 //! `connections` concurrent HTTP connections, and measures how fast they are included: sustained
 //! included transactions per second (first send to last inclusion) and the p50/p99 latency
-//! from a transaction's send to the sealing of its block. Every transaction must be included.
+//! from a transaction's send to the block that included it, as seen over JSON-RPC. Every
+//! transaction must be included. With `--against anvil` the same signed load then goes to an
+//! anvil from npm (same chain id, block time and funded senders) in the same run, and the
+//! report gives the ratio.
 
 use std::{
     collections::HashMap,
@@ -28,7 +31,7 @@ use parallax_sequencer::{
     origin::FixedOrigin,
     rpc::RpcLimits,
 };
-use parallax_state::store::{ChainStore, SqlStore};
+use parallax_state::store::SqlStore;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -53,15 +56,21 @@ pub struct SequencerArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also run the same load against this node in the same run and report the ratio.
+    #[arg(long, value_enum)]
+    pub against: Option<Baseline>,
 }
 
-/// What `parallax bench sequencer` measured.
+/// A node to compare the sequencer with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Baseline {
+    /// anvil from npm (contracts/node_modules), auto-funded senders, the same block time.
+    Anvil,
+}
+
+/// The figures of one node under the load.
 #[derive(Clone, Debug, Serialize)]
-pub struct SequencerReport {
-    /// Transfers sent and included.
-    pub txs: usize,
-    /// Senders.
-    pub senders: usize,
+pub struct LoadFigures {
     /// Seconds from the first send to the last acknowledgement.
     pub ingest_secs: f64,
     /// Acknowledged transactions per second over RPC.
@@ -80,16 +89,28 @@ pub struct SequencerReport {
     pub max_block_txs: usize,
 }
 
-impl SequencerReport {
-    /// Human-readable form.
-    pub fn to_text(&self) -> String {
+/// What `parallax bench sequencer` measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct SequencerReport {
+    /// Transfers sent and included.
+    pub txs: usize,
+    /// Senders.
+    pub senders: usize,
+    /// The Parallax sequencer.
+    pub parallax: LoadFigures,
+    /// The baseline node, when asked for.
+    pub baseline: Option<(String, LoadFigures)>,
+    /// Parallax's included tx/s divided by the baseline's.
+    pub included_tps_ratio: Option<f64>,
+}
+
+impl LoadFigures {
+    fn to_text(&self, name: &str) -> String {
         format!(
-            "sequencer on loopback: {} ETH transfers from {} senders\n  \
+            "{name}\n  \
              RPC ingest      {:>8.2} s   {:>8.0} tx/s acknowledged\n  \
              end to end      {:>8.2} s   {:>8.0} tx/s included, in {} blocks (largest {} txs)\n  \
-             latency         p50 {:.0} ms, p99 {:.0} ms (send to sealed block)\n",
-            self.txs,
-            self.senders,
+             latency         p50 {:.0} ms, p99 {:.0} ms (send to including block)\n",
             self.ingest_secs,
             self.ingest_tps,
             self.total_secs,
@@ -99,6 +120,22 @@ impl SequencerReport {
             self.latency_p50_ms,
             self.latency_p99_ms,
         )
+    }
+}
+
+impl SequencerReport {
+    /// Human-readable form.
+    pub fn to_text(&self) -> String {
+        let mut text = format!(
+            "{} ETH transfers from {} senders over JSON-RPC on loopback\n",
+            self.txs, self.senders
+        );
+        text += &self.parallax.to_text("parallax sequencer");
+        if let (Some((name, figures)), Some(ratio)) = (&self.baseline, self.included_tps_ratio) {
+            text += &figures.to_text(name);
+            text += &format!("included tx/s, parallax / {name}: {ratio:.2}x\n");
+        }
+        text
     }
 }
 
@@ -197,124 +234,248 @@ pub fn bench_sequencer(args: &SequencerArgs) -> Result<SequencerReport, Sequence
             metrics_addr: None,
         };
         let origins = Box::new(FixedOrigin::new(&rollup));
-        let running = node::start(store.clone(), &genesis, config, node::Roles::sequencer(origins))
+        let running = node::start(store, &genesis, config, node::Roles::sequencer(origins))
             .await
             .map_err(setup)?;
-        let endpoint = format!("http://{}/", running.rpc_addr);
-        let client = reqwest::Client::new();
-        let start = Instant::now();
-
-        // Watch blocks: inclusion time of every transaction.
-        let watcher = {
-            let store = store.clone();
-            let expected = args.txs;
-            tokio::spawn(async move {
-                let mut included: HashMap<B256, Duration> = HashMap::with_capacity(expected);
-                let mut next = 1;
-                let mut blocks = Vec::new();
-                while included.len() < expected {
-                    let head = store.head(parallax_state::store::HeadKind::Unsafe).await.ok().flatten();
-                    while head.is_some_and(|head| head.number >= next) {
-                        if let Ok(Some(block)) = store.block(next).await {
-                            let at = start.elapsed();
-                            if !block.transactions.is_empty() {
-                                blocks.push(block.transactions.len());
-                            }
-                            for tx in block.transactions {
-                                included.insert(tx.hash, at);
-                            }
-                        }
-                        next += 1;
-                    }
-                    if start.elapsed() > Duration::from_secs(600) {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-                (included, blocks)
-            })
-        };
-
-        // Senders' transactions go in nonce order within a connection: split by sender.
         let raws = Arc::new(raws);
-        let mut tasks = Vec::new();
-        for connection in 0..args.connections.max(1) {
-            let client = client.clone();
-            let endpoint = endpoint.clone();
-            let raws = raws.clone();
-            let connections = args.connections.max(1);
-            let batch = args.batch.max(1);
-            tasks.push(tokio::spawn(async move {
-                let mine: Vec<usize> = (0..raws.len())
-                    .filter(|index| (index % senders) % connections == connection)
-                    .collect();
-                let mut sent = Vec::with_capacity(mine.len());
-                for chunk in mine.chunks(batch) {
-                    let body: Vec<String> = chunk
-                        .iter()
-                        .map(|index| {
-                            format!(
-                                r#"{{"jsonrpc":"2.0","id":{index},"method":"eth_sendRawTransaction","params":["{}"]}}"#,
-                                raws[*index].1
-                            )
-                        })
-                        .collect();
-                    let at = start.elapsed();
-                    let reply = client
-                        .post(&endpoint)
-                        .header("content-type", "application/json")
-                        .body(format!("[{}]", body.join(",")))
-                        .send()
-                        .await
-                        .map_err(|error| error.to_string())?
-                        .text()
-                        .await
-                        .map_err(|error| error.to_string())?;
-                    if reply.contains("\"error\"") {
-                        return Err(format!("a transaction was refused: {}", &reply[..reply.len().min(300)]));
-                    }
-                    sent.extend(chunk.iter().map(|index| (raws[*index].0, at)));
-                }
-                Ok::<_, String>((sent, start.elapsed()))
-            }));
-        }
-        let mut sent_at = HashMap::with_capacity(args.txs);
-        let mut ingest_done = Duration::ZERO;
-        for task in tasks {
-            let (sent, done) = task
-                .await
-                .map_err(setup)?
-                .map_err(SequencerBenchError::Load)?;
-            sent_at.extend(sent);
-            ingest_done = ingest_done.max(done);
-        }
-        let (included, blocks) = watcher.await.map_err(setup)?;
+        let endpoint = format!("http://{}/", running.rpc_addr);
+        let parallax = drive(&endpoint, raws.clone(), args, senders).await;
         running.stop().await.map_err(setup)?;
-        if included.len() < args.txs {
-            return Err(SequencerBenchError::Load(format!(
-                "only {} of {} transactions were included",
-                included.len(),
-                args.txs
-            )));
-        }
-        let mut latencies: Vec<f64> = sent_at
-            .iter()
-            .filter_map(|(hash, sent)| Some((*included.get(hash)? - *sent).as_secs_f64() * 1e3))
-            .collect();
-        latencies.sort_by(f64::total_cmp);
-        let percentile = |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0.0);
-        let last = included.values().max().copied().unwrap_or_default().as_secs_f64();
+        let parallax = parallax?;
+        let baseline = match args.against {
+            None => None,
+            Some(Baseline::Anvil) => {
+                let addresses: Vec<Address> = keys.iter().map(|key| key.address()).collect();
+                Some((
+                    "anvil".to_owned(),
+                    against_anvil(&raws, &addresses, args, &rollup).await?,
+                ))
+            }
+        };
+        let included_tps_ratio = baseline
+            .as_ref()
+            .map(|(_, figures)| parallax.included_tps / figures.included_tps);
         Ok(SequencerReport {
             txs: args.txs,
             senders,
-            ingest_secs: ingest_done.as_secs_f64(),
-            ingest_tps: args.txs as f64 / ingest_done.as_secs_f64(),
-            total_secs: last,
-            included_tps: args.txs as f64 / last,
-            latency_p50_ms: percentile(0.5),
-            latency_p99_ms: percentile(0.99),
-            blocks: blocks.len(),
-            max_block_txs: blocks.iter().copied().max().unwrap_or(0),
+            parallax,
+            baseline,
+            included_tps_ratio,
         })
+    })
+}
+
+/// The same load against an anvil from npm: the project's pinned binary, the sequencer's chain
+/// id and block time, the senders funded with `anvil_setBalance`.
+async fn against_anvil(
+    raws: &Arc<Vec<(B256, String)>>,
+    senders: &[Address],
+    args: &SequencerArgs,
+    rollup: &RollupConfig,
+) -> Result<LoadFigures, SequencerBenchError> {
+    let binary = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
+    if !binary.exists() {
+        return Err(setup(format!(
+            "anvil is not installed at {} (run contracts/build.sh)",
+            binary.display()
+        )));
+    }
+    let anvil = alloy::node_bindings::Anvil::at(binary)
+        .chain_id(rollup.l2_chain_id)
+        .args([
+            "--block-time",
+            &format!("{}", args.block_time as f64 / 1000.0),
+            "--gas-limit",
+            &rollup.gas_limit.to_string(),
+            "--hardfork",
+            "cancun",
+        ])
+        .try_spawn()
+        .map_err(setup)?;
+    let endpoint = anvil.endpoint();
+    let client = reqwest::Client::new();
+    for sender in senders {
+        rpc(
+            &client,
+            &endpoint,
+            "anvil_setBalance",
+            serde_json::json!([sender, "0xd3c21bcecceda1000000"]),
+        )
+        .await?;
+    }
+    drive(&endpoint, raws.clone(), args, senders.len()).await
+}
+
+/// One JSON-RPC call; its `result`.
+async fn rpc(
+    client: &reqwest::Client,
+    endpoint: &str,
+    method: &str,
+    params: serde_json::Value,
+) -> Result<serde_json::Value, SequencerBenchError> {
+    let reply: serde_json::Value = client
+        .post(endpoint)
+        .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+        .send()
+        .await
+        .map_err(setup)?
+        .json()
+        .await
+        .map_err(setup)?;
+    match reply.get("error") {
+        Some(error) => Err(SequencerBenchError::Load(format!("{method}: {error}"))),
+        None => Ok(reply["result"].clone()),
+    }
+}
+
+/// Sends the load to `endpoint` and watches its blocks over JSON-RPC until every transaction
+/// is included.
+async fn drive(
+    endpoint: &str,
+    raws: Arc<Vec<(B256, String)>>,
+    args: &SequencerArgs,
+    senders: usize,
+) -> Result<LoadFigures, SequencerBenchError> {
+    let client = reqwest::Client::new();
+    let first_block = rpc(&client, endpoint, "eth_blockNumber", serde_json::json!([]))
+        .await?
+        .as_str()
+        .and_then(|hex| u64::from_str_radix(hex.trim_start_matches("0x"), 16).ok())
+        .unwrap_or(0);
+    let start = Instant::now();
+
+    // Watch blocks: inclusion time of every transaction.
+    let watcher = {
+        let client = client.clone();
+        let endpoint = endpoint.to_owned();
+        let expected = raws.len();
+        tokio::spawn(async move {
+            let mut included: HashMap<B256, Duration> = HashMap::with_capacity(expected);
+            let mut next = first_block + 1;
+            let mut blocks = Vec::new();
+            while included.len() < expected && start.elapsed() < Duration::from_secs(600) {
+                let block = rpc(
+                    &client,
+                    &endpoint,
+                    "eth_getBlockByNumber",
+                    serde_json::json!([format!("{next:#x}"), false]),
+                )
+                .await
+                .unwrap_or_default();
+                let Some(hashes) = block["transactions"].as_array() else {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    continue;
+                };
+                let at = start.elapsed();
+                let mut count = 0;
+                for hash in hashes {
+                    if let Ok(hash) = serde_json::from_value::<B256>(hash.clone()) {
+                        count += usize::from(included.insert(hash, at).is_none());
+                    }
+                }
+                if count > 0 {
+                    blocks.push(count);
+                }
+                next += 1;
+            }
+            (included, blocks)
+        })
+    };
+
+    // Senders' transactions go in nonce order within a connection: split by sender.
+    let mut tasks = Vec::new();
+    for connection in 0..args.connections.max(1) {
+        let client = client.clone();
+        let endpoint = endpoint.to_owned();
+        let raws = raws.clone();
+        let connections = args.connections.max(1);
+        let batch = args.batch.max(1);
+        tasks.push(tokio::spawn(async move {
+            let mine: Vec<usize> = (0..raws.len())
+                .filter(|index| (index % senders) % connections == connection)
+                .collect();
+            let mut sent = Vec::with_capacity(mine.len());
+            for chunk in mine.chunks(batch) {
+                let body: Vec<String> = chunk
+                    .iter()
+                    .map(|index| {
+                        format!(
+                            r#"{{"jsonrpc":"2.0","id":{index},"method":"eth_sendRawTransaction","params":["{}"]}}"#,
+                            raws[*index].1
+                        )
+                    })
+                    .collect();
+                let at = start.elapsed();
+                let reply = client
+                    .post(&endpoint)
+                    .header("content-type", "application/json")
+                    .body(format!("[{}]", body.join(",")))
+                    .send()
+                    .await
+                    .map_err(|error| error.to_string())?
+                    .text()
+                    .await
+                    .map_err(|error| error.to_string())?;
+                if reply.contains("\"error\"") {
+                    return Err(format!(
+                        "a transaction was refused: {}",
+                        &reply[..reply.len().min(300)]
+                    ));
+                }
+                sent.extend(chunk.iter().map(|index| (raws[*index].0, at)));
+            }
+            Ok::<_, String>((sent, start.elapsed()))
+        }));
+    }
+    let mut sent_at = HashMap::with_capacity(raws.len());
+    let mut ingest_done = Duration::ZERO;
+    for task in tasks {
+        let (sent, done) = task
+            .await
+            .map_err(setup)?
+            .map_err(SequencerBenchError::Load)?;
+        sent_at.extend(sent);
+        ingest_done = ingest_done.max(done);
+    }
+    let (included, blocks) = watcher.await.map_err(setup)?;
+    let missing = sent_at
+        .keys()
+        .filter(|hash| !included.contains_key(*hash))
+        .count();
+    if missing > 0 {
+        return Err(SequencerBenchError::Load(format!(
+            "{missing} of {} transactions were never included",
+            raws.len()
+        )));
+    }
+    let mut latencies: Vec<f64> = sent_at
+        .iter()
+        .filter_map(|(hash, sent)| {
+            Some((included.get(hash)?.saturating_sub(*sent)).as_secs_f64() * 1e3)
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let percentile = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * p) as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let last = included
+        .values()
+        .max()
+        .copied()
+        .unwrap_or_default()
+        .as_secs_f64();
+    Ok(LoadFigures {
+        ingest_secs: ingest_done.as_secs_f64(),
+        ingest_tps: raws.len() as f64 / ingest_done.as_secs_f64(),
+        total_secs: last,
+        included_tps: raws.len() as f64 / last,
+        latency_p50_ms: percentile(0.5),
+        latency_p99_ms: percentile(0.99),
+        blocks: blocks.len(),
+        max_block_txs: blocks.iter().copied().max().unwrap_or(0),
     })
 }

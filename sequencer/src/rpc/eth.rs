@@ -4,15 +4,12 @@
 use std::sync::Arc;
 
 use alloy::{
-    consensus::{
-        transaction::SignerRecoverable, Receipt, ReceiptEnvelope, ReceiptWithBloom, TxEnvelope,
-        TxType,
-    },
+    consensus::{Receipt, ReceiptEnvelope, ReceiptWithBloom, TxEnvelope, TxType},
     eips::{eip2718::Decodable2718, BlockId, BlockNumberOrTag},
     rpc::types::{
-        Block, BlockTransactions, EIP1186AccountProofResponse, EIP1186StorageProof, FeeHistory,
-        Filter, FilterBlockOption, Header as RpcHeader, Log as RpcLog,
-        Transaction as RpcTransaction, TransactionReceipt, TransactionRequest,
+        state::StateOverride, Block, BlockTransactions, EIP1186AccountProofResponse,
+        EIP1186StorageProof, FeeHistory, Filter, FilterBlockOption, Header as RpcHeader,
+        Log as RpcLog, Transaction as RpcTransaction, TransactionReceipt, TransactionRequest,
     },
     serde::JsonStorageKey,
 };
@@ -22,7 +19,7 @@ use parallax_executor::{simulate, SimulationOptions};
 use parallax_protocol::deposit::{DepositTx, DEPOSIT_TX_TYPE};
 use parallax_state::{
     store::{
-        ChainStore, HeadKind, HistoricalState, LogFilter, StoreError, StoredBlock,
+        BlockingHistory, ChainStore, HeadKind, HistoricalState, LogFilter, StoreError, StoredBlock,
         StoredTransaction,
     },
     AccountProof,
@@ -36,12 +33,13 @@ use tokio::sync::Mutex;
 
 use super::{
     filters::{FilterKind, Filters},
+    overrides::{self, WithOverrides},
     parse_params, Events, RpcError, RpcLimits,
 };
 use crate::{
     chain::{Chain, ChainState},
     journal::Journal,
-    mempool::{Mempool, PooledTx},
+    mempool::{decode_transaction, recover_sender, Mempool, PooledTx},
     metrics::Metrics,
 };
 
@@ -111,6 +109,26 @@ impl<S: ChainStore> EthApi<S> {
     pub fn read_only(mut self) -> Self {
         self.read_only = true;
         self
+    }
+
+    /// The chain served.
+    pub fn chain(&self) -> &Arc<Chain<S>> {
+        &self.chain
+    }
+
+    /// Counters shared with the producer.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Whether this is a replica's API.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Transactions waiting in the pool.
+    pub async fn pool_len(&self) -> usize {
+        self.pool.lock().await.len()
     }
 
     /// Block and transaction events, for subscriptions.
@@ -443,9 +461,13 @@ impl<S: ChainStore> EthApi<S> {
                 to_value(accepted?)
             }
             "eth_call" => {
-                let (request, id): (TransactionRequest, Option<BlockId>) = parse_params(params, 2)?;
-                self.require_latest(id).await?;
-                match self.call(&request, request.gas.unwrap_or(u64::MAX)).await? {
+                let (request, id, overrides): (
+                    TransactionRequest,
+                    Option<BlockId>,
+                    Option<StateOverride>,
+                ) = parse_params(params, 3)?;
+                let gas = request.gas.unwrap_or(u64::MAX);
+                match self.call(&request, gas, id, overrides.as_ref()).await? {
                     ExecutionResult::Success { output, .. } => to_value(output.into_data()),
                     ExecutionResult::Revert { output, .. } => Err(reverted(output)),
                     ExecutionResult::Halt { reason, .. } => {
@@ -454,9 +476,14 @@ impl<S: ChainStore> EthApi<S> {
                 }
             }
             "eth_estimateGas" => {
-                let (request, id): (TransactionRequest, Option<BlockId>) = parse_params(params, 2)?;
-                self.require_latest(id).await?;
-                to_value(U256::from(self.estimate_gas(&request).await?))
+                let (request, id, overrides): (
+                    TransactionRequest,
+                    Option<BlockId>,
+                    Option<StateOverride>,
+                ) = parse_params(params, 3)?;
+                to_value(U256::from(
+                    self.estimate_gas(&request, id, overrides.as_ref()).await?,
+                ))
             }
             "eth_getBlockByNumber" => {
                 let (tag, full): (BlockNumberOrTag, Option<bool>) = parse_params(params, 2)?;
@@ -579,16 +606,6 @@ impl<S: ChainStore> EthApi<S> {
         )
     }
 
-    async fn require_latest(&self, id: Option<BlockId>) -> Result<(), RpcError> {
-        match self.state_at(id).await? {
-            StateAt::Latest => Ok(()),
-            StateAt::Past(view) => Err(RpcError::server(format!(
-                "calls against past state (block {}) are not supported yet; use latest",
-                view.block()
-            ))),
-        }
-    }
-
     /// Decodes, recovers and pools a raw transaction.
     async fn send_raw(&self, raw: Bytes) -> Result<B256, RpcError> {
         if self.read_only {
@@ -596,24 +613,16 @@ impl<S: ChainStore> EthApi<S> {
                 "this node is a read-only replica: send transactions to the sequencer",
             ));
         }
-        let envelope = TxEnvelope::decode_2718(&mut raw.as_ref()).map_err(|error| {
-            if raw.first() == Some(&0x7e) {
-                RpcError::server("transaction type not supported")
-            } else {
-                RpcError::server(format!("rlp: {error}"))
-            }
-        })?;
-        if envelope.tx_type() == TxType::Eip4844 || envelope.tx_type() == TxType::Eip7702 {
-            return Err(RpcError::server("transaction type not supported"));
-        }
+        let envelope =
+            decode_transaction(&raw).map_err(|error| RpcError::server(error.to_string()))?;
         // Signature recovery is CPU work: keep it off the runtime's threads.
         let (envelope, sender) = tokio::task::spawn_blocking(move || {
-            let sender = envelope.recover_signer();
+            let sender = recover_sender(&envelope);
             (envelope, sender)
         })
         .await
         .map_err(RpcError::internal)?;
-        let sender = sender.map_err(|_| RpcError::server("invalid sender"))?;
+        let sender = sender.map_err(|error| RpcError::server(error.to_string()))?;
         let (nonce, balance) = {
             let state = self.chain.state();
             let state = state.read().await;
@@ -676,41 +685,84 @@ impl<S: ChainStore> EthApi<S> {
         }
     }
 
-    /// Runs a call on the latest state.
+    /// Runs a call on the state after block `id` (latest by default), as if in the next block,
+    /// with `overrides` applied to that state.
     async fn call(
         &self,
         request: &TransactionRequest,
         gas: u64,
+        id: Option<BlockId>,
+        overrides: Option<&StateOverride>,
     ) -> Result<ExecutionResult, RpcError> {
-        let state = self.chain.state().read_owned().await;
-        let env = self.chain.call_env(&state.head);
+        if let Some(overrides) = overrides {
+            overrides::validate(overrides).map_err(RpcError::invalid_params)?;
+        }
+        let overrides = overrides.cloned();
+        const OPTIONS: SimulationOptions = SimulationOptions {
+            skip_nonce_check: true,
+            skip_base_fee_check: true,
+        };
         let sender = request.from.unwrap_or_default();
-        let nonce = state
-            .world
-            .account(&sender)
-            .map_or(0, |account| account.nonce);
-        let tx = self.call_env(request, gas, nonce);
-        tokio::task::spawn_blocking(move || {
-            let state: &ChainState = &state;
-            simulate(
-                &env,
-                &tx,
-                &state.world,
-                SimulationOptions {
-                    skip_nonce_check: true,
-                    skip_base_fee_check: true,
-                },
-            )
-        })
-        .await
-        .map_err(RpcError::internal)?
-        .map_err(|error| RpcError::server(error.to_string()))
+        let simulated = match self.state_at(id).await? {
+            StateAt::Latest => {
+                let state = self.chain.state().read_owned().await;
+                let env = self.chain.call_env(&state.head.header);
+                let nonce = state
+                    .world
+                    .account(&sender)
+                    .map_or(0, |account| account.nonce);
+                let tx = self.call_env(request, gas, nonce);
+                tokio::task::spawn_blocking(move || {
+                    let state: &ChainState = &state;
+                    match overrides {
+                        Some(overrides) => {
+                            let view = WithOverrides::new(&state.world, overrides);
+                            simulate(&env, &tx, &view, OPTIONS)
+                        }
+                        None => simulate(&env, &tx, &state.world, OPTIONS),
+                    }
+                })
+                .await
+            }
+            StateAt::Past(view) => {
+                let header = self
+                    .chain
+                    .store()
+                    .header(view.block())
+                    .await
+                    .map_err(store_error)?
+                    .ok_or_else(|| RpcError::server("header not found"))?;
+                let env = self.chain.call_env(&header.header);
+                let nonce = view
+                    .account(&sender)
+                    .await
+                    .map_err(store_error)?
+                    .map_or(0, |account| account.nonce);
+                let tx = self.call_env(request, gas, nonce);
+                let db = BlockingHistory::new(view).map_err(store_error)?;
+                tokio::task::spawn_blocking(move || match overrides {
+                    Some(overrides) => {
+                        simulate(&env, &tx, &WithOverrides::new(&db, overrides), OPTIONS)
+                    }
+                    None => simulate(&env, &tx, &db, OPTIONS),
+                })
+                .await
+            }
+        };
+        simulated
+            .map_err(RpcError::internal)?
+            .map_err(|error| RpcError::server(error.to_string()))
     }
 
     /// The smallest gas limit with which the request succeeds (binary search, as geth).
-    async fn estimate_gas(&self, request: &TransactionRequest) -> Result<u64, RpcError> {
+    async fn estimate_gas(
+        &self,
+        request: &TransactionRequest,
+        id: Option<BlockId>,
+        overrides: Option<&StateOverride>,
+    ) -> Result<u64, RpcError> {
         let cap = request.gas.unwrap_or(u64::MAX).min(self.call_gas_cap());
-        let used = match self.call(request, cap).await? {
+        let used = match self.call(request, cap, id, overrides).await? {
             success @ ExecutionResult::Success { .. } => success.tx_gas_used(),
             ExecutionResult::Revert { output, .. } => return Err(reverted(output)),
             ExecutionResult::Halt { reason, .. } => {
@@ -722,7 +774,7 @@ impl<S: ChainStore> EthApi<S> {
         let (mut low, mut high) = (used.saturating_sub(1), cap);
         while low + 1 < high {
             let middle = low + (high - low) / 2;
-            match self.call(request, middle).await? {
+            match self.call(request, middle, id, overrides).await? {
                 ExecutionResult::Success { .. } => high = middle,
                 _ => low = middle,
             }

@@ -3,6 +3,9 @@
 
 mod eth;
 mod filters;
+mod overrides;
+mod status;
+pub use status::Status;
 mod ws;
 
 use std::sync::Arc;
@@ -224,6 +227,8 @@ pub fn router<S: parallax_state::store::ChainStore>(api: Arc<EthApi<S>>) -> Rout
     let limit = api.limits().max_body_bytes;
     Router::new()
         .route("/", post(handle::<S>).get(ws::upgrade::<S>))
+        .route("/status", axum::routing::get(status::page::<S>))
+        .route("/status.json", axum::routing::get(status::json::<S>))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(api)
 }

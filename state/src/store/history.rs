@@ -295,3 +295,58 @@ pub async fn load_world_state<S: ChainStore>(
     }
     Ok(world)
 }
+
+/// A [`HistoricalState`] as revm's synchronous [`revm::DatabaseRef`], for `eth_call` and
+/// `eth_estimateGas` at a past block. Each read runs the store query on the tokio runtime the
+/// view was made in, so use it only from a blocking thread (`spawn_blocking`), never from an
+/// async task.
+#[derive(Debug)]
+pub struct BlockingHistory<S> {
+    state: HistoricalState<S>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl<S: ChainStore> BlockingHistory<S> {
+    /// Wraps `state`; must be called inside a tokio runtime.
+    pub fn new(state: HistoricalState<S>) -> Result<Self, StoreError> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| StoreError::Corrupt("no tokio runtime for historical reads".into()))?;
+        Ok(Self { state, runtime })
+    }
+}
+
+impl<S: ChainStore> revm::DatabaseRef for BlockingHistory<S> {
+    type Error = StoreError;
+
+    fn basic_ref(&self, address: Address) -> Result<Option<revm::state::AccountInfo>, Self::Error> {
+        let account = self.runtime.block_on(self.state.account(&address))?;
+        Ok(account.map(revm::state::AccountInfo::from))
+    }
+
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
+        if code_hash == revm::primitives::KECCAK_EMPTY {
+            return Ok(Bytecode::default());
+        }
+        let code = self
+            .runtime
+            .block_on(self.state.code(code_hash))?
+            .ok_or_else(|| StoreError::Corrupt(format!("missing code {code_hash}")))?;
+        Ok(Bytecode::new_raw(code))
+    }
+
+    fn storage_ref(&self, address: Address, index: U256) -> Result<U256, Self::Error> {
+        self.runtime.block_on(self.state.storage(&address, index))
+    }
+
+    fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
+        // BLOCKHASH only reaches the 256 blocks before the call's block.
+        if number >= self.state.block() + 1 || number + 256 < self.state.block() + 1 {
+            return Ok(B256::ZERO);
+        }
+        Ok(self
+            .runtime
+            .block_on(self.state.store.header(number))?
+            .map(|header| header.hash)
+            .unwrap_or_default())
+    }
+}

@@ -18,7 +18,7 @@ use std::{future::Future, sync::Arc};
 use alloy_consensus::Header;
 use alloy_primitives::{Address, Bytes, Log, B256};
 
-pub use history::{load_world_state, output_root_input, HistoricalState};
+pub use history::{load_world_state, output_root_input, BlockingHistory, HistoricalState};
 pub use sql::SqlStore;
 
 use crate::node::NodeError;
@@ -357,6 +357,8 @@ pub enum StoreError {
     #[error("{0} is out of range for the database")]
     OutOfRange(u64),
 }
+
+impl revm::database_interface::DBErrorMarker for StoreError {}
 
 /// Durable chain data shared by the sequencer, replicas, batcher, proposer and challenger.
 ///

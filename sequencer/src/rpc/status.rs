@@ -1,0 +1,204 @@
+//! `/status`: a small page for operators (and `/status.json` for scripts): the three heads and
+//! the L1 origin, recent batches on DA and proposals on L1, the pool, and Block-STM figures.
+//! Rendered on the server, no scripts; the page refreshes itself every few seconds.
+
+use std::{fmt::Write, sync::atomic::Ordering, sync::Arc};
+
+use axum::{
+    extract::State,
+    http::{header, StatusCode},
+    response::{Html, IntoResponse, Response},
+    Json,
+};
+use parallax_state::store::{ChainStore, HeadKind, PostedFrame, Proposal};
+use serde::Serialize;
+
+use super::EthApi;
+
+/// Frames and proposals shown.
+const RECENT: usize = 10;
+
+/// What the page shows.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    chain_id: u64,
+    unsafe_head: u64,
+    safe_head: u64,
+    finalized_head: u64,
+    l1_origin: u64,
+    l1_origin_hash: String,
+    replica: bool,
+    mempool: u64,
+    blocks_sealed: u64,
+    transactions: u64,
+    blockstm_executions: u64,
+    blockstm_aborts: u64,
+    sequential_blocks: u64,
+    recent_frames: Vec<FrameRow>,
+    recent_proposals: Vec<ProposalRow>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FrameRow {
+    blocks: String,
+    da: String,
+    l1_tx: String,
+    l1_block: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProposalRow {
+    l2_block: u64,
+    output_root: String,
+    status: String,
+}
+
+impl<S: ChainStore> EthApi<S> {
+    /// Collects the status figures.
+    pub async fn status(&self) -> Result<Status, parallax_state::store::StoreError> {
+        let store = self.chain().store();
+        let head_of = |kind| async move {
+            Ok::<_, parallax_state::store::StoreError>(
+                store.head(kind).await?.map_or(0, |head| head.number),
+            )
+        };
+        let (unsafe_head, safe_head, finalized_head) = (
+            head_of(HeadKind::Unsafe).await?,
+            head_of(HeadKind::Safe).await?,
+            head_of(HeadKind::Finalized).await?,
+        );
+        let origin = self.chain().state().read().await.head.info.l1_origin;
+        let frames: Vec<PostedFrame> = store
+            .frames_after(unsafe_head.saturating_sub(10_000))
+            .await?;
+        let proposals: Vec<Proposal> = store.proposals(0).await?;
+        let metrics = self.metrics();
+        let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+        Ok(Status {
+            chain_id: self.chain().params().rollup.l2_chain_id,
+            unsafe_head,
+            safe_head,
+            finalized_head,
+            l1_origin: origin.number,
+            l1_origin_hash: origin.hash.to_string(),
+            replica: self.is_read_only(),
+            mempool: self.pool_len().await as u64,
+            blocks_sealed: load(&metrics.blocks_sealed),
+            transactions: load(&metrics.txs_included),
+            blockstm_executions: load(&metrics.blockstm_executions),
+            blockstm_aborts: load(&metrics.blockstm_aborts),
+            sequential_blocks: load(&metrics.blockstm_sequential_blocks),
+            recent_frames: frames
+                .iter()
+                .rev()
+                .take(RECENT)
+                .map(|frame| FrameRow {
+                    blocks: format!("{}–{}", frame.first_block, frame.last_block),
+                    da: frame.da.clone(),
+                    l1_tx: frame.l1_tx_hash.to_string(),
+                    l1_block: frame.l1_block,
+                })
+                .collect(),
+            recent_proposals: proposals
+                .iter()
+                .rev()
+                .take(RECENT)
+                .map(|proposal| ProposalRow {
+                    l2_block: proposal.l2_block_number,
+                    output_root: proposal.output_root.to_string(),
+                    status: proposal.status.clone(),
+                })
+                .collect(),
+        })
+    }
+}
+
+/// `GET /status.json`.
+pub(super) async fn json<S: ChainStore>(State(api): State<Arc<EthApi<S>>>) -> Response {
+    match api.status().await {
+        Ok(status) => Json(status).into_response(),
+        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, error.to_string()).into_response(),
+    }
+}
+
+/// `GET /status`.
+pub(super) async fn page<S: ChainStore>(State(api): State<Arc<EthApi<S>>>) -> Response {
+    match api.status().await {
+        Ok(status) => {
+            ([(header::CACHE_CONTROL, "no-store")], Html(render(&status))).into_response()
+        }
+        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, error.to_string()).into_response(),
+    }
+}
+
+fn render(status: &Status) -> String {
+    let mut html = String::with_capacity(4096);
+    let role = if status.replica {
+        "replica"
+    } else {
+        "sequencer"
+    };
+    let _ = write!(
+        html,
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="3"><title>Parallax {role} – chain {chain}</title>
+<style>body{{font:14px system-ui,sans-serif;margin:2em;color:#222}}h1{{font-size:1.4em}}
+table{{border-collapse:collapse;margin:.5em 0 1.5em}}td,th{{border:1px solid #ccc;padding:.3em .7em;text-align:left}}
+th{{background:#f4f4f4}}code{{font-size:12px}}.heads td{{font-size:1.3em}}</style></head><body>
+<h1>Parallax {role} · chain {chain}</h1>
+<table class="heads"><tr><th>unsafe</th><th>safe</th><th>finalized</th><th>L1 origin</th></tr>
+<tr><td id="unsafe">{unsafe_head}</td><td id="safe">{safe}</td><td id="finalized">{finalized}</td>
+<td id="origin">{origin} <code>{origin_hash}</code></td></tr></table>
+<table><tr><th>mempool</th><th>blocks sealed</th><th>transactions</th><th>Block-STM executions</th><th>aborts</th><th>sequential blocks</th></tr>
+<tr><td id="mempool">{mempool}</td><td>{sealed}</td><td>{txs}</td><td>{executions}</td><td>{aborts}</td><td>{sequential}</td></tr></table>
+"#,
+        chain = status.chain_id,
+        unsafe_head = status.unsafe_head,
+        safe = status.safe_head,
+        finalized = status.finalized_head,
+        origin = status.l1_origin,
+        origin_hash = status.l1_origin_hash,
+        mempool = status.mempool,
+        sealed = status.blocks_sealed,
+        txs = status.transactions,
+        executions = status.blockstm_executions,
+        aborts = status.blockstm_aborts,
+        sequential = status.sequential_blocks,
+    );
+    html.push_str("<h2>Recent batches</h2><table id=\"batches\"><tr><th>L2 blocks</th><th>DA</th><th>L1 transaction</th><th>L1 block</th></tr>");
+    for frame in &status.recent_frames {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            frame.blocks,
+            escape(&frame.da),
+            frame.l1_tx,
+            frame
+                .l1_block
+                .map_or("pending".into(), |block| block.to_string())
+        );
+    }
+    html.push_str("</table><h2>Recent proposals</h2><table id=\"proposals\"><tr><th>L2 block</th><th>output root</th><th>status</th></tr>");
+    for proposal in &status.recent_proposals {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            proposal.l2_block,
+            proposal.output_root,
+            escape(&proposal.status)
+        );
+    }
+    html.push_str("</table><p><a href=\"/status.json\">JSON</a></p></body></html>");
+    html
+}
+
+/// Store strings are the services' own, but never trust them into HTML unescaped.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
