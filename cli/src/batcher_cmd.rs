@@ -23,6 +23,10 @@ use parallax_state::store::SqlStore;
 
 #[derive(Debug, Args)]
 pub(crate) struct BatcherArgs {
+    /// TOML file of these settings (keys are the flag names, e.g. `deploy/config/batcher.toml`);
+    /// flags and PARALLAX_* variables override it.
+    #[arg(long, env = "PARALLAX_CONFIG")]
+    config: Option<PathBuf>,
     /// L1 JSON-RPC endpoint (http or https).
     #[arg(long, env = "PARALLAX_L1_RPC")]
     l1_rpc: reqwest::Url,

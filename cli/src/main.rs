@@ -131,7 +131,7 @@ enum EngineKind {
 }
 
 /// Subcommands that take `--config FILE`.
-const CONFIGURABLE: &[&str] = &["sequencer"];
+const CONFIGURABLE: &[&str] = &["sequencer", "batcher"];
 
 /// Exports a service's `--config FILE` as environment defaults before clap parses (see
 /// `parallax_cli::config_file`).
