@@ -4,84 +4,28 @@
 //! sequencer's safe head reaches the posted blocks, and the proposer (waiting for that safe head)
 //! posts the outputs the replica computes.
 //!
-//! Blobs are read back through a test-local [`DaSource`] over anvil's `anvil_getBlobByHash`,
-//! checked against their versioned hash with KZG, as a beacon-node source would.
+//! Blobs are read back through `parallax_l1::AnvilBlobs` (anvil's `anvil_getBlobByHash`,
+//! checked against their versioned hash with KZG), as the devnet's replica reads them.
 
 mod common;
 
 use std::{sync::Arc, time::Duration};
 
-use alloy::{
-    primitives::{Bytes, B256, U256},
-    providers::{DynProvider, Provider},
-};
-use alloy_eips::eip4844::{env_settings::EnvKzgSettings, kzg_to_versioned_hash};
+use alloy::primitives::U256;
 use common::{txmgr_config, L1, L2};
 use parallax_batcher::{
     da::{BlobDa, CalldataDa, DaClient},
     Batcher, BatcherConfig, Metrics, ProposeAfter, Proposer, ProposerConfig,
 };
 use parallax_contracts::OutputOracle;
-use parallax_l1::RpcL1;
-use parallax_protocol::{
-    block::L1BlockInfo, derive::DaSource, frame::CelestiaPointer, output_root, RollupConfig,
-};
+use parallax_l1::{AnvilBlobs, RpcL1};
+use parallax_protocol::{output_root, RollupConfig};
 use parallax_sequencer::{follow::PipelineDeriver, node::Roles, origin::L1Origins};
 use parallax_state::store::{output_root_input, ChainStore, HeadKind, SqlStore};
 
-/// Blobs from anvil, verified against the versioned hash. Blocking, like every derivation
-/// source: call it from a blocking thread.
-#[derive(Debug)]
-struct AnvilBlobs {
-    provider: DynProvider,
-    runtime: tokio::runtime::Handle,
-}
-
-#[derive(Debug, thiserror::Error)]
-enum AnvilBlobError {
-    #[error("anvil: {0}")]
-    Rpc(#[from] alloy::transports::TransportError),
-    #[error("KZG: {0}")]
-    Kzg(#[from] alloy_eips::eip4844::c_kzg::Error),
-    #[error("blob does not match versioned hash {0}")]
-    Mismatch(B256),
-    #[error("no Celestia source in this test")]
-    NoCelestia,
-}
-
-impl DaSource for AnvilBlobs {
-    type Error = AnvilBlobError;
-
-    fn blob(
-        &self,
-        _block: &L1BlockInfo,
-        versioned_hash: B256,
-    ) -> Result<Option<Bytes>, Self::Error> {
-        let blob: Option<Bytes> = self.runtime.block_on(
-            self.provider
-                .raw_request("anvil_getBlobByHash".into(), (versioned_hash,)),
-        )?;
-        let Some(blob) = blob else { return Ok(None) };
-        let settings = EnvKzgSettings::Default.get();
-        let commitment = settings
-            .blob_to_kzg_commitment(&alloy_eips::eip4844::c_kzg::Blob::from_bytes(&blob)?)?;
-        if kzg_to_versioned_hash(commitment.to_bytes().as_slice()) != versioned_hash {
-            return Err(AnvilBlobError::Mismatch(versioned_hash));
-        }
-        Ok(Some(blob))
-    }
-
-    fn celestia(&self, _pointer: &CelestiaPointer) -> Result<Option<Bytes>, Self::Error> {
-        Err(AnvilBlobError::NoCelestia)
-    }
-}
-
 fn deriver(l1: &L1, rollup: &RollupConfig) -> Box<PipelineDeriver<RpcL1, AnvilBlobs>> {
     let source = Arc::new(RpcL1::connect(l1.anvil.endpoint().as_str()).expect("L1 client"));
-    let blobs = Arc::new(AnvilBlobs {
-        provider: l1.provider.clone(),
-        runtime: tokio::runtime::Handle::current(),
-    });
+    let blobs = Arc::new(AnvilBlobs::new(source.clone()));
     Box::new(PipelineDeriver::new(
         Arc::new(rollup.clone()),
         source,

@@ -16,15 +16,14 @@ use std::{
 };
 
 use alloy::{
-    eips::BlockNumberOrTag,
     network::EthereumWallet,
     providers::{Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
 use eyre::{bail, eyre, WrapErr};
 use parallax_contracts::{deploy, DeployConfig, Deployment};
-use parallax_l1::{CalldataOnly, RpcL1};
-use parallax_protocol::{block::BlockId, RollupConfig};
+use parallax_l1::{AnvilBlobs, RpcL1};
+use parallax_protocol::RollupConfig;
 use parallax_sequencer::{
     chain::ChainParams,
     follow::PipelineDeriver,
@@ -70,6 +69,15 @@ pub struct DevnetArgs {
     /// The anvil binary (default: contracts/node_modules, installed with npm if missing).
     #[arg(long, env = "PARALLAX_ANVIL")]
     pub anvil: Option<PathBuf>,
+    /// Where the batcher posts L2 data: `calldata`, `blobs` (EIP-4844) or `auto` (by L1 prices).
+    #[arg(long, default_value = "calldata", value_parser = ["calldata", "blobs", "auto"])]
+    pub da: String,
+    /// Batcher and proposer metrics port.
+    #[arg(long, default_value_t = 9646)]
+    pub batcher_metrics_port: u16,
+    /// Run without the batcher and proposer (L2 data then never reaches L1).
+    #[arg(long)]
+    pub no_batcher: bool,
 }
 
 /// What `devnet.json` records: enough to drive the devnet from scripts and tests.
@@ -88,6 +96,12 @@ pub struct DevnetInfo {
     pub l2_chain_id: u64,
     /// Prometheus metrics of the sequencer.
     pub metrics: String,
+    /// Prometheus metrics of the batcher and proposer.
+    pub batcher_metrics: String,
+    /// The sequencer's status page.
+    pub status: String,
+    /// DA backend of the batcher.
+    pub da: String,
     /// L1 contract addresses by name.
     pub contracts: serde_json::Value,
     /// The rollup configuration every node uses.
@@ -117,7 +131,7 @@ pub fn run(args: &DevnetArgs) -> eyre::Result<()> {
 }
 
 async fn run_async(args: &DevnetArgs) -> eyre::Result<()> {
-    const STEPS: usize = 5;
+    const STEPS: usize = 6;
     step(
         1,
         STEPS,
@@ -128,12 +142,12 @@ async fn run_async(args: &DevnetArgs) -> eyre::Result<()> {
     step(2, STEPS, "starting L1 (anvil)");
     let mut anvil = Anvil::start(&anvil_path, args, &args.datadir).await?;
     let result = run_nodes(args, &anvil).await;
-    anvil.stop().await;
+    anvil.child.stop().await;
     result
 }
 
 async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
-    const STEPS: usize = 5;
+    const STEPS: usize = 6;
     let l1_url = anvil.url();
     let deployer: PrivateKeySigner = dev_key(0)?;
     let l1 = ProviderBuilder::new()
@@ -150,18 +164,8 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
         step(3, STEPS, "deploying the settlement contracts");
         let config: DeployConfig = serde_json::from_str(DEPLOY_CONFIG)?;
         let deployment = deploy(&l1, &config).await?;
-        let anchor = l1
-            .get_block_by_number(BlockNumberOrTag::Number(deployment.deployed_at_block))
-            .await?
-            .ok_or_else(|| eyre!("deployment block missing"))?;
-        let mut rollup = deployment.rollup_config(
-            &config,
-            901,
-            BlockId {
-                number: anchor.header.number,
-                hash: anchor.header.hash,
-            },
-        );
+        let anchor = deployment.genesis_anchor(&l1).await?;
+        let mut rollup = deployment.rollup_config(&config, 901, anchor);
         rollup.block_time_ms = args.block_time;
         std::fs::write(&deployment_file, serde_json::to_string_pretty(&deployment)?)?;
         std::fs::write(&rollup_file, serde_json::to_string_pretty(&rollup)?)?;
@@ -174,11 +178,13 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
     let genesis = Genesis::dev(rollup.genesis.l2_timestamp)?;
     let source = Arc::new(RpcL1::connect(&l1_url)?);
     let shared = Arc::new(rollup.clone());
+    // Blobs are read back from anvil; the DA source also serves calldata-only chains.
     let deriver = |source: Arc<RpcL1>| {
+        let blobs: Arc<AnvilBlobs> = Arc::new(AnvilBlobs::new(source.clone()));
         Box::new(PipelineDeriver::new(
             shared.clone(),
             source,
-            Arc::new(CalldataOnly),
+            blobs,
             &rollup.genesis_block_info(),
         ))
     };
@@ -207,7 +213,23 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
     )
     .await?;
 
-    step(5, STEPS, "writing devnet.json");
+    let mut batcher = if args.no_batcher {
+        step(
+            5,
+            STEPS,
+            "not starting the batcher and proposer (--no-batcher)",
+        );
+        None
+    } else {
+        step(
+            5,
+            STEPS,
+            &format!("starting the batcher ({}) and the proposer", args.da),
+        );
+        Some(start_batcher(args, &l1_url, &rollup_file).await?)
+    };
+
+    step(6, STEPS, "writing devnet.json");
     let info = DevnetInfo {
         l1_rpc: l1_url.clone(),
         l1_chain_id,
@@ -218,6 +240,9 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
             .metrics_addr
             .map(|addr| format!("http://{addr}/metrics"))
             .unwrap_or_default(),
+        batcher_metrics: format!("http://127.0.0.1:{}/metrics", args.batcher_metrics_port),
+        status: format!("http://{}/status", sequencer.rpc_addr),
+        da: args.da.clone(),
         contracts: serde_json::json!({
             "Portal": deployment.portal,
             "OutputOracle": deployment.output_oracle,
@@ -252,6 +277,9 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
         () = sequencer.stopping() => println!("the sequencer stopped; stopping the devnet"),
         () = replica.stopping() => println!("the replica stopped; stopping the devnet"),
     }
+    if let Some(batcher) = batcher.as_mut() {
+        batcher.stop().await;
+    }
     let sequencer_result = sequencer.stop().await;
     let replica_result = replica.stop().await;
     sequencer_result?;
@@ -271,7 +299,16 @@ fn print_summary(info: &DevnetInfo, datadir: &Path) {
         info.l2_rpc, info.l2_chain_id
     );
     println!("  L2 replica   {}", info.replica_rpc);
-    println!("  metrics      {}", info.metrics);
+    println!("  status page  {}", info.status);
+    println!(
+        "  metrics      {} (sequencer), {} (batcher, proposer)",
+        info.metrics, info.batcher_metrics
+    );
+    println!(
+        "  batcher      posting to {} through {}",
+        info.da,
+        datadir.join("batcher.log").display()
+    );
     println!("  contracts    {}", info.contracts);
     println!(
         "  dev accounts (funded on L1 and L2; mnemonic \"{}\"):",
@@ -367,17 +404,87 @@ fn find_anvil(given: Option<PathBuf>) -> eyre::Result<PathBuf> {
     on_path.ok_or_else(|| eyre!("anvil not found: install Node 20+ and run `npm ci` in contracts/"))
 }
 
-/// An anvil child process that saves its state on exit.
-struct Anvil {
+/// A child process of the devnet, stopped with SIGINT (so anvil saves its state and the batcher
+/// finishes its step), killed if it hangs.
+struct Child {
     child: tokio::process::Child,
+}
+
+impl Child {
+    fn spawn(mut command: tokio::process::Command, log: &Path) -> eyre::Result<Self> {
+        let log = std::fs::File::create(log)?;
+        let child = command
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()?;
+        Ok(Self { child })
+    }
+
+    async fn stop(&mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-INT", &pid.to_string()])
+                .status();
+        }
+        if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.child.kill().await;
+        }
+    }
+}
+
+/// `parallax batcher` (this binary) on the sequencer's database, with the proposer: a separate
+/// process, as in production. The devnet's operator keys (anvil accounts 3 and 4, the batcher
+/// and proposer `contracts/deploy/devnet.json` names) are passed as files, never as arguments.
+async fn start_batcher(args: &DevnetArgs, l1_url: &str, rollup_file: &Path) -> eyre::Result<Child> {
+    let key_file = |name: &str, index: usize| -> eyre::Result<PathBuf> {
+        let path = args.datadir.join(name);
+        let key = dev_accounts()?
+            .into_iter()
+            .nth(index)
+            .ok_or_else(|| eyre!("no dev account {index}"))?
+            .private_key;
+        std::fs::write(&path, key.to_string())?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        Ok(path)
+    };
+    let batcher_key = key_file("batcher.key", 3)?;
+    let proposer_key = key_file("proposer.key", 4)?;
+    let mut command = tokio::process::Command::new(std::env::current_exe()?);
+    command
+        .arg("batcher")
+        .args(["--l1-rpc", l1_url])
+        .arg("--rollup-config")
+        .arg(rollup_file)
+        .arg("--datadir")
+        .arg(args.datadir.join("sequencer"))
+        .arg("--batcher-key")
+        .arg(format!("@{}", batcher_key.display()))
+        .args(["--da", &args.da, "--proposer"])
+        .arg("--proposer-key")
+        .arg(format!("@{}", proposer_key.display()))
+        .args(["--l1-confirmations", "1", "--poll-interval-ms", "500"])
+        .args(["--max-channel-duration", "4"])
+        .args(["--metrics-port", &args.batcher_metrics_port.to_string()])
+        .env_remove("PARALLAX_CONFIG");
+    Child::spawn(command, &args.datadir.join("batcher.log"))
+}
+
+/// anvil, saving its state on exit.
+struct Anvil {
+    child: Child,
     port: u16,
 }
 
 impl Anvil {
     async fn start(binary: &Path, args: &DevnetArgs, datadir: &Path) -> eyre::Result<Self> {
         let state = datadir.join("l1-state.json");
-        let log = std::fs::File::create(datadir.join("anvil.log"))?;
-        let child = tokio::process::Command::new(binary)
+        let mut command = tokio::process::Command::new(binary);
+        command
             .args([
                 "--port",
                 &args.l1_port.to_string(),
@@ -389,11 +496,8 @@ impl Anvil {
                 "4",
                 "--state",
             ])
-            .arg(&state)
-            .stdout(Stdio::from(log.try_clone()?))
-            .stderr(Stdio::from(log))
-            .kill_on_drop(true)
-            .spawn()
+            .arg(&state);
+        let child = Child::spawn(command, &datadir.join("anvil.log"))
             .wrap_err_with(|| format!("starting {}", binary.display()))?;
         let anvil = Self {
             child,
@@ -414,20 +518,5 @@ impl Anvil {
 
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Asks anvil to exit (it saves its state) and waits; kills it if it hangs.
-    async fn stop(&mut self) {
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-INT", &pid.to_string()])
-                .status();
-        }
-        if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
-            .await
-            .is_err()
-        {
-            let _ = self.child.kill().await;
-        }
     }
 }

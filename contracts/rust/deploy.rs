@@ -108,9 +108,38 @@ pub struct Deployment {
 }
 
 impl Deployment {
+    /// The L1 block derivation of this chain starts from: the newest block, at or before the
+    /// deployment, that is not newer than the L2 genesis time. (Derivation requires every L2
+    /// block's time to be at or after its L1 origin's, starting with genesis; the deployment's
+    /// own block is usually a few seconds newer than the time the oracle was given.)
+    pub async fn genesis_anchor<P: Provider>(
+        &self,
+        provider: &P,
+    ) -> Result<parallax_protocol::block::BlockId, DeployError> {
+        let genesis_time: u64 = self.genesis_l2_timestamp.saturating_to();
+        let mut number = self.deployed_at_block;
+        loop {
+            let block = provider
+                .get_block_by_number(alloy::eips::BlockNumberOrTag::Number(number))
+                .await?
+                .ok_or_else(|| {
+                    DeployError::Rpc(alloy::transports::TransportErrorKind::custom_str(&format!(
+                        "L1 block {number} is missing"
+                    )))
+                })?;
+            if block.header.timestamp <= genesis_time || number == 0 {
+                return Ok(parallax_protocol::block::BlockId {
+                    number,
+                    hash: block.header.hash,
+                });
+            }
+            number -= 1;
+        }
+    }
+
     /// The rollup configuration of the chain this deployment settles: the contract addresses,
     /// the parameters `config` set on L1, and the genesis anchor (`genesis_l1`, the L1 block
-    /// derivation starts from, normally [`Deployment::deployed_at_block`]; the L2 genesis time
+    /// derivation starts from, normally [`Deployment::genesis_anchor`]; the L2 genesis time
     /// the oracle was given). The L2 genesis hash is left zero: the node fills it in from the
     /// genesis state.
     pub fn rollup_config(

@@ -323,3 +323,70 @@ impl parallax_protocol::derive::DaSource for CalldataOnly {
         Err(NoDaSource("Celestia"))
     }
 }
+
+/// Blobs read back from the L1 node itself with `anvil_getBlobByHash` (anvil keeps every blob
+/// it included), each checked against its versioned hash through its KZG commitment before
+/// derivation sees it. This is the devnet's blob source; a production L1 serves blobs from its
+/// beacon node instead, through another [`DaSource`](parallax_protocol::derive::DaSource).
+#[derive(Debug)]
+pub struct AnvilBlobs {
+    l1: std::sync::Arc<RpcL1>,
+}
+
+impl AnvilBlobs {
+    /// Blobs from the node `l1` talks to.
+    pub fn new(l1: std::sync::Arc<RpcL1>) -> Self {
+        Self { l1 }
+    }
+}
+
+/// Why a blob could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    /// The request failed.
+    #[error(transparent)]
+    L1(#[from] L1Error),
+    /// Not a blob.
+    #[error("KZG: {0}")]
+    Kzg(String),
+    /// The node returned a blob with another versioned hash.
+    #[error("blob does not match versioned hash {0}")]
+    Mismatch(B256),
+    /// No Celestia source here.
+    #[error(transparent)]
+    NoSource(#[from] NoDaSource),
+}
+
+impl parallax_protocol::derive::DaSource for AnvilBlobs {
+    type Error = BlobError;
+
+    fn blob(
+        &self,
+        _block: &L1BlockInfo,
+        versioned_hash: B256,
+    ) -> Result<Option<alloy_primitives::Bytes>, BlobError> {
+        use alloy_eips::eip4844::{c_kzg, env_settings::EnvKzgSettings, kzg_to_versioned_hash};
+        let blob: Option<alloy_primitives::Bytes> = self.l1.run(
+            self.l1
+                .provider
+                .raw_request("anvil_getBlobByHash".into(), (versioned_hash,)),
+        )?;
+        let Some(blob) = blob else { return Ok(None) };
+        let kzg_blob = c_kzg::Blob::from_bytes(&blob).map_err(|e| BlobError::Kzg(e.to_string()))?;
+        let commitment = EnvKzgSettings::Default
+            .get()
+            .blob_to_kzg_commitment(&kzg_blob)
+            .map_err(|e| BlobError::Kzg(e.to_string()))?;
+        if kzg_to_versioned_hash(commitment.to_bytes().as_slice()) != versioned_hash {
+            return Err(BlobError::Mismatch(versioned_hash));
+        }
+        Ok(Some(blob))
+    }
+
+    fn celestia(
+        &self,
+        _pointer: &parallax_protocol::frame::CelestiaPointer,
+    ) -> Result<Option<alloy_primitives::Bytes>, BlobError> {
+        Err(NoDaSource("Celestia").into())
+    }
+}

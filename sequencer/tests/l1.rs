@@ -17,7 +17,7 @@ use alloy::{
 use alloy::{network::EthereumWallet, node_bindings::AnvilInstance, providers::DynProvider};
 use parallax_contracts::{deploy, DeployConfig, Deployment, Portal};
 use parallax_l1::{CalldataOnly, RpcL1};
-use parallax_protocol::{block::BlockId, predeploys::L1_BLOCK, RollupConfig};
+use parallax_protocol::{predeploys::L1_BLOCK, RollupConfig};
 use parallax_sequencer::{
     chain::ChainParams,
     follow::PipelineDeriver,
@@ -74,19 +74,8 @@ async fn l1() -> Option<L1> {
     let config: DeployConfig =
         serde_json::from_str(include_str!("../../contracts/deploy/devnet.json")).unwrap();
     let deployment = deploy(&provider, &config).await.expect("contracts deploy");
-    let anchor = provider
-        .get_block_by_number(BlockNumberOrTag::Number(deployment.deployed_at_block))
-        .await
-        .unwrap()
-        .expect("deployment block");
-    let mut rollup = deployment.rollup_config(
-        &config,
-        901,
-        BlockId {
-            number: anchor.header.number,
-            hash: anchor.header.hash,
-        },
-    );
+    let anchor = deployment.genesis_anchor(&provider).await.expect("anchor");
+    let mut rollup = deployment.rollup_config(&config, 901, anchor);
     rollup.block_time_ms = 250;
     Some(L1 {
         anvil,
