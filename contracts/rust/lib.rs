@@ -81,3 +81,29 @@ mod bindings {
         "artifacts/IDisputeGameFactory.json"
     );
 }
+
+/// The anvil the project pins: `$PARALLAX_ANVIL` if set, else the npm install under
+/// `contracts/node_modules` (`contracts/build.sh` or `npm ci` puts it there), if present. One
+/// place for the path, shared by the devnet, the benchmarks and the tests.
+pub fn anvil_path() -> Option<std::path::PathBuf> {
+    if let Some(path) = std::env::var_os("PARALLAX_ANVIL") {
+        return Some(path.into());
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
+    path.exists().then_some(path)
+}
+
+/// [`anvil_path`] for tests that need an L1: `None` (skip) when anvil is not installed, except
+/// under `CI=true`, where a missing anvil fails the run instead of silently testing less.
+pub fn anvil_for_tests() -> Option<std::path::PathBuf> {
+    let path = anvil_path();
+    if path.is_none() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "anvil is missing: run contracts/build.sh (or set PARALLAX_ANVIL)"
+        );
+        eprintln!("skipping: anvil not installed (run contracts/build.sh or set PARALLAX_ANVIL)");
+    }
+    path
+}

@@ -3,8 +3,6 @@
 //! `TransactionDeposited` encoding derivation decodes. Skipped when anvil is not installed,
 //! except under `CI=true`.
 
-use std::path::PathBuf;
-
 use alloy::{
     node_bindings::Anvil,
     primitives::{Address, Bytes, U256},
@@ -14,28 +12,15 @@ use alloy::{
 use parallax_contracts::{deploy, DeployConfig, OutputOracle, Portal, SystemConfig};
 use parallax_protocol::deposit::{user_deposit_source_hash, DepositTx, IndexedLog};
 
-fn anvil_binary() -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var("CI").is_err(),
-        "anvil is missing at {}: run contracts/build.sh",
-        path.display()
-    );
-    eprintln!("skipping: anvil not installed (run contracts/build.sh)");
-    None
-}
-
 fn devnet_config() -> DeployConfig {
     serde_json::from_str(include_str!("../deploy/devnet.json")).expect("devnet.json parses")
 }
 
 #[tokio::test]
 async fn deploys_and_deposits_emit_the_event_derivation_decodes() {
-    let Some(binary) = anvil_binary() else { return };
+    let Some(binary) = parallax_contracts::anvil_for_tests() else {
+        return;
+    };
     let anvil = Anvil::at(binary)
         .args(["--hardfork", "cancun"])
         .try_spawn()

@@ -4,7 +4,7 @@
 //! inclusion). Skipped when anvil is not installed (run `contracts/build.sh`), except under
 //! `CI=true`.
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use alloy::{
     eips::BlockNumberOrTag,
@@ -37,21 +37,6 @@ sol! {
     }
 }
 
-fn anvil_binary() -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var("CI").is_err(),
-        "anvil is missing at {}: run contracts/build.sh",
-        path.display()
-    );
-    eprintln!("skipping: anvil not installed (run contracts/build.sh)");
-    None
-}
-
 /// An anvil L1 (1 s blocks) with the contracts deployed, and the rollup they settle.
 struct L1 {
     anvil: AnvilInstance,
@@ -61,7 +46,7 @@ struct L1 {
 }
 
 async fn l1() -> Option<L1> {
-    let binary = anvil_binary()?;
+    let binary = parallax_contracts::anvil_for_tests()?;
     let anvil = Anvil::at(binary)
         .args(["--hardfork", "cancun", "--block-time", "1"])
         .try_spawn()

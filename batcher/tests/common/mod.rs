@@ -43,24 +43,9 @@ use parallax_state::store::{ChainStore, HeadKind, SqlStore};
 /// L2 block time of the test chains.
 pub const L2_BLOCK_TIME_MS: u64 = 100;
 
-/// anvil from `contracts/node_modules` (installed by `contracts/build.sh`) or `$PARALLAX_ANVIL`;
-/// `None` (the test is skipped) when neither exists, except under `CI=true`.
+/// anvil for the tests (see [`parallax_contracts::anvil_for_tests`]).
 pub fn anvil_binary() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("PARALLAX_ANVIL") {
-        return Some(PathBuf::from(path));
-    }
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var("CI").is_err(),
-        "anvil is missing at {}: run contracts/build.sh",
-        path.display()
-    );
-    eprintln!("skipping: anvil not installed (run contracts/build.sh or set PARALLAX_ANVIL)");
-    None
+    parallax_contracts::anvil_for_tests()
 }
 
 /// anvil with the contracts deployed from the devnet configuration (proposals every 4 blocks of

@@ -273,14 +273,8 @@ async fn against_anvil(
     args: &SequencerArgs,
     rollup: &RollupConfig,
 ) -> Result<LoadFigures, SequencerBenchError> {
-    let binary = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
-    if !binary.exists() {
-        return Err(setup(format!(
-            "anvil is not installed at {} (run contracts/build.sh)",
-            binary.display()
-        )));
-    }
+    let binary = parallax_contracts::anvil_path()
+        .ok_or_else(|| setup("anvil is not installed (run contracts/build.sh)"))?;
     let anvil = alloy::node_bindings::Anvil::at(binary)
         .chain_id(rollup.l2_chain_id)
         .args([

@@ -678,7 +678,7 @@ mod tests {
     use alloy_primitives::U256;
 
     use super::{
-        lazy::{replay, FeeCredits},
+        lazy::{replay, Credits, FeeCredits},
         mv_memory::{BasicValue, MemoryEntry, MemoryValue, Versions},
     };
     use crate::types::AccountBasic;
@@ -717,9 +717,9 @@ mod tests {
     #[test]
     fn fee_recipient_replay_sums_credits_over_last_write() {
         let credits = FeeCredits::new(3);
-        credits.set(0, [U256::from(7), U256::ZERO]);
-        credits.set(1, [U256::from(100), U256::ZERO]); // included in tx 1's full write below
-        credits.set(2, [U256::from(3), U256::ZERO]);
+        credits.set(0, [U256::from(7), U256::ZERO, U256::ZERO]);
+        credits.set(1, [U256::from(100), U256::ZERO, U256::ZERO]); // included in tx 1's full write below
+        credits.set(2, [U256::from(3), U256::ZERO, U256::ZERO]);
         let written = AccountBasic {
             balance: U256::from(5),
             nonce: 1,
