@@ -25,13 +25,10 @@ use parallax_contracts::{deploy, DeployConfig, Deployment};
 use parallax_l1::{AnvilBlobs, RpcL1};
 use parallax_protocol::RollupConfig;
 use parallax_sequencer::{
-    chain::ChainParams,
     follow::PipelineDeriver,
     genesis::{dev_accounts, Genesis, DEV_MNEMONIC},
-    mempool::PoolConfig,
     node::{self, NodeConfig, Roles, RunningNode},
     origin::L1Origins,
-    rpc::RpcLimits,
 };
 use parallax_state::store::SqlStore;
 use serde::{Deserialize, Serialize};
@@ -341,23 +338,10 @@ fn node_config(
     http_addr: SocketAddr,
     metrics_port: Option<u16>,
 ) -> NodeConfig {
-    NodeConfig {
-        params: ChainParams {
-            rollup: rollup.clone(),
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        },
-        http_addr,
-        limits: RpcLimits::default(),
-        cors_origin: Some("*".into()),
-        suggested_tip: 1_000_000,
-        pool: PoolConfig {
-            chain_id: rollup.l2_chain_id,
-            max_tx_gas: rollup.max_tx_gas,
-            min_base_fee: rollup.min_base_fee,
-            ..Default::default()
-        },
-        metrics_addr: metrics_port.map(|port| SocketAddr::new(http_addr.ip(), port)),
-    }
+    let mut config = NodeConfig::new(rollup, http_addr);
+    config.cors_origin = Some("*".into());
+    config.metrics_addr = metrics_port.map(|port| SocketAddr::new(http_addr.ip(), port));
+    config
 }
 
 async fn start_node(

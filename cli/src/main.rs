@@ -248,9 +248,7 @@ fn run_ethtest(args: EthtestArgs) -> eyre::Result<ExitCode> {
 }
 
 fn run_sequencer(args: SequencerArgs) -> eyre::Result<ExitCode> {
-    use parallax_sequencer::{
-        chain::ChainParams, follow, genesis, mempool::PoolConfig, node, origin, rpc::RpcLimits,
-    };
+    use parallax_sequencer::{follow, genesis, node, origin};
     init_tracing();
     std::fs::create_dir_all(&args.datadir)?;
     let database_url = args
@@ -298,24 +296,14 @@ fn run_sequencer(args: SequencerArgs) -> eyre::Result<ExitCode> {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let config = node::NodeConfig {
-        params: ChainParams {
-            rollup: rollup.clone(),
-            threads,
-        },
-        http_addr: std::net::SocketAddr::new(args.http_addr, args.http_port),
-        limits: RpcLimits::default(),
-        cors_origin: args.cors.clone(),
-        suggested_tip: 1_000_000,
-        pool: PoolConfig {
-            chain_id: rollup.l2_chain_id,
-            max_tx_gas: rollup.max_tx_gas,
-            min_base_fee: rollup.min_base_fee,
-            ..Default::default()
-        },
-        metrics_addr: (args.metrics_port != 0)
-            .then(|| std::net::SocketAddr::new(args.http_addr, args.metrics_port)),
-    };
+    let mut config = node::NodeConfig::new(
+        &rollup,
+        std::net::SocketAddr::new(args.http_addr, args.http_port),
+    );
+    config.params.threads = threads;
+    config.cors_origin = args.cors.clone();
+    config.metrics_addr = (args.metrics_port != 0)
+        .then(|| std::net::SocketAddr::new(args.http_addr, args.metrics_port));
     runtime.block_on(async move {
         let roles = match &args.l1_rpc {
             None => node::Roles::sequencer(Box::new(origin::FixedOrigin::new(&rollup))),

@@ -3,6 +3,7 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
+use parallax_protocol::RollupConfig;
 use parallax_state::store::{ChainStore, StoreError};
 use tokio::{net::TcpListener, sync::Mutex};
 
@@ -39,6 +40,31 @@ pub struct NodeConfig {
     pub pool: PoolConfig,
     /// Where Prometheus metrics are served (`/metrics`); `None` disables them.
     pub metrics_addr: Option<SocketAddr>,
+}
+
+impl NodeConfig {
+    /// A node of `rollup` serving JSON-RPC on `http_addr`: Block-STM on every core, the default
+    /// RPC limits and pool limits, the rollup's chain id and fee floor, no CORS header, no
+    /// metrics. Callers change what they need.
+    pub fn new(rollup: &RollupConfig, http_addr: SocketAddr) -> Self {
+        Self {
+            params: ChainParams {
+                rollup: rollup.clone(),
+                threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            },
+            http_addr,
+            limits: RpcLimits::default(),
+            cors_origin: None,
+            suggested_tip: 1_000_000,
+            pool: PoolConfig {
+                chain_id: rollup.l2_chain_id,
+                max_tx_gas: rollup.max_tx_gas,
+                min_base_fee: rollup.min_base_fee,
+                ..Default::default()
+            },
+            metrics_addr: None,
+        }
+    }
 }
 
 /// Why the node stopped.

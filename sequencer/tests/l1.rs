@@ -19,13 +19,10 @@ use parallax_contracts::{deploy, DeployConfig, Deployment, Portal};
 use parallax_l1::{CalldataOnly, RpcL1};
 use parallax_protocol::{predeploys::L1_BLOCK, RollupConfig};
 use parallax_sequencer::{
-    chain::ChainParams,
     follow::PipelineDeriver,
     genesis::Genesis,
-    mempool::PoolConfig,
     node::{self, NodeConfig, Roles, RunningNode},
     origin::L1Origins,
-    rpc::RpcLimits,
 };
 use parallax_state::store::SqlStore;
 
@@ -83,22 +80,8 @@ impl L1 {
         let source = Arc::new(RpcL1::connect(self.anvil.endpoint().as_str()).expect("L1 client"));
         let roles = roles(source, Arc::new(self.rollup.clone()));
         let genesis = Genesis::dev(self.rollup.genesis.l2_timestamp).unwrap();
-        let config = NodeConfig {
-            params: ChainParams {
-                rollup: self.rollup.clone(),
-                threads: 2,
-            },
-            http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            limits: RpcLimits::default(),
-            cors_origin: None,
-            suggested_tip: 1_000_000,
-            pool: PoolConfig {
-                chain_id: 901,
-                min_base_fee: self.rollup.min_base_fee,
-                ..Default::default()
-            },
-            metrics_addr: None,
-        };
+        let mut config = NodeConfig::new(&self.rollup, SocketAddr::from(([127, 0, 0, 1], 0)));
+        config.params.threads = 2;
         node::start(store, &genesis, config, roles)
             .await
             .expect("node starts")

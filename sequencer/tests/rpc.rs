@@ -16,12 +16,9 @@ use alloy::{
 use alloy_trie::{proof::verify_proof, Nibbles, TrieAccount};
 use parallax_protocol::RollupConfig;
 use parallax_sequencer::{
-    chain::ChainParams,
     genesis::{dev_accounts, Genesis},
-    mempool::PoolConfig,
     node::{self, NodeConfig, Roles, RunningNode},
     origin::FixedOrigin,
-    rpc::RpcLimits,
 };
 use parallax_state::store::SqlStore;
 
@@ -31,22 +28,10 @@ fn config(genesis_time: u64) -> NodeConfig {
         ..Default::default()
     };
     rollup.genesis.l2_timestamp = genesis_time;
-    NodeConfig {
-        params: ChainParams {
-            rollup: rollup.clone(),
-            threads: 2,
-        },
-        http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        limits: RpcLimits::default(),
-        cors_origin: None,
-        suggested_tip: 1_000_000,
-        pool: PoolConfig {
-            chain_id: rollup.l2_chain_id,
-            min_base_fee: rollup.min_base_fee,
-            ..Default::default()
-        },
-        metrics_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-    }
+    let mut config = NodeConfig::new(&rollup, SocketAddr::from(([127, 0, 0, 1], 0)));
+    config.params.threads = 2;
+    config.metrics_addr = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+    config
 }
 
 async fn start(url: &str) -> RunningNode {

@@ -31,12 +31,9 @@ use parallax_protocol::{
     RollupConfig,
 };
 use parallax_sequencer::{
-    chain::ChainParams,
     genesis::{dev_accounts, Genesis},
-    mempool::PoolConfig,
     node::{self, NodeConfig, Roles, RunningNode},
     origin::FixedOrigin,
-    rpc::RpcLimits,
 };
 use parallax_state::store::{ChainStore, HeadKind, SqlStore};
 
@@ -206,22 +203,9 @@ pub struct L2 {
 }
 
 fn node_config(rollup: &RollupConfig) -> NodeConfig {
-    NodeConfig {
-        params: ChainParams {
-            rollup: rollup.clone(),
-            threads: 2,
-        },
-        http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        limits: RpcLimits::default(),
-        cors_origin: None,
-        suggested_tip: 1_000_000,
-        pool: PoolConfig {
-            chain_id: rollup.l2_chain_id,
-            min_base_fee: rollup.min_base_fee,
-            ..Default::default()
-        },
-        metrics_addr: None,
-    }
+    let mut config = NodeConfig::new(rollup, SocketAddr::from(([127, 0, 0, 1], 0)));
+    config.params.threads = 2;
+    config
 }
 
 /// A node on the SQLite store at `url` running `rollup` with `roles`.

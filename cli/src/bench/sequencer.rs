@@ -24,12 +24,9 @@ use alloy::{
 use alloy_primitives::{hex, Address, TxKind, B256, U256};
 use parallax_protocol::RollupConfig;
 use parallax_sequencer::{
-    chain::ChainParams,
     genesis::{Genesis, GenesisAccount},
-    mempool::PoolConfig,
     node::{self, NodeConfig},
     origin::FixedOrigin,
-    rpc::RpcLimits,
 };
 use parallax_state::store::SqlStore;
 use rayon::prelude::*;
@@ -215,24 +212,10 @@ pub fn bench_sequencer(args: &SequencerArgs) -> Result<SequencerReport, Sequence
         let dir = tempfile::tempdir().map_err(setup)?;
         let url = format!("sqlite:{}", dir.path().join("chain.db").display());
         let store = SqlStore::open(&url).await.map_err(setup)?;
-        let config = NodeConfig {
-            params: ChainParams {
-                rollup: rollup.clone(),
-                threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            },
-            http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            limits: RpcLimits::default(),
-            cors_origin: None,
-            suggested_tip: 1_000,
-            pool: PoolConfig {
-                chain_id: rollup.l2_chain_id,
-                min_base_fee: rollup.min_base_fee,
-                max_per_sender: args.txs / senders + 1,
-                max_total: args.txs + 1,
-                ..Default::default()
-            },
-            metrics_addr: None,
-        };
+        let mut config = NodeConfig::new(&rollup, SocketAddr::from(([127, 0, 0, 1], 0)));
+        config.suggested_tip = 1_000;
+        config.pool.max_per_sender = args.txs / senders + 1;
+        config.pool.max_total = args.txs + 1;
         let origins = Box::new(FixedOrigin::new(&rollup));
         let running = node::start(store, &genesis, config, node::Roles::sequencer(origins))
             .await
