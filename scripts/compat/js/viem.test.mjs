@@ -79,7 +79,7 @@ function firstPush(subscribe, ms, what) {
   });
 }
 
-/** Runs `fn`, turning a viem error into a one-line one (for `todo` tests, whose failures are expected). */
+/** Runs `fn`, turning a viem error into a one-line one, so a failure reads as the RPC error. */
 async function briefly(fn) {
   try {
     return await fn();
@@ -334,9 +334,8 @@ test('rejections map to viem node errors (nonce too low, insufficient funds)', a
   );
 });
 
-// Known gaps of the sequencer's RPC (design §7 lists both): `todo` tests run and report, but do
-// not fail the suite; they start passing when the sequencer supports them.
-test('eth_call with state overrides', { todo: 'sequencer: eth_call takes at most 2 params (-32602)' }, async () => {
+// Design §7: state overrides and calls against past state, as viem sends them.
+test('eth_call with state overrides', async () => {
   const slot0 = '0x0000000000000000000000000000000000000000000000000000000000000000';
   const overridden = await briefly(() => client.readContract({
     address: counter, abi, functionName: 'count',
@@ -345,7 +344,7 @@ test('eth_call with state overrides', { todo: 'sequencer: eth_call takes at most
   assert.equal(overridden, 99n);
 });
 
-test('eth_call at a past block', { todo: 'sequencer: calls against past state are rejected (-32000)' }, async () => {
+test('eth_call at a past block', async () => {
   // By now the head is past the deploy block, and the count has moved from 5 to 13.
   assert.ok((await client.getBlockNumber({ cacheTime: 0 })) > deployBlock);
   const past = await briefly(() => client.readContract({ address: counter, abi, functionName: 'count', blockNumber: deployBlock }));
