@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity 0.8.30;
+
+/// @title EvmPrecompiles
+/// @notice The part of the one-step-proof EVM interpreter that does not fit in `EvmInterpreter`
+///         (EIP-170): the Cancun precompiles with revm's gas schedule, and the opcode table.
+contract EvmPrecompiles {
+    /// @notice The opcode (or precompile input) has no exact implementation here.
+    /// @param opcode The opcode (the precompile address for precompiles).
+    error Unsupported(uint8 opcode);
+    /// @notice A precompile staticcall on L1 ran out of L1 gas: the result would not be the L2's.
+    error PrecompileOutOfL1Gas();
+
+    /// @dev Per opcode: stack items popped (0xff = undefined opcode), pushed, and static gas (2 bytes).
+    bytes public constant TABLE =
+        hex"000000000201000302010005020100030201000502010005020100050201000503010008030100080201000a02010005ff000000ff000000ff000000ff000000020100030201000302010003020100030201000301010003020100030201000302010003010100030201000302010003020100030201000003ff000000ff0000000201001eff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000000100020101000000010002000100020001000201010003000100020300000300010002030000030001000201010000040000000001000203000003010100000101001400010002000100020001000200010002000100020001000200010005000100020101000300010002ff000000ff000000ff000000ff000000ff0000000100000201010003020000030200000301010000020000000100000802000000000100020001000200010002000000010101006402000064030000030001000200010003000100030001000300010003000100030001000300010003000100030001000300010003000100030001000300010003000100030001000300010003000100030001000300010003000100030001000300010003000100030001000300010003000100030001000300010003000100030001000300010003000100030001000301020003020300030304000304050003050600030607000307080003080900030a0b00030b0c00030c0d00030d0e00030e0f00030f100003101100030203000303030003040400030505000306060003070700030808000309090003100a0003110b0003120c0003130d0003140e0003150f0003161000031711000302000177030002ee04000465050005dc06000753ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000ff000000030100007d00070100000701000002000000060100007d00040100007d00ff000000ff000000ff000000ff0000000601000000ff000000ff0000000200000000ff000000010000001388";
+
+    /// @notice The opcode table `EvmInterpreter` copies into memory once per transaction.
+    /// @return The table: per opcode, stack items popped (0xff = undefined), pushed, static gas (2 bytes).
+    function table() external pure returns (bytes memory) {
+        return TABLE;
+    }
+
+    /// @notice Runs precompile `a` (Cancun set 0x01-0x0a) with revm's gas, delegating the computation
+    ///         to the same precompile on L1 (whose results are the same at Cancun and later forks).
+    /// @param a The precompile address.
+    /// @param input Its input.
+    /// @param gas L2 gas available to it.
+    /// @return ok False for an exceptional halt (all gas consumed).
+    /// @return cost L2 gas it used.
+    /// @return out Its output.
+    function run(address a, bytes memory input, uint256 gas)
+        external
+        view
+        returns (bool ok, uint256 cost, bytes memory out)
+    {
+        uint256 id = uint160(a);
+        uint256 w = _words(input.length);
+        if (id == 1) cost = 3000;
+        else if (id == 2) cost = 60 + 12 * w;
+        else if (id == 3) cost = 600 + 120 * w;
+        else if (id == 4) cost = 15 + 3 * w;
+        else if (id == 5) cost = _modexpGas(input);
+        else if (id == 6) cost = 150;
+        else if (id == 7) cost = 6000;
+        else if (id == 8) cost = 45000 + 34000 * (input.length / 192);
+        else if (id == 9) cost = input.length == 213 ? uint32(bytes4(_wordAt(input, 0))) : type(uint256).max;
+        else cost = 50000;
+        if (cost > gas) return (false, gas, out);
+        if (id == 4) return (true, cost, input);
+        if (id == 5 && (_wordAt(input, 0) > bytes32(uint256(1024)) || _wordAt(input, 64) > bytes32(uint256(1024)))) {
+            // L1 may run Osaka (EIP-7823 caps modexp lengths at 1024 bytes): not provable here.
+            revert Unsupported(0x05);
+        }
+        if (id == 5 && _wordAt(input, 32) > bytes32(uint256(1024))) revert Unsupported(0x05);
+        uint256 before = gasleft();
+        bool success;
+        (success, out) = a.staticcall(input);
+        if (!success) {
+            if (gasleft() <= before / 64) revert PrecompileOutOfL1Gas();
+            return (false, gas, new bytes(0));
+        }
+        return (true, cost, out);
+    }
+
+    /// @dev EIP-2565 modexp gas.
+    function _modexpGas(bytes memory input) private pure returns (uint256) {
+        uint256 bl = uint256(_wordAt(input, 0));
+        uint256 el = uint256(_wordAt(input, 32));
+        uint256 ml = uint256(_wordAt(input, 64));
+        if (bl > 2 ** 32 || ml > 2 ** 32 || el > 2 ** 64) return type(uint256).max;
+        uint256 headLen = el < 32 ? el : 32;
+        uint256 head = 0;
+        if (headLen != 0) head = uint256(_wordAt(input, 96 + bl)) >> (8 * (32 - headLen));
+        uint256 maxLen = bl > ml ? bl : ml;
+        uint256 words = (maxLen + 7) / 8;
+        uint256 bits = 0;
+        for (uint256 h = head; h != 0; h >>= 1) {
+            bits++;
+        }
+        uint256 iter;
+        if (el <= 32) iter = head == 0 ? 0 : bits - 1;
+        else iter = 8 * (el - 32) + (bits == 0 ? 0 : bits - 1);
+        if (iter == 0) iter = 1;
+        uint256 g = words * words * iter / 3;
+        return g < 200 ? 200 : g;
+    }
+
+    /// @notice The CREATE address keccak256(rlp([sender, nonce]))[12:].
+    /// @param sender The creating account.
+    /// @param nonce Its nonce before the creation.
+    /// @return The new account's address.
+    function createAddress(address sender, uint64 nonce) external pure returns (address) {
+        bytes memory n;
+        if (nonce == 0) {
+            n = hex"80";
+        } else if (nonce < 0x80) {
+            n = abi.encodePacked(uint8(nonce));
+        } else {
+            uint256 len = 0;
+            for (uint64 x = nonce; x != 0; x >>= 8) {
+                len++;
+            }
+            n = abi.encodePacked(uint8(0x80 + len));
+            for (uint256 b = len; b > 0; b--) {
+                n = abi.encodePacked(n, uint8(nonce >> (8 * (b - 1))));
+            }
+        }
+        bytes memory list = abi.encodePacked(uint8(0xc0 + 21 + n.length), uint8(0x94), sender, n);
+        return address(uint160(uint256(keccak256(list))));
+    }
+
+    function _words(uint256 len) private pure returns (uint256) {
+        return len > 2 ** 64 ? 2 ** 64 : (len + 31) / 32;
+    }
+
+    function _wordAt(bytes memory data, uint256 off) private pure returns (bytes32 v) {
+        uint256 len = data.length;
+        if (off >= len) return 0;
+        assembly ("memory-safe") {
+            v := mload(add(add(data, 32), off))
+        }
+        uint256 avail = len - off;
+        if (avail < 32) v = bytes32((uint256(v) >> (8 * (32 - avail))) << (8 * (32 - avail)));
+    }
+}
