@@ -602,7 +602,9 @@ impl BlockInputs {
             candidates,
             dropped,
             l1_info,
-            scalars: attributes.l1_fee_scalars,
+            // The block carries its own fee scalars (in the L1-info deposit), so a replay of a
+            // stored block prices the L1 data fee exactly as the block did.
+            scalars: l1_info.scalars,
         })
     }
 
