@@ -6,4 +6,5 @@
 //! disputed block, and a one-step proof of a single transaction that the L1 `EvmStepVerifier`
 //! re-executes.
 
+pub mod game;
 pub mod trace;
