@@ -8,3 +8,4 @@
 
 pub mod game;
 pub mod trace;
+pub mod truth;

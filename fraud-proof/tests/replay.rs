@@ -12,15 +12,20 @@ use alloy::{
     rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
 };
-use parallax_fraud_proof::trace::{trace_block, TraceState};
-use parallax_protocol::RollupConfig;
+use alloy_consensus::Header;
+use alloy_trie::{proof::verify_proof, Nibbles, TrieAccount};
+use parallax_fraud_proof::{
+    trace::{trace_block, TraceState},
+    truth::{BlockView, ChainTruth, Corruption, OpenBlockArgs},
+};
+use parallax_protocol::{output_root, predeploys::L2_TO_L1_MESSAGE_PASSER, RollupConfig};
 use parallax_sequencer::{
     chain::replay_inputs,
     genesis::{dev_accounts, Genesis},
     node::{self, NodeConfig, Roles},
     origin::FixedOrigin,
 };
-use parallax_state::store::{load_world_state, ChainStore, HeadKind, SqlStore};
+use parallax_state::store::{load_world_state, output_root_input, ChainStore, HeadKind, SqlStore};
 
 /// Runtime `LOG1(keccak("Ping()"), calldata word 0); SSTORE(0, calldata word 0)`, behind a
 /// constructor that returns it.
@@ -171,4 +176,127 @@ async fn replayed_blocks_end_in_their_header_state() {
         user_transactions += block.transactions.len() - 1;
     }
     assert_eq!(user_transactions, 19, "every transaction was replayed");
+
+    // The challenger's truth over the same store: openBlock arguments that the L1 game's
+    // checks accept, for the honest chain and for a consistent liar.
+    let busiest = (1..=head)
+        .max_by_key(|number| transaction_count(&store, *number))
+        .expect("blocks");
+    let honest = ChainTruth::new(store.clone(), rollup.clone());
+    let args = honest.open_block_args(busiest).await.expect("open args");
+    check_open_args(&args, &honest.block(busiest).await.expect("view"));
+    assert_eq!(
+        output_root(&args.pre),
+        output_root(&output_root_input(&store, busiest - 1).await.unwrap())
+    );
+    assert_eq!(
+        output_root(&args.post),
+        output_root(&output_root_input(&store, busiest).await.unwrap())
+    );
+    assert_eq!(
+        args.post.state_root,
+        store
+            .header(busiest)
+            .await
+            .unwrap()
+            .unwrap()
+            .header
+            .state_root
+    );
+
+    let lie = Corruption {
+        block: busiest,
+        account: Address::repeat_byte(0x66),
+        extra_wei: U256::from(1),
+    };
+    let liar = ChainTruth::corrupted(store.clone(), rollup.clone(), lie);
+    let lying = liar
+        .open_block_args(busiest)
+        .await
+        .expect("lying open args");
+    check_open_args(&lying, &liar.block(busiest).await.expect("view"));
+    assert_eq!(lying.pre, args.pre, "the parent is agreed");
+    assert_ne!(lying.post.state_root, args.post.state_root);
+    assert_ne!(
+        liar.output_root(busiest).await.unwrap(),
+        honest.output_root(busiest).await.unwrap()
+    );
+    assert_eq!(
+        liar.output_root(busiest - 1).await.unwrap(),
+        honest.output_root(busiest - 1).await.unwrap()
+    );
+    // The traces agree up to the last transaction and differ after it: the step is there.
+    let count = args.tx_count;
+    assert_eq!(lying.tx_count, count);
+    for position in 0..count {
+        assert_eq!(
+            liar.trace_state(busiest, position).await.unwrap(),
+            honest.trace_state(busiest, position).await.unwrap()
+        );
+    }
+    assert_ne!(
+        liar.trace_state(busiest, count).await.unwrap().commitment(),
+        honest
+            .trace_state(busiest, count)
+            .await
+            .unwrap()
+            .commitment()
+    );
+}
+
+fn transaction_count(store: &SqlStore, number: u64) -> usize {
+    tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current()
+            .block_on(store.block(number))
+            .expect("read")
+            .map_or(0, |block| block.transactions.len())
+    })
+}
+
+/// What `openBlock` checks on L1, checked here with independent code (alloy-trie's verifier).
+fn check_open_args(args: &OpenBlockArgs, view: &BlockView) {
+    let header: Header = alloy_rlp::decode_exact(&args.header_rlp).expect("header decodes");
+    assert_eq!(keccak256(&args.header_rlp), args.post.block_hash);
+    assert_eq!(header.parent_hash, args.pre.block_hash);
+    assert_eq!(header.state_root, args.post.state_root);
+    let key = Nibbles::unpack(keccak256(L2_TO_L1_MESSAGE_PASSER));
+    let account = view
+        .post_state
+        .account(&L2_TO_L1_MESSAGE_PASSER)
+        .expect("the passer exists");
+    let leaf = TrieAccount {
+        nonce: account.nonce,
+        balance: account.balance,
+        storage_root: args.post.message_passer_storage_root,
+        code_hash: account.code_hash,
+    };
+    verify_proof(
+        args.post.state_root,
+        key,
+        Some(alloy_rlp::encode(leaf)),
+        &args.message_passer_proof,
+    )
+    .expect("the message passer proof verifies");
+    assert_eq!(args.tx_count as usize, view.transactions.len());
+    assert_eq!(view.trace.end().receipts_hash, args.final_receipts_hash);
+    assert_eq!(view.trace.end().cumulative_gas, header.gas_used);
+    for (index, raw) in view.transactions.iter().enumerate() {
+        let key = Nibbles::unpack(alloy_rlp::encode(index));
+        verify_proof(
+            header.transactions_root,
+            key,
+            Some(raw.to_vec()),
+            &view.transaction_proof(index as u64),
+        )
+        .expect("the transaction proof verifies");
+    }
+    // No transaction past the end.
+    let past = Nibbles::unpack(alloy_rlp::encode(view.transactions.len()));
+    verify_proof(
+        header.transactions_root,
+        past,
+        None,
+        &view.transaction_proof(view.transactions.len() as u64),
+    )
+    .expect("the exclusion proof verifies");
 }
