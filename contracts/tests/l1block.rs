@@ -103,7 +103,11 @@ fn write_and_check(chain: &mut Chain, info: &L1Info) {
     // Slot 5: baseFeeScalar (bytes 0-3) | blobBaseFeeScalar (4-7): the one-step verifier reads it.
     let slot5 = U256::from(info.scalars.base_fee_scalar)
         | (U256::from(info.scalars.blob_base_fee_scalar) << 32);
-    assert_eq!(chain.storage(L1_BLOCK, U256::from(5)), slot5, "slot 5 packing");
+    assert_eq!(
+        chain.storage(L1_BLOCK, U256::from(5)),
+        slot5,
+        "slot 5 packing"
+    );
 }
 
 fn revert_data(result: ExecutionResult) -> Bytes {
@@ -237,7 +241,16 @@ fn l1_info() -> impl Strategy<Value = L1Info> {
         any::<(u32, u32)>(),
     )
         .prop_map(
-            |(number, timestamp, base_fee, blob_base_fee, hash, sequence_number, batcher_hash, (base_fee_scalar, blob_base_fee_scalar))| {
+            |(
+                number,
+                timestamp,
+                base_fee,
+                blob_base_fee,
+                hash,
+                sequence_number,
+                batcher_hash,
+                (base_fee_scalar, blob_base_fee_scalar),
+            )| {
                 L1Info {
                     number,
                     timestamp,

@@ -29,8 +29,8 @@ use alloy_primitives::{Address, Bytes, TxKind, B256, U256};
 
 use crate::block::{BlockId, L1BlockInfo, L2BlockInfo};
 use crate::deposit::{l1_info_source_hash, DepositTx};
-use crate::system_config::L1FeeScalars;
 use crate::predeploys::{L1_BLOCK, L1_INFO_DEPOSITOR};
+use crate::system_config::L1FeeScalars;
 
 /// `bytes4(keccak256("setL1BlockValues()"))`.
 pub const L1_INFO_SELECTOR: [u8; 4] = [0x27, 0x36, 0x15, 0x4f];
