@@ -18,12 +18,16 @@ const EXPORTS = [
   ['L1Block.sol', 'L1Block'],
   ['IDisputeGame.sol', 'IDisputeGame'],
   ['IDisputeGameFactory.sol', 'IDisputeGameFactory'],
+  ['IStepVerifier.sol', 'IStepVerifier'],
+  ['EvmInterpreter.sol', 'EvmInterpreter'],
+  ['EvmPrecompiles.sol', 'EvmPrecompiles'],
 ];
 
 // Test-only harnesses the Rust tests run in revm, exported to <dest>/test/ so they are never
 // mistaken for deployable contracts: source path under test/ -> contract.
 const TEST_EXPORTS = [
   ['harness/TrieHarness.sol', 'TrieHarness'],
+  ['harness/EvmSamples.sol', 'EvmSamples'],
 ];
 
 // Contracts whose storage layouts others depend on: those deployed behind proxies (layouts must

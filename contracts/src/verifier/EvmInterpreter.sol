@@ -220,12 +220,14 @@ contract EvmInterpreter {
         }
     }
 
-    /// @dev protocol/src/fees.rs `l1_data_fee` on the L1Block predeploy's base fee (slot 1) and
-    ///      blob base fee (slot 2) in the pre-state.
+    /// @dev protocol/src/fees.rs `l1_data_fee` on the L1Block predeploy's base fee (slot 1), blob
+    ///      base fee (slot 2) and fee scalars (slot 5: base scalar bits 0-31, blob scalar bits 32-63)
+    ///      in the pre-state: the values the L1-info deposit of the block wrote.
     function _l1Fee(M memory m, TxInput memory t) private pure returns (uint256) {
         if (t.l1GasUsed == 0) return 0;
-        uint256 baseScalar = m.fees.baseFeeScalar;
-        uint256 blobScalar = m.fees.blobBaseFeeScalar;
+        uint256 scalars = _preSlot(m, L1_BLOCK, 5);
+        uint256 baseScalar = uint32(scalars);
+        uint256 blobScalar = uint32(scalars >> 32);
         uint256 baseFee = _preSlot(m, L1_BLOCK, 1);
         uint256 blobFee = _preSlot(m, L1_BLOCK, 2);
         uint256 weighted = _satAdd(_satMul(16 * baseScalar, baseFee), _satMul(blobScalar, blobFee));

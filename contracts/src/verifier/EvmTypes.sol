@@ -69,14 +69,11 @@ struct TxInput {
     uint256 l1GasUsed;
 }
 
-/// @notice The rollup's fee configuration (immutables of the verifier, see DISPUTE.md).
-/// @param baseFeeScalar Ecotone-style L1 base fee scalar.
-/// @param blobBaseFeeScalar Ecotone-style L1 blob base fee scalar.
+/// @notice The rollup's fee recipients (immutables of the verifier). The L1 fee scalars are not here:
+///         they are read from `L1Block` storage (slot 5) in the pre-state, like the L1 fees.
 /// @param baseFeeVault Receiver of the L2 base fee (0x4200…0019).
 /// @param l1FeeVault Receiver of the L1 data fee (0x4200…001a).
 struct FeeConfig {
-    uint256 baseFeeScalar;
-    uint256 blobBaseFeeScalar;
     address baseFeeVault;
     address l1FeeVault;
 }

@@ -67,6 +67,33 @@ impl Chain {
         evm.transact_commit(tx).expect("the transaction is valid")
     }
 
+    /// Deploys `initcode` from `from` with a create transaction and returns the new address.
+    pub(crate) fn deploy(&mut self, from: Address, initcode: Bytes) -> Address {
+        let mut evm = Context::mainnet()
+            .with_db(&mut self.db)
+            .modify_cfg_chained(|cfg| {
+                cfg.spec = SpecId::CANCUN;
+                cfg.disable_base_fee = true;
+                cfg.disable_nonce_check = true;
+            })
+            .build_mainnet();
+        let tx = TxEnv {
+            caller: from,
+            kind: TxKind::Create,
+            data: initcode,
+            gas_limit: 30_000_000,
+            gas_price: 0,
+            ..Default::default()
+        };
+        match evm.transact_commit(tx).expect("the transaction is valid") {
+            ExecutionResult::Success {
+                output: parallax_executor::revm::context::result::Output::Create(_, Some(address)),
+                ..
+            } => address,
+            other => panic!("deployment failed: {other:?}"),
+        }
+    }
+
     /// A view call that must succeed; returns its output.
     pub(crate) fn view(&mut self, to: Address, data: Vec<u8>) -> Bytes {
         match self.call(Address::ZERO, to, data.into(), 30_000_000) {
