@@ -5,3 +5,9 @@
 //! output roots of L2 blocks, level-2 bisection over per-transaction commitments inside the first
 //! disputed block, and a one-step proof of a single transaction that the L1 `EvmStepVerifier`
 //! re-executes.
+
+pub mod mpt;
+pub mod witness;
+
+pub use mpt::{FnSource, MemoryNodes, Mpt, MptError, NodeSource};
+pub use witness::{StateReads, StateWitness, StateWitnessBuilder, WitnessError};
