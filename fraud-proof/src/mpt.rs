@@ -329,6 +329,10 @@ impl<S: NodeSource> Mpt<S> {
             }
             refs[n] = new_child;
         }
+        // Only a delete can leave fewer than two entries; only then are they counted.
+        if !value.is_empty() {
+            return Ok(self.store(branch_node(&refs, &branch_value)));
+        }
         let children: Vec<usize> = (0..16).filter(|&i| refs[i] != Ref::Empty).collect();
         let count = children.len() + usize::from(!branch_value.is_empty());
         if count >= 2 {

@@ -66,6 +66,12 @@ library RLPWriter {
         }
     }
 
+    /// @notice A buffer for a list with a `payloadLength`-byte payload: the list prefix is
+    ///         written, the payload (the buffer's last `payloadLength` bytes) is left to the caller.
+    function listPrefixed(uint256 payloadLength) internal pure returns (bytes memory out) {
+        return _withPrefix(payloadLength, 0xc0);
+    }
+
     /// @dev A buffer of prefix + `len` bytes with the length prefix for `len` written at the start
     ///      (`base` = 0x80 for strings, 0xc0 for lists); the payload is left for the caller.
     function _withPrefix(uint256 len, uint256 base) private pure returns (bytes memory out) {

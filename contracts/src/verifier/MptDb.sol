@@ -72,30 +72,41 @@ library MptDb {
         bytes memory node = _load(db, root);
         uint256 idx;
         while (true) {
-            RLPItem[] memory items = RLPReader.toItem(node).readList();
-            if (items.length == 17) {
-                if (idx == nib.length) {
-                    if (items[16].isEmptyString()) return (false, "");
-                    return (true, items[16].readBytes());
-                }
-                RLPItem memory c = items[uint8(nib[idx])];
-                idx += 1;
+            uint256 want = idx < nib.length ? uint8(nib[idx]) : 16;
+            (RLPItem memory c, uint256 count) = RLPReader.toItem(node).readListElement(want);
+            if (count == 17) {
                 if (c.isEmptyString()) return (false, "");
+                if (want == 16) return (true, c.readBytes());
+                idx += 1;
                 node = _resolveItem(db, c);
-            } else if (items.length == 2) {
-                (bool leaf, bytes memory path) = _decodePath(items[0]);
-                uint256 shared = _shared(path, nib, idx);
-                if (leaf) {
-                    if (shared == path.length && idx + shared == nib.length) return (true, items[1].readBytes());
-                    return (false, "");
-                }
-                if (shared != path.length) return (false, "");
-                idx += shared;
-                node = _resolveItem(db, items[1]);
+            } else if (count == 2) {
+                bool done;
+                (done, found, value, node, idx) = _getShort(db, node, nib, idx);
+                if (done) return (found, value);
             } else {
                 revert InvalidNode();
             }
         }
+    }
+
+    /// @dev One step of `get` at a leaf or extension: either the answer (`done`), or the next
+    ///      node and key position.
+    function _getShort(Store memory db, bytes memory node, bytes memory nib, uint256 idx)
+        private
+        pure
+        returns (bool done, bool found, bytes memory value, bytes memory next, uint256 nextIdx)
+    {
+        RLPItem[] memory items = RLPReader.toItem(node).readList();
+        (bool leaf, bytes memory path) = _decodePath(items[0]);
+        uint256 shared = _shared(path, nib, idx);
+        if (leaf) {
+            if (shared == path.length && idx + shared == nib.length) {
+                return (true, true, items[1].readBytes(), next, 0);
+            }
+            return (true, false, "", next, 0);
+        }
+        if (shared != path.length) return (true, false, "", next, 0);
+        return (false, false, "", _resolveItem(db, items[1]), idx + shared);
     }
 
     /// @notice Sets `key` to `value` (an empty value deletes the key) in the trie with root `root`.
@@ -128,9 +139,15 @@ library MptDb {
             if (value.length == 0) return ref;
             return _store(db, _leafNode(nib, idx, nib.length, value));
         }
-        RLPItem[] memory items = RLPReader.toItem(_resolveRef(db, ref)).readList();
-        if (items.length == 17) return _putBranch(db, ref, items, nib, idx, value);
-        if (items.length != 2) revert InvalidNode();
+        RLPItem[] memory items;
+        {
+            bytes memory node = _resolveRef(db, ref);
+            (RLPItem memory el, uint256 count) =
+                RLPReader.toItem(node).readListElement(idx < nib.length ? uint8(nib[idx]) : 16);
+            if (count == 17) return _putBranch(db, ref, node, el, nib, idx, value);
+            if (count != 2) revert InvalidNode();
+            items = RLPReader.toItem(node).readList();
+        }
         (bool leaf, bytes memory path) = _decodePath(items[0]);
         uint256 shared = _shared(path, nib, idx);
         if (leaf && shared == path.length && idx + shared == nib.length) {
@@ -172,44 +189,72 @@ library MptDb {
         return _store(db, _extNode(path, 0, shared, b));
     }
 
-    /// @dev `_put` at a branch node.
+    /// @dev `_put` at a branch node `node` whose element for this key (child `nib[idx]`, or the
+    ///      value at 16 when the key ends here) is `el`. The new branch is the old one with that
+    ///      element replaced. Only a delete can leave a branch with fewer than two entries, and
+    ///      only then are they counted (to collapse it).
     function _putBranch(
         Store memory db,
         bytes memory ref,
-        RLPItem[] memory items,
+        bytes memory node,
+        RLPItem memory el,
         bytes memory nib,
         uint256 idx,
         bytes memory value
     ) private pure returns (bytes memory) {
-        bytes[] memory refs = new bytes[](16);
-        for (uint256 i; i < 16; ++i) {
-            refs[i] = items[i].readRawBytes();
-        }
-        bytes memory branchValue = items[16].readBytes();
+        bytes memory newItem;
         if (idx == nib.length) {
-            if (keccak256(branchValue) == keccak256(value)) return ref;
-            branchValue = value;
+            if (keccak256(el.readBytes()) == keccak256(value)) return ref;
+            newItem = RLPWriter.encodeBytes(value);
         } else {
-            uint256 n = uint8(nib[idx]);
-            bytes memory newChild = _put(db, refs[n], nib, idx + 1, value);
-            if (keccak256(newChild) == keccak256(refs[n])) return ref;
-            refs[n] = newChild;
+            bytes memory child = el.readRawBytes();
+            newItem = _put(db, child, nib, idx + 1, value);
+            if (keccak256(newItem) == keccak256(child)) return ref;
         }
-        // A branch needs two entries (children or value); with fewer it collapses.
-        uint256 count = branchValue.length == 0 ? 0 : 1;
+        bytes memory updated = _splice(node, el, newItem);
+        if (value.length != 0) return _store(db, updated);
+        RLPItem[] memory items = RLPReader.toItem(updated).readList();
+        uint256 count;
         uint256 last;
-        for (uint256 i; i < 16; ++i) {
-            if (!_isEmpty(refs[i])) {
+        for (uint256 i; i < 17; ++i) {
+            if (!items[i].isEmptyString()) {
                 count += 1;
                 last = i;
             }
         }
-        if (count >= 2) return _store(db, _branchNode(refs, branchValue));
+        if (count >= 2) return _store(db, updated);
         if (count == 0) return hex"80";
-        if (branchValue.length != 0) return _store(db, _leafNode(nib, idx, idx, branchValue));
+        if (last == 16) return _store(db, _leafNode(nib, idx, idx, items[16].readBytes()));
         bytes memory prefix = new bytes(1);
         prefix[0] = bytes1(uint8(last));
-        return _prefixed(db, prefix, 0, 1, refs[last]);
+        return _prefixed(db, prefix, 0, 1, items[last].readRawBytes());
+    }
+
+    /// @dev The list `node` with its element `el` replaced by the encoded item `newItem`.
+    function _splice(bytes memory node, RLPItem memory el, bytes memory newItem)
+        private
+        pure
+        returns (bytes memory out)
+    {
+        // The payload is everything after the list prefix (1 byte, or 1 + length-of-length).
+        uint256 payload = uint8(node[0]);
+        payload = payload < 0xf8 ? 1 : payload - 0xf6;
+        uint256 payloadStart;
+        assembly ("memory-safe") {
+            payloadStart := add(add(node, 0x20), payload)
+        }
+        payload = node.length - payload - el.length + newItem.length;
+        uint256 before = el.ptr - payloadStart;
+        out = RLPWriter.listPrefixed(payload);
+        assembly ("memory-safe") {
+            let dst := add(add(out, 0x20), sub(mload(out), payload))
+            mcopy(dst, payloadStart, before)
+            dst := add(dst, before)
+            mcopy(dst, add(newItem, 0x20), mload(newItem))
+            dst := add(dst, mload(newItem))
+            let elEnd := add(mload(el), mload(add(el, 0x20)))
+            mcopy(dst, elEnd, sub(add(add(node, 0x20), mload(node)), elEnd))
+        }
     }
 
     /// @dev The reference to `child` seen through the path `path[from:to]` (non-empty): an
@@ -225,11 +270,9 @@ library MptDb {
         if (items.length != 2) revert InvalidNode();
         (bool leaf, bytes memory childPath) = _decodePath(items[0]);
         bytes memory merged = new bytes(to - from + childPath.length);
-        for (uint256 i = from; i < to; ++i) {
-            merged[i - from] = path[i];
-        }
-        for (uint256 i; i < childPath.length; ++i) {
-            merged[to - from + i] = childPath[i];
+        assembly ("memory-safe") {
+            mcopy(add(merged, 0x20), add(add(path, 0x20), from), sub(to, from))
+            mcopy(add(add(merged, 0x20), sub(to, from)), add(childPath, 0x20), mload(childPath))
         }
         if (leaf) return _store(db, _leafNode(merged, 0, merged.length, items[1].readBytes()));
         return _store(db, _extNode(merged, 0, merged.length, items[1].readRawBytes()));
@@ -323,19 +366,27 @@ library MptDb {
     /// @dev Hex-prefix (compact) encoding of `nib[from:to]`: flag nibble 2 for leaves, +1 if odd.
     function _hexPrefix(bytes memory nib, uint256 from, uint256 to, bool leaf) private pure returns (bytes memory out) {
         uint256 len = to - from;
-        uint256 odd = len & 1;
         out = new bytes(len / 2 + 1);
-        uint256 flag = (leaf ? 2 : 0) + odd;
-        uint256 i = from;
-        if (odd == 1) {
-            out[0] = bytes1(uint8((flag << 4) | uint8(nib[i])));
-            i += 1;
-        } else {
-            out[0] = bytes1(uint8(flag << 4));
-        }
-        for (uint256 j = 1; i < to; ++j) {
-            out[j] = bytes1((uint8(nib[i]) << 4) | uint8(nib[i + 1]));
-            i += 2;
+        assembly ("memory-safe") {
+            let odd := and(len, 1)
+            let flag := add(mul(leaf, 2), odd)
+            let src := add(add(nib, 0x20), from)
+            let end := add(add(nib, 0x20), to)
+            let dst := add(out, 0x20)
+            switch odd
+            case 1 {
+                mstore8(dst, or(shl(4, flag), byte(0, mload(src))))
+                src := add(src, 1)
+            }
+            default { mstore8(dst, shl(4, flag)) }
+            dst := add(dst, 1)
+            for {} lt(src, end) {
+                src := add(src, 2)
+                dst := add(dst, 1)
+            } {
+                let w := mload(src)
+                mstore8(dst, or(shl(4, byte(0, w)), byte(1, w)))
+            }
         }
     }
 
@@ -347,29 +398,38 @@ library MptDb {
         uint256 flag = first >> 4;
         if (flag > 3) revert InvalidNode();
         leaf = flag >= 2;
-        uint256 odd = flag & 1;
-        if (odd == 0 && first & 0x0f != 0) revert InvalidNode();
-        path = new bytes((enc.length - 1) * 2 + odd);
-        uint256 j;
-        if (odd == 1) {
-            path[0] = bytes1(uint8(first & 0x0f));
-            j = 1;
-        }
-        for (uint256 i = 1; i < enc.length; ++i) {
-            uint8 b = uint8(enc[i]);
-            path[j] = bytes1(b >> 4);
-            path[j + 1] = bytes1(b & 0x0f);
-            j += 2;
+        uint256 skip = 2 - (flag & 1);
+        if (skip == 2 && first & 0x0f != 0) revert InvalidNode();
+        // All nibbles of `enc`, minus the flag nibble and (for even paths) the padding nibble.
+        bytes memory all = _nibbles(enc);
+        uint256 len = all.length - skip;
+        assembly ("memory-safe") {
+            // Reuse `all` in place: shift its start by `skip` bytes and shorten it.
+            path := add(all, skip)
+            mstore(path, len)
         }
     }
 
-    /// @dev The nibbles of `key`, high nibble first, one per byte.
-    function _nibbles(bytes memory key) private pure returns (bytes memory nib) {
-        nib = new bytes(key.length * 2);
-        for (uint256 i; i < key.length; ++i) {
-            uint8 b = uint8(key[i]);
-            nib[2 * i] = bytes1(b >> 4);
-            nib[2 * i + 1] = bytes1(b & 0x0f);
+    /// @dev The nibbles of `key`, high nibble first, one per byte: 16 input bytes per step, spread
+    ///      into 16-bit lanes by shift-and-mask rounds, each lane split into (high, low) nibble.
+    function _nibbles(bytes memory data) private pure returns (bytes memory nib) {
+        uint256 n = data.length;
+        nib = new bytes(n * 2);
+        assembly ("memory-safe") {
+            let src := add(data, 0x20)
+            let dst := add(nib, 0x20)
+            for { let i := 0 } lt(i, n) { i := add(i, 16) } {
+                let t := shr(128, mload(add(src, i)))
+                t := and(or(t, shl(64, t)), 0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff)
+                t := and(or(t, shl(32, t)), 0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff)
+                t := and(or(t, shl(16, t)), 0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff)
+                t := and(or(t, shl(8, t)), 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff)
+                let m := 0x000f000f000f000f000f000f000f000f000f000f000f000f000f000f000f000f
+                mstore(add(dst, shl(1, i)), or(shl(8, and(shr(4, t), m)), and(t, m)))
+            }
+            // The last step may have written nibbles past 2n: clear them (the free memory pointer
+            // is past them, so this only touches unallocated memory).
+            mstore(add(dst, shl(1, n)), 0)
         }
     }
 
@@ -377,8 +437,10 @@ library MptDb {
     function _shared(bytes memory path, bytes memory nib, uint256 from) private pure returns (uint256 n) {
         uint256 max = nib.length - from;
         if (path.length < max) max = path.length;
-        while (n < max && path[n] == nib[from + n]) {
-            ++n;
+        assembly ("memory-safe") {
+            let a := add(path, 0x20)
+            let b := add(add(nib, 0x20), from)
+            for {} and(lt(n, max), eq(byte(0, mload(add(a, n))), byte(0, mload(add(b, n))))) {} { n := add(n, 1) }
         }
     }
 }
