@@ -90,6 +90,7 @@ contract MptDbTest is Test {
             for (uint256 j; j < len; ++j) {
                 keys[i][j] = bytes1(uint8((h >> (8 + 8 * j)) % 3) * 0x11);
             }
+            // forge-lint: disable-next-line(unsafe-typecast) -- any 16 bits will do
             values[i] = abi.encodePacked(uint16(h >> 64) | 1);
         }
         MptDb.Store memory db = MptDb.create(new bytes[](0));

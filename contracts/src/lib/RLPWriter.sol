@@ -31,6 +31,7 @@ library RLPWriter {
         if (v == 0) return hex"80";
         if (v < 0x80) {
             out = new bytes(1);
+            // forge-lint: disable-next-line(unsafe-typecast) -- v < 0x80
             out[0] = bytes1(uint8(v));
             return out;
         }
@@ -39,8 +40,10 @@ library RLPWriter {
             ++n;
         }
         out = new bytes(n + 1);
+        // forge-lint: disable-next-line(unsafe-typecast) -- n <= 32
         out[0] = bytes1(uint8(0x80 + n));
         for (uint256 i; i < n; ++i) {
+            // forge-lint: disable-next-line(unsafe-typecast) -- one byte of v, truncation intended
             out[1 + i] = bytes1(uint8(v >> (8 * (n - 1 - i))));
         }
     }
@@ -77,6 +80,7 @@ library RLPWriter {
     function _withPrefix(uint256 len, uint256 base) private pure returns (bytes memory out) {
         if (len < 56) {
             out = new bytes(1 + len);
+            // forge-lint: disable-next-line(unsafe-typecast) -- base + len < 0xf8
             out[0] = bytes1(uint8(base + len));
             return out;
         }
@@ -85,8 +89,10 @@ library RLPWriter {
             ++lenOfLen;
         }
         out = new bytes(1 + lenOfLen + len);
+        // forge-lint: disable-next-line(unsafe-typecast) -- lenOfLen <= 32
         out[0] = bytes1(uint8(base + 55 + lenOfLen));
         for (uint256 i; i < lenOfLen; ++i) {
+            // forge-lint: disable-next-line(unsafe-typecast) -- one byte of len, truncation intended
             out[1 + i] = bytes1(uint8(len >> (8 * (lenOfLen - 1 - i))));
         }
     }

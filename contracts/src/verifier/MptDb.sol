@@ -226,6 +226,7 @@ library MptDb {
         if (count == 0) return hex"80";
         if (last == 16) return _store(db, _leafNode(nib, idx, idx, items[16].readBytes()));
         bytes memory prefix = new bytes(1);
+        // forge-lint: disable-next-line(unsafe-typecast) -- last < 16
         prefix[0] = bytes1(uint8(last));
         return _prefixed(db, prefix, 0, 1, items[last].readRawBytes());
     }

@@ -80,10 +80,10 @@ library WorldState {
         uint256 next;
     }
 
-    /// @notice Opens the state with root `stateRoot` over the witness `nodes`.
-    function open(bytes32 stateRoot, bytes[] memory nodes) internal pure returns (DB memory db) {
+    /// @notice Opens the state with root `root` over the witness `nodes` (RLP trie nodes, any order).
+    function open(bytes32 root, bytes[] memory nodes) internal pure returns (DB memory db) {
         db.store = MptDb.create(nodes);
-        db.root = stateRoot;
+        db.root = root;
         db.accounts = MemoryMap.create(16);
         db.slots = MemoryMap.create(32);
     }
@@ -286,6 +286,7 @@ library WorldState {
         uint256 nonce = f[0].readUint256();
         if (nonce > type(uint64).max) revert InvalidAccount();
         a = Account({
+            // forge-lint: disable-next-line(unsafe-typecast) -- checked against 2^64 above
             nonce: uint64(nonce),
             balance: f[1].readUint256(),
             storageRoot: f[2].readBytes32(),
