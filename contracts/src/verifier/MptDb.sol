@@ -73,7 +73,7 @@ library MptDb {
         uint256 idx;
         while (true) {
             uint256 want = idx < nib.length ? uint8(nib[idx]) : 16;
-            (RLPItem memory c, uint256 count) = RLPReader.toItem(node).readListElement(want);
+            (RLPItem memory c, uint256 count) = _element(node, want);
             if (count == 17) {
                 if (c.isEmptyString()) return (false, "");
                 if (want == 16) return (true, c.readBytes());
@@ -96,7 +96,7 @@ library MptDb {
         pure
         returns (bool done, bool found, bytes memory value, bytes memory next, uint256 nextIdx)
     {
-        RLPItem[] memory items = RLPReader.toItem(node).readList();
+        RLPItem[] memory items = _pair(node);
         (bool leaf, bytes memory path) = _decodePath(items[0]);
         uint256 shared = _shared(path, nib, idx);
         if (leaf) {
@@ -142,11 +142,10 @@ library MptDb {
         RLPItem[] memory items;
         {
             bytes memory node = _resolveRef(db, ref);
-            (RLPItem memory el, uint256 count) =
-                RLPReader.toItem(node).readListElement(idx < nib.length ? uint8(nib[idx]) : 16);
+            (RLPItem memory el, uint256 count) = _element(node, idx < nib.length ? uint8(nib[idx]) : 16);
             if (count == 17) return _putBranch(db, ref, node, el, nib, idx, value);
             if (count != 2) revert InvalidNode();
-            items = RLPReader.toItem(node).readList();
+            items = _pair(node);
         }
         (bool leaf, bytes memory path) = _decodePath(items[0]);
         uint256 shared = _shared(path, nib, idx);
@@ -213,22 +212,15 @@ library MptDb {
         }
         bytes memory updated = _splice(node, el, newItem);
         if (value.length != 0) return _store(db, updated);
-        RLPItem[] memory items = RLPReader.toItem(updated).readList();
-        uint256 count;
-        uint256 last;
-        for (uint256 i; i < 17; ++i) {
-            if (!items[i].isEmptyString()) {
-                count += 1;
-                last = i;
-            }
-        }
+        (uint256 count, uint256 last) = _entries(updated);
         if (count >= 2) return _store(db, updated);
         if (count == 0) return hex"80";
-        if (last == 16) return _store(db, _leafNode(nib, idx, idx, items[16].readBytes()));
+        (RLPItem memory only,) = _element(updated, last);
+        if (last == 16) return _store(db, _leafNode(nib, idx, idx, only.readBytes()));
         bytes memory prefix = new bytes(1);
         // forge-lint: disable-next-line(unsafe-typecast) -- last < 16
         prefix[0] = bytes1(uint8(last));
-        return _prefixed(db, prefix, 0, 1, items[last].readRawBytes());
+        return _prefixed(db, prefix, 0, 1, only.readRawBytes());
     }
 
     /// @dev The list `node` with its element `el` replaced by the encoded item `newItem`.
@@ -266,9 +258,14 @@ library MptDb {
         returns (bytes memory)
     {
         if (_isEmpty(child)) return child;
-        RLPItem[] memory items = RLPReader.toItem(_resolveRef(db, child)).readList();
-        if (items.length == 17) return _store(db, _extNode(path, from, to, child));
-        if (items.length != 2) revert InvalidNode();
+        RLPItem[] memory items;
+        {
+            bytes memory node = _resolveRef(db, child);
+            (, uint256 count) = _element(node, 0);
+            if (count == 17) return _store(db, _extNode(path, from, to, child));
+            if (count != 2) revert InvalidNode();
+            items = _pair(node);
+        }
         (bool leaf, bytes memory childPath) = _decodePath(items[0]);
         bytes memory merged = new bytes(to - from + childPath.length);
         assembly ("memory-safe") {
@@ -277,6 +274,102 @@ library MptDb {
         }
         if (leaf) return _store(db, _leafNode(merged, 0, merged.length, items[1].readBytes()));
         return _store(db, _extNode(merged, 0, merged.length, items[1].readRawBytes()));
+    }
+
+    /// @dev Element `index` of the node `node` (empty view when it has fewer) and its number of
+    ///      elements. See `_scan`.
+    function _element(bytes memory node, uint256 index) private pure returns (RLPItem memory el, uint256 count) {
+        uint256 ptr;
+        uint256 len;
+        (count, ptr, len,,) = _scan(node, index);
+        el = RLPItem(ptr, len);
+    }
+
+    /// @dev The two elements of a leaf or extension node (reverts for other shapes).
+    function _pair(bytes memory node) private pure returns (RLPItem[] memory items) {
+        (uint256 count, uint256 p0, uint256 l0,,) = _scan(node, 0);
+        if (count != 2) revert InvalidNode();
+        (, uint256 p1, uint256 l1,,) = _scan(node, 1);
+        items = new RLPItem[](2);
+        items[0] = RLPItem(p0, l0);
+        items[1] = RLPItem(p1, l1);
+    }
+
+    /// @dev Number of non-empty elements of a branch (children and value) and the last one's index.
+    function _entries(bytes memory node) private pure returns (uint256 used, uint256 last) {
+        (,,, used, last) = _scan(node, 17);
+    }
+
+    /// @dev One pass over a node's list: its element count, element `index` (memory pointer and
+    ///      total length, prefix included), the number of elements that are not the empty string
+    ///      and the index of the last such. Why not `RLPReader.readListElement`: a branch has 17
+    ///      elements and every trie step scans one, so this scan only does what trie nodes need:
+    ///      the list must fill the buffer exactly and every element must lie inside it (checked),
+    ///      while canonical-form checks are left out. That is safe here because every node is
+    ///      found by its keccak256 (the witness is content-addressed) and the node's elements are
+    ///      read again through RLPReader's strict accessors (`readBytes`, `readBytes32`, ...).
+    function _scan(bytes memory node, uint256 index)
+        private
+        pure
+        returns (uint256 count, uint256 ptr, uint256 len, uint256 used, uint256 last)
+    {
+        bool bad;
+        assembly ("memory-safe") {
+            let start := add(node, 0x20)
+            let total := mload(node)
+            let w := mload(start)
+            let p := byte(0, w)
+            let c
+            let end
+            switch lt(p, 0xf8)
+            case 1 {
+                bad := lt(p, 0xc0)
+                c := add(start, 1)
+                end := add(c, sub(p, 0xc0))
+            }
+            default {
+                let ll := sub(p, 0xf7)
+                c := add(add(start, 1), ll)
+                end := add(c, shr(mul(8, sub(32, ll)), mload(add(start, 1))))
+            }
+            bad := or(bad, iszero(eq(end, add(start, total))))
+            if bad { end := c }
+            for {} lt(c, end) {} {
+                let q := byte(0, mload(c))
+                let t := 33
+                let nonEmpty := 1
+                // Hash references (0xa0) and empty strings (0x80) are what branches are made of.
+                if iszero(eq(q, 0xa0)) {
+                    t := 1
+                    if gt(q, 0x80) {
+                        switch lt(q, 0xb8)
+                        case 1 { t := sub(q, 0x7f) }
+                        default {
+                            switch and(gt(q, 0xbf), lt(q, 0xf8))
+                            case 1 { t := sub(q, 0xbf) }
+                            default {
+                                // Long string or long list: 1 + length-of-length + length.
+                                let ll := sub(q, add(0xb7, mul(gt(q, 0xbf), 0x40)))
+                                t := add(add(1, ll), shr(mul(8, sub(32, ll)), mload(add(c, 1))))
+                            }
+                        }
+                    }
+                    nonEmpty := iszero(eq(q, 0x80))
+                }
+                if eq(count, index) {
+                    ptr := c
+                    len := t
+                }
+                if nonEmpty {
+                    used := add(used, 1)
+                    last := count
+                }
+                c := add(c, t)
+                count := add(count, 1)
+            }
+            bad := or(bad, iszero(eq(c, end)))
+        }
+        if (bad) revert InvalidNode();
     }
 
     /// @dev The reference to a new node: embedded when under 32 bytes, else stored and hashed.
