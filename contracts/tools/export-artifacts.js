@@ -28,6 +28,7 @@ const EXPORTS = [
 const TEST_EXPORTS = [
   ['harness/TrieHarness.sol', 'TrieHarness'],
   ['harness/EvmSamples.sol', 'EvmSamples'],
+  ['harness/MptHarness.sol', 'MptHarness'],
 ];
 
 // Contracts whose storage layouts others depend on: those deployed behind proxies (layouts must
