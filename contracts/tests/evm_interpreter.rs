@@ -20,14 +20,19 @@ mod common;
 use std::{collections::BTreeMap, convert::Infallible};
 
 use alloy::{
-    eips::eip2930::{AccessList, AccessListItem},
+    consensus::{SignableTransaction, TxEip1559, TxEip2930, TxEnvelope, TxLegacy},
+    eips::{
+        eip2718::Encodable2718,
+        eip2930::{AccessList, AccessListItem},
+    },
     primitives::{address, keccak256, Address, Bytes, Log, B256, U256},
-    sol_types::{SolCall, SolConstructor, SolInterface},
+    signers::{local::PrivateKeySigner, SignerSync},
+    sol_types::{SolCall, SolConstructor, SolInterface, SolValue},
 };
 use common::Chain;
 use parallax_executor::{
     revm::{
-        context::{result::ExecutionResult, BlockEnv, TxEnv},
+        context::{result::ExecutionResult, BlockEnv},
         database_interface::DatabaseRef,
         primitives::{eip4844::BLOB_BASE_FEE_UPDATE_FRACTION_CANCUN, hardfork::SpecId, TxKind},
         state::{AccountInfo, Bytecode},
@@ -35,6 +40,7 @@ use parallax_executor::{
     AccountBasic, BlockExecutor, ExecutionEnv, ExecutionError, RollupTx, Sequential, StateChanges,
     TxFunding,
 };
+use parallax_fraud_proof::{trace::TraceState, MemoryNodes, StateReads, StateWitnessBuilder};
 use parallax_protocol::{
     deposit::DepositTx,
     l1_data_fee,
@@ -42,6 +48,7 @@ use parallax_protocol::{
     predeploys::{BASE_FEE_VAULT, L1_BLOCK, L1_FEE_VAULT, SEQUENCER_FEE_VAULT},
     L1FeeScalars,
 };
+use parallax_state::WorldState as TrieWorld;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 alloy::sol!(
@@ -52,13 +59,21 @@ alloy::sol!(
 alloy::sol!(EvmPrecompiles, "artifacts/EvmPrecompiles.json");
 alloy::sol!(
     #[derive(Debug)]
+    EvmStepVerifier,
+    "artifacts/EvmStepVerifier.json"
+);
+alloy::sol!(
+    #[derive(Debug)]
     EvmSamples,
     "artifacts/test/EvmSamples.json"
 );
 alloy::sol!(L1Block, "artifacts/L1Block.json");
 
 const CHAIN_ID: u64 = 901;
-const ALICE: Address = address!("a11ce00000000000000000000000000000000001");
+/// Alice's key (her address is `alice().address()`).
+fn alice() -> PrivateKeySigner {
+    PrivateKeySigner::from_bytes(&B256::repeat_byte(0xa1)).expect("key")
+}
 const BOB: Address = address!("b0b0000000000000000000000000000000000002");
 const CAROL: Address = address!("ca401000000000000000000000000000000000c3");
 const SCALARS: L1FeeScalars = L1FeeScalars {
@@ -187,11 +202,11 @@ impl World {
     }
 }
 
-/// One test transaction: what the executor runs and the raw bytes its L1 data fee is charged on.
+/// One test transaction: what the executor runs and its EIP-2718 envelope (the L1 data fee is
+/// charged on it, and the verifier decodes it).
 struct TestTx {
     name: String,
     rollup: RollupTx,
-    access_list: Vec<(Address, Vec<U256>)>,
     raw: Vec<u8>,
 }
 
@@ -201,16 +216,28 @@ enum Verdict {
     Invalid(u8),
 }
 
+/// The pre-state a transaction needs: discovered by running the interpreter and adding what it
+/// reports missing, as a challenger's witness builder can.
+#[derive(Default)]
+struct Needs {
+    accounts: Vec<Address>,
+    slots: Vec<(Address, U256)>,
+    codes: Vec<B256>,
+}
+
 struct Harness {
     chain: Chain,
     interpreter: Address,
+    verifier: Address,
     world: World,
+    /// The same state as a Merkle-Patricia world, and every trie node it ever had.
+    trie: TrieWorld,
+    nodes: Vec<Vec<u8>>,
+    trace: TraceState,
     env: ExecutionEnv,
-    /// Absent accounts and zero slots the interpreter asked for, kept across transactions.
-    absent: Vec<Address>,
-    zero_slots: Vec<(Address, U256)>,
+    key: PrivateKeySigner,
     nonce: u64,
-    l1_gas: BTreeMap<String, u64>,
+    l1_gas: BTreeMap<String, (u64, u64)>,
 }
 
 impl Harness {
@@ -221,16 +248,49 @@ impl Harness {
         let mut initcode = EvmInterpreter::BYTECODE.to_vec();
         initcode.extend(EvmInterpreter::constructorCall::new((precompiles,)).abi_encode());
         let interpreter = chain.deploy(deployer, initcode.into());
+        let mut initcode = EvmStepVerifier::BYTECODE.to_vec();
+        initcode.extend(
+            EvmStepVerifier::constructorCall::new((
+                interpreter,
+                U256::from(CHAIN_ID),
+                BASE_FEE_VAULT,
+                L1_FEE_VAULT,
+            ))
+            .abi_encode(),
+        );
+        let verifier = chain.deploy(deployer, initcode.into());
 
+        let key = alice();
         let mut world = World::default();
         world.install(L1_BLOCK, &L1Block::DEPLOYED_BYTECODE);
         world.accounts.insert(
-            ALICE,
+            key.address(),
             AccountBasic {
                 balance: U256::from(10u128.pow(21)),
                 ..Default::default()
             },
         );
+        let mut genesis = StateChanges::default();
+        for (address, basic) in &world.accounts {
+            genesis.accounts.insert(
+                *address,
+                parallax_executor::AccountChange {
+                    info: Some(*basic),
+                    storage_cleared: false,
+                    storage: BTreeMap::new(),
+                },
+            );
+        }
+        let mut trie = TrieWorld::new();
+        trie.apply(&genesis);
+        let nodes = trie
+            .unpersisted_nodes()
+            .into_iter()
+            .map(|(_, rlp)| rlp)
+            .collect();
+        trie.mark_persisted();
+        let trace = TraceState::start(trie.root());
+
         let mut block = BlockEnv {
             number: U256::from(100),
             beneficiary: SEQUENCER_FEE_VAULT,
@@ -252,13 +312,20 @@ impl Harness {
         Self {
             chain,
             interpreter,
+            verifier,
             world,
+            trie,
+            nodes,
+            trace,
             env,
-            absent: Vec::new(),
-            zero_slots: Vec::new(),
+            key,
             nonce: 0,
             l1_gas: BTreeMap::new(),
         }
+    }
+
+    fn alice(&self) -> Address {
+        self.key.address()
     }
 
     fn fee(&self, raw: &[u8]) -> U256 {
@@ -270,9 +337,18 @@ impl Harness {
         )
     }
 
-    /// A signed transaction from Alice (nonce tracked here) of EIP-2718 type `tx_type`.
+    /// A legacy (EIP-155) transaction from Alice.
     fn signed(&mut self, name: &str, to: TxKind, value: u128, data: Vec<u8>, gas: u64) -> TestTx {
-        self.signed_typed(name, 0, to, value, data, gas)
+        self.signed_full(
+            name,
+            0,
+            to,
+            value,
+            data,
+            gas,
+            AccessList::default(),
+            self.nonce,
+        )
     }
 
     fn signed_typed(
@@ -284,35 +360,82 @@ impl Harness {
         data: Vec<u8>,
         gas: u64,
     ) -> TestTx {
-        // Raw bytes the L1 fee is charged on: any bytes do (both sides see the same ones).
-        let mut raw = vec![tx_type.max(0xf8)];
-        raw.extend_from_slice(&data);
-        raw.extend_from_slice(&[0, 0, 1, 2, 3]);
-        let fee = self.fee(&raw);
-        let (gas_price, gas_priority_fee) = match tx_type {
-            2 => (3 * u128::from(BASE_FEE), Some(u128::from(BASE_FEE / 2))),
-            _ => (2 * u128::from(BASE_FEE), None),
-        };
-        let env = TxEnv {
+        self.signed_full(
+            name,
             tx_type,
-            caller: ALICE,
-            gas_limit: gas,
-            gas_price,
-            gas_priority_fee,
-            kind: to,
-            value: U256::from(value),
-            data: data.into(),
-            nonce: self.nonce,
-            chain_id: Some(CHAIN_ID),
-            ..TxEnv::default()
+            to,
+            value,
+            data,
+            gas,
+            AccessList::default(),
+            self.nonce,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn signed_full(
+        &mut self,
+        name: &str,
+        tx_type: u8,
+        to: TxKind,
+        value: u128,
+        data: Vec<u8>,
+        gas_limit: u64,
+        access_list: AccessList,
+        nonce: u64,
+    ) -> TestTx {
+        let value = U256::from(value);
+        let input: Bytes = data.into();
+        let gas_price = 2 * u128::from(BASE_FEE);
+        let envelope = match tx_type {
+            0 => {
+                let tx = TxLegacy {
+                    chain_id: Some(CHAIN_ID),
+                    nonce,
+                    gas_price,
+                    gas_limit,
+                    to,
+                    value,
+                    input,
+                };
+                let signature = self.key.sign_hash_sync(&tx.signature_hash()).expect("sign");
+                TxEnvelope::from(tx.into_signed(signature))
+            }
+            1 => {
+                let tx = TxEip2930 {
+                    chain_id: CHAIN_ID,
+                    nonce,
+                    gas_price,
+                    gas_limit,
+                    to,
+                    value,
+                    access_list,
+                    input,
+                };
+                let signature = self.key.sign_hash_sync(&tx.signature_hash()).expect("sign");
+                TxEnvelope::from(tx.into_signed(signature))
+            }
+            _ => {
+                let tx = TxEip1559 {
+                    chain_id: CHAIN_ID,
+                    nonce,
+                    gas_limit,
+                    max_fee_per_gas: 3 * u128::from(BASE_FEE),
+                    max_priority_fee_per_gas: u128::from(BASE_FEE / 2),
+                    to,
+                    value,
+                    access_list,
+                    input,
+                };
+                let signature = self.key.sign_hash_sync(&tx.signature_hash()).expect("sign");
+                TxEnvelope::from(tx.into_signed(signature))
+            }
         };
+        let raw = envelope.encoded_2718();
+        let fee = self.fee(&raw);
         TestTx {
             name: name.to_string(),
-            rollup: RollupTx {
-                env,
-                funding: TxFunding::Signed { l1_data_fee: fee },
-            },
-            access_list: Vec::new(),
+            rollup: RollupTx::signed(&envelope, self.alice(), fee),
             raw,
         }
     }
@@ -321,12 +444,25 @@ impl Harness {
         TestTx {
             name: name.to_string(),
             rollup: RollupTx::deposit(deposit),
-            access_list: Vec::new(),
-            raw: Vec::new(),
+            raw: deposit.encode().to_vec(),
         }
     }
 
-    fn input(&self, tx: &TestTx) -> EvmInterpreter::ExecInput {
+    fn ctx(&self) -> EvmInterpreter::BlockContext {
+        let block = &self.env.block;
+        EvmInterpreter::BlockContext {
+            chainId: U256::from(CHAIN_ID),
+            number: block.number,
+            timestamp: block.timestamp,
+            coinbase: block.beneficiary,
+            gasLimit: U256::from(block.gas_limit),
+            baseFee: U256::from(block.basefee),
+            prevRandao: block.prevrandao.unwrap_or_default(),
+        }
+    }
+
+    /// The interpreter's input for `tx`, with the pre-state values of what `needs` lists.
+    fn input(&self, tx: &TestTx, needs: &Needs) -> EvmInterpreter::ExecInput {
         let env = &tx.rollup.env;
         let (deposit, mint, system) = match tx.rollup.funding {
             TxFunding::Deposit { mint, system } => (true, mint, system),
@@ -334,60 +470,37 @@ impl Harness {
         };
         let zeros = tx.raw.iter().filter(|byte| **byte == 0).count() as u64;
         let l1_gas = zeros * 4 + (tx.raw.len() as u64 - zeros) * 16;
-        let block = &self.env.block;
-        let mut accounts: Vec<EvmInterpreter::PreAccount> = self
-            .world
+        let accounts = needs
             .accounts
             .iter()
-            .map(|(address, basic)| EvmInterpreter::PreAccount {
-                addr: *address,
-                nonce: basic.nonce,
-                balance: basic.balance,
-                codeHash: basic.code_hash,
-                exists: true,
-            })
-            .collect();
-        accounts.extend(
-            self.absent
-                .iter()
-                .filter(|address| !self.world.accounts.contains_key(*address))
-                .map(|address| EvmInterpreter::PreAccount {
+            .map(|address| match self.world.accounts.get(address) {
+                Some(basic) => EvmInterpreter::PreAccount {
+                    addr: *address,
+                    nonce: basic.nonce,
+                    balance: basic.balance,
+                    codeHash: basic.code_hash,
+                    exists: true,
+                },
+                None => EvmInterpreter::PreAccount {
                     addr: *address,
                     nonce: 0,
                     balance: U256::ZERO,
                     codeHash: B256::ZERO,
                     exists: false,
-                }),
-        );
-        let mut slots: Vec<EvmInterpreter::PreSlot> = Vec::new();
-        for (address, storage) in &self.world.storage {
-            for (slot, value) in storage {
-                slots.push(EvmInterpreter::PreSlot {
-                    addr: *address,
-                    slot: *slot,
-                    value: *value,
-                });
-            }
-        }
-        for (address, slot) in &self.zero_slots {
-            if self.world.storage_ref(*address, *slot).unwrap().is_zero() {
-                slots.push(EvmInterpreter::PreSlot {
-                    addr: *address,
-                    slot: *slot,
-                    value: U256::ZERO,
-                });
-            }
-        }
+                },
+            })
+            .collect();
+        let slots = needs
+            .slots
+            .iter()
+            .map(|(address, slot)| EvmInterpreter::PreSlot {
+                addr: *address,
+                slot: *slot,
+                value: self.world.storage_ref(*address, *slot).unwrap(),
+            })
+            .collect();
         EvmInterpreter::ExecInput {
-            ctx: EvmInterpreter::BlockContext {
-                chainId: U256::from(CHAIN_ID),
-                number: block.number,
-                timestamp: block.timestamp,
-                coinbase: block.beneficiary,
-                gasLimit: U256::from(block.gas_limit),
-                baseFee: U256::from(block.basefee),
-                prevRandao: block.prevrandao.unwrap_or_default(),
-            },
+            ctx: self.ctx(),
             txn: EvmInterpreter::TxInput {
                 txType: if deposit { 0x7e } else { env.tx_type },
                 from: env.caller,
@@ -399,12 +512,17 @@ impl Harness {
                 maxPriorityFeePerGas: U256::from(env.gas_priority_fee.unwrap_or(env.gas_price)),
                 value: env.value,
                 data: env.data.clone(),
-                accessList: tx
+                accessList: env
                     .access_list
+                    .0
                     .iter()
-                    .map(|(addr, keys)| EvmInterpreter::AccessListItem {
-                        addr: *addr,
-                        keys: keys.clone(),
+                    .map(|item| EvmInterpreter::AccessListItem {
+                        addr: item.address,
+                        keys: item
+                            .storage_keys
+                            .iter()
+                            .map(|key| U256::from_be_bytes(key.0))
+                            .collect(),
                     })
                     .collect(),
                 mint,
@@ -417,15 +535,19 @@ impl Harness {
             },
             accounts,
             slots,
-            codes: self.world.codes.values().cloned().collect(),
+            codes: needs
+                .codes
+                .iter()
+                .map(|hash| self.world.codes[hash].clone())
+                .collect(),
         }
     }
 
     /// Runs the interpreter, adding what it reports missing until it runs.
-    fn interpret(&mut self, tx: &TestTx) -> Verdict {
+    fn interpret(&mut self, tx: &TestTx, needs: &mut Needs) -> Verdict {
         for _ in 0..500 {
             let call = EvmInterpreter::executeCall {
-                input: self.input(tx),
+                input: self.input(tx, needs),
             };
             match self.chain.call(
                 Address::ZERO,
@@ -434,21 +556,30 @@ impl Harness {
                 1_000_000_000,
             ) {
                 ExecutionResult::Success { output, gas, .. } => {
-                    let gas_used = gas.tx_gas_used();
                     let result = EvmInterpreter::executeCall::abi_decode_returns(output.data())
                         .expect("interpreter output decodes");
-                    return Verdict::Executed(result, gas_used);
+                    return Verdict::Executed(result, gas.tx_gas_used());
                 }
                 ExecutionResult::Revert { output, .. } => {
                     match EvmInterpreter::EvmInterpreterErrors::abi_decode(&output) {
                         Ok(EvmInterpreter::EvmInterpreterErrors::MissingAccount(missing)) => {
-                            assert!(!self.absent.contains(&missing.account), "{missing:?} again");
-                            self.absent.push(missing.account);
+                            assert!(
+                                !needs.accounts.contains(&missing.account),
+                                "{missing:?} again"
+                            );
+                            needs.accounts.push(missing.account);
                         }
                         Ok(EvmInterpreter::EvmInterpreterErrors::MissingSlot(missing)) => {
                             let key = (missing.account, missing.slot);
-                            assert!(!self.zero_slots.contains(&key), "{key:?} again");
-                            self.zero_slots.push(key);
+                            assert!(!needs.slots.contains(&key), "{key:?} again");
+                            needs.slots.push(key);
+                        }
+                        Ok(EvmInterpreter::EvmInterpreterErrors::MissingCode(missing)) => {
+                            assert!(
+                                !needs.codes.contains(&missing.codeHash),
+                                "{missing:?} again"
+                            );
+                            needs.codes.push(missing.codeHash);
                         }
                         Ok(EvmInterpreter::EvmInterpreterErrors::InvalidTransaction(invalid)) => {
                             return Verdict::Invalid(invalid.reason);
@@ -462,12 +593,14 @@ impl Harness {
         panic!("{}: the interpreter kept asking for more state", tx.name)
     }
 
-    /// Runs `tx` on both sides, compares, and moves the world on. Returns the L1 gas used.
+    /// Runs `tx` on both sides, compares, runs the full step verifier on a real witness, and moves
+    /// the world on. Returns the L1 gas of the verifier (None for an invalid transaction).
     fn check(&mut self, tx: TestTx) -> Option<u64> {
         let executed =
             Sequential.execute_block(&self.env, std::slice::from_ref(&tx.rollup), &self.world);
-        let verdict = self.interpret(&tx);
-        let outcome = match (executed, verdict) {
+        let mut needs = Needs::default();
+        let verdict = self.interpret(&tx, &mut needs);
+        let (outcome, result, interpreter_gas) = match (executed, verdict) {
             (Err(ExecutionError::InvalidTransaction { .. }), Verdict::Invalid(_)) => return None,
             (Err(error), _) => panic!("{}: executor failed: {error}", tx.name),
             (Ok(outcome), Verdict::Invalid(reason)) => {
@@ -478,11 +611,8 @@ impl Harness {
             }
             (Ok(outcome), Verdict::Executed(result, l1_gas)) => (outcome, result, l1_gas),
         };
-        let (outcome, result, l1_gas) = outcome;
         let receipt = &outcome.receipts[0];
-        if result.status == 1 && !receipt.status.is_success()
-            || result.status == 0 && receipt.status.is_success()
-            || result.gasUsed != receipt.gas_used
+        if (result.status == 1) != receipt.status.is_success() || result.gasUsed != receipt.gas_used
         {
             eprintln!("{}: interpreter {result:?}\nexecutor {receipt:?}", tx.name);
         }
@@ -535,12 +665,104 @@ impl Harness {
                 tx.name, receipt.status
             );
         }
+
+        // The whole one-step proof: witness from the fraud-proof builder, commitment vs the trace.
+        let verifier_gas = self.verify(&tx, &needs, &outcome.state_changes, receipt);
+
         self.world = expected;
         if let TxFunding::Signed { .. } = tx.rollup.funding {
             self.nonce += 1;
         }
-        self.l1_gas.insert(tx.name.clone(), l1_gas);
-        Some(l1_gas)
+        self.l1_gas
+            .insert(tx.name.clone(), (verifier_gas, interpreter_gas));
+        Some(verifier_gas)
+    }
+
+    fn verify(
+        &mut self,
+        tx: &TestTx,
+        needs: &Needs,
+        changes: &StateChanges,
+        receipt: &parallax_executor::TxReceipt,
+    ) -> u64 {
+        let mut reads = StateReads::default();
+        reads.accounts.extend(needs.accounts.iter().copied());
+        for (address, slot) in &needs.slots {
+            reads.slots.entry(*address).or_default().insert(*slot);
+        }
+        let source: MemoryNodes = self.nodes.iter().cloned().collect();
+        let witness = StateWitnessBuilder::new(&source, self.trie.root())
+            .build(&reads, changes)
+            .unwrap_or_else(|error| panic!("{}: witness: {error}", tx.name));
+        let mut post = self.trie.clone();
+        post.apply(changes);
+        assert_eq!(
+            witness.post_state_root,
+            post.root(),
+            "{}: witness builder root",
+            tx.name
+        );
+        let next = self.trace.advance(receipt, receipt.gas_used, post.root());
+
+        let codes: Vec<Bytes> = needs
+            .codes
+            .iter()
+            .map(|hash| self.world.codes[hash].clone())
+            .collect();
+        let owners: Vec<Address> = needs.slots.iter().map(|(address, _)| *address).collect();
+        let keys: Vec<U256> = needs.slots.iter().map(|(_, slot)| *slot).collect();
+        let encoded = (
+            witness.nodes.clone(),
+            codes,
+            needs.accounts.clone(),
+            owners,
+            keys,
+        )
+            .abi_encode_params();
+        let ctx = self.ctx();
+        let call = EvmStepVerifier::verifyTransactionCall {
+            ctx: EvmStepVerifier::BlockContext {
+                chainId: ctx.chainId,
+                number: ctx.number,
+                timestamp: ctx.timestamp,
+                coinbase: ctx.coinbase,
+                gasLimit: ctx.gasLimit,
+                baseFee: ctx.baseFee,
+                prevRandao: ctx.prevRandao,
+            },
+            txIndex: U256::ZERO,
+            preStateRoot: self.trace.state_root,
+            preCumulativeGas: U256::from(self.trace.cumulative_gas),
+            preReceiptsHash: self.trace.receipts_hash,
+            txRlp: tx.raw.clone().into(),
+            witness: encoded.into(),
+        };
+        let gas = match self.chain.call(
+            Address::ZERO,
+            self.verifier,
+            call.abi_encode().into(),
+            1_000_000_000,
+        ) {
+            ExecutionResult::Success { output, gas, .. } => {
+                let commitment =
+                    EvmStepVerifier::verifyTransactionCall::abi_decode_returns(output.data())
+                        .expect("verifier output decodes");
+                assert_eq!(
+                    commitment,
+                    next.commitment(),
+                    "{}: step commitment",
+                    tx.name
+                );
+                gas.tx_gas_used()
+            }
+            other => panic!("{}: verifier failed: {other:?}", tx.name),
+        };
+        self.nodes
+            .extend(post.unpersisted_nodes().into_iter().map(|(_, rlp)| rlp));
+        post.mark_persisted();
+        self.trie = post;
+        self.trace = next;
+        gas
     }
 }
 
@@ -585,7 +807,7 @@ fn interpreter_matches_the_executor() {
         .check(h.deposit("l1-info deposit", &l1_info_deposit(0)))
         .is_some());
 
-    let samples = Address::create(&ALICE, 0);
+    let samples = Address::create(&h.alice(), 0);
     let deploy = h.signed(
         "deploy EvmSamples",
         TxKind::Create,
@@ -752,16 +974,26 @@ fn interpreter_matches_the_executor() {
         v: U256::from(1),
     }
     .abi_encode();
-    let mut tx = h.signed_typed("eip-2930", 1, call(samples), 0, data, 100_000);
-    tx.access_list = vec![(samples, vec![U256::from(7), U256::from(8)]), (BOB, vec![])];
-    tx.rollup.env.access_list = AccessList(
-        tx.access_list
-            .iter()
-            .map(|(address, keys)| AccessListItem {
-                address: *address,
-                storage_keys: keys.iter().map(|key| B256::from(*key)).collect(),
-            })
-            .collect(),
+    let access = AccessList(vec![
+        AccessListItem {
+            address: samples,
+            storage_keys: vec![B256::from(U256::from(7)), B256::from(U256::from(8))],
+        },
+        AccessListItem {
+            address: BOB,
+            storage_keys: vec![],
+        },
+    ]);
+    let nonce = h.nonce;
+    let tx = h.signed_full(
+        "eip-2930",
+        1,
+        call(samples),
+        0,
+        data,
+        100_000,
+        access,
+        nonce,
     );
     h.check(tx).unwrap();
     let tx = h.signed(
@@ -829,8 +1061,17 @@ fn interpreter_matches_the_executor() {
         .unwrap();
 
     // Invalid signed transactions: the interpreter must refuse them too.
-    let mut tx = h.signed("wrong nonce", call(BOB), 1, vec![], 21_000);
-    tx.rollup.env.nonce += 5;
+    let nonce = h.nonce + 5;
+    let tx = h.signed_full(
+        "wrong nonce",
+        0,
+        call(BOB),
+        1,
+        vec![],
+        21_000,
+        AccessList::default(),
+        nonce,
+    );
     assert!(h.check(tx).is_none());
     let tx = h.signed("intrinsic gas too low", call(BOB), 1, vec![1, 2, 3], 21_000);
     assert!(h.check(tx).is_none());
@@ -906,7 +1147,7 @@ fn interpreter_matches_the_executor() {
         h.check(tx).unwrap();
     }
 
-    for (name, gas) in &h.l1_gas {
-        eprintln!("L1 gas {gas:>10}  {name}");
+    for (name, (verifier, interpreter)) in &h.l1_gas {
+        eprintln!("L1 gas: verifier {verifier:>10}  interpreter alone {interpreter:>10}  {name}");
     }
 }

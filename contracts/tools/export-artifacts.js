@@ -21,6 +21,7 @@ const EXPORTS = [
   ['IStepVerifier.sol', 'IStepVerifier'],
   ['EvmInterpreter.sol', 'EvmInterpreter'],
   ['EvmPrecompiles.sol', 'EvmPrecompiles'],
+  ['EvmStepVerifier.sol', 'EvmStepVerifier'],
 ];
 
 // Test-only harnesses the Rust tests run in revm, exported to <dest>/test/ so they are never
