@@ -1151,3 +1151,47 @@ fn interpreter_matches_the_executor() {
         eprintln!("L1 gas: verifier {verifier:>10}  interpreter alone {interpreter:>10}  {name}");
     }
 }
+
+/// The largest L2 transaction (a loop of arithmetic, `EvmSamples.loop`) whose one-step proof fits
+/// in 30M L1 gas: binary search on the loop count, each candidate proven by the full verifier.
+#[test]
+fn largest_provable_loop_within_30m_l1_gas() {
+    let mut h = Harness::new();
+    h.check(h.deposit("l1-info deposit", &l1_info_deposit(0)))
+        .unwrap();
+    let samples = Address::create(&h.alice(), 0);
+    let deploy = h.signed(
+        "deploy",
+        TxKind::Create,
+        0,
+        EvmSamples::BYTECODE.to_vec(),
+        3_000_000,
+    );
+    h.check(deploy).unwrap();
+    let (mut lo, mut hi) = (0u64, 4096u64);
+    let mut best = (0u64, 0u64, 0u64);
+    while lo < hi {
+        let n = (lo + hi).div_ceil(2);
+        let data = EvmSamples::loopCall { n: U256::from(n) }.abi_encode();
+        let tx = h.signed(&format!("loop {n}"), call(samples), 0, data, 29_000_000);
+        let l1 = h.check(tx).expect("valid");
+        let l2 = h.trace.cumulative_gas;
+        if l1 <= 30_000_000 {
+            lo = n;
+            best = (n, l1, l2);
+        } else {
+            hi = n - 1;
+        }
+        // Only the gas of this transaction matters: reset the running block gas.
+        h.trace.cumulative_gas = 0;
+        eprintln!("loop {n}: L2 gas {l2}, L1 gas {l1}");
+    }
+    eprintln!(
+        "largest provable: loop {} = {} L2 gas in {} L1 gas ({:.1} L1 gas per L2 gas)",
+        best.0,
+        best.2,
+        best.1,
+        best.1 as f64 / best.2 as f64
+    );
+    assert!(best.0 > 0);
+}

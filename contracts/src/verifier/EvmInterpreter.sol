@@ -208,45 +208,21 @@ contract EvmInterpreter {
         m.table = PRECOMPILES.table();
     }
 
-    function _intrinsic(TxInput memory t) private pure returns (uint256 gas) {
-        gas = 21000;
-        bytes memory d = t.data;
-        for (uint256 i = 0; i < d.length; i++) {
-            gas += d[i] == 0 ? 4 : 16;
-        }
-        if (t.isCreate) gas += 32000 + 2 * ((d.length + 31) / 32);
+    function _intrinsic(TxInput memory t) private view returns (uint256) {
+        uint256 keys = 0;
         for (uint256 i = 0; i < t.accessList.length; i++) {
-            gas += 2400 + 1900 * t.accessList[i].keys.length;
+            keys += t.accessList[i].keys.length;
         }
+        return PRECOMPILES.intrinsicGas(t.data, t.isCreate, t.accessList.length, keys);
     }
 
     /// @dev protocol/src/fees.rs `l1_data_fee` on the L1Block predeploy's base fee (slot 1), blob
     ///      base fee (slot 2) and fee scalars (slot 5: base scalar bits 0-31, blob scalar bits 32-63)
     ///      in the pre-state: the values the L1-info deposit of the block wrote.
-    function _l1Fee(M memory m, TxInput memory t) private pure returns (uint256) {
+    function _l1Fee(M memory m, TxInput memory t) private view returns (uint256) {
         if (t.l1GasUsed == 0) return 0;
-        uint256 scalars = _preSlot(m, L1_BLOCK, 5);
-        uint256 baseScalar = uint32(scalars);
-        uint256 blobScalar = uint32(scalars >> 32);
-        uint256 baseFee = _preSlot(m, L1_BLOCK, 1);
-        uint256 blobFee = _preSlot(m, L1_BLOCK, 2);
-        uint256 weighted = _satAdd(_satMul(16 * baseScalar, baseFee), _satMul(blobScalar, blobFee));
-        return _satMul(t.l1GasUsed, weighted) / 16_000_000;
-    }
-
-    function _satMul(uint256 a, uint256 b) private pure returns (uint256) {
-        unchecked {
-            if (a == 0) return 0;
-            uint256 c = a * b;
-            return c / a == b ? c : type(uint256).max;
-        }
-    }
-
-    function _satAdd(uint256 a, uint256 b) private pure returns (uint256) {
-        unchecked {
-            uint256 c = a + b;
-            return c < a ? type(uint256).max : c;
-        }
+        return
+            PRECOMPILES.l1Fee(t.l1GasUsed, _preSlot(m, L1_BLOCK, 1), _preSlot(m, L1_BLOCK, 2), _preSlot(m, L1_BLOCK, 5));
     }
 
     /// @dev revm's transaction checks at Cancun plus the rollup's L1-fee check. Reasons: 1 gas limit
@@ -295,7 +271,7 @@ contract EvmInterpreter {
             deleted: false,
             storageCleared: false,
             nonce: a.nonce + 1,
-            balance: _satAdd(a.balance, t.mint),
+            balance: type(uint256).max - a.balance < t.mint ? type(uint256).max : a.balance + t.mint,
             codeHash: a.codeHash
         });
         r.slots = new PostSlot[](0);
@@ -466,11 +442,147 @@ contract EvmInterpreter {
 
     // ---------------------------------------------------------------- the step loop
 
+    /// @dev The hot path: stack, arithmetic, comparison, bitwise, PUSH/DUP/SWAP, jumps and in-bounds
+    ///      MLOAD/MSTORE run here in assembly on the frame's fields. It stops, leaving the frame as it
+    ///      was before that opcode, at the first opcode it does not handle or that would fail (the
+    ///      Solidity path in `_run` then executes it, errors included).
+    ///      Frame field offsets: jumpdests 0xe0, pc 0x100, gas 0x120, stack 0x160, sp 0x180, mem 0x1a0,
+    ///      memSize 0x1c0, code 0xa0.
+    function _fast(Frame memory f, bytes memory table) private pure {
+        assembly ("memory-safe") {
+            let ppc := mload(add(f, 0x100))
+            let gasLeft := mload(add(f, 0x120))
+            let sp := mload(add(f, 0x180))
+            for {} 1 {} {
+                let op := 0
+                if lt(ppc, mload(mload(add(f, 0xa0)))) {
+                    op := byte(0, mload(add(add(mload(add(f, 0xa0)), 32), ppc)))
+                }
+                let info := shr(224, mload(add(add(table, 32), shl(2, op))))
+                if eq(shr(24, info), 0xff) { break }
+                if lt(sp, shr(24, info)) { break }
+                if gt(add(sub(sp, shr(24, info)), and(shr(16, info), 0xff)), 1024) { break }
+                if lt(gasLeft, and(info, 0xffff)) { break }
+                let top := add(mload(add(f, 0x160)), shl(5, sp))
+                // Dispatch by range first: a Yul switch is a chain of comparisons.
+                switch lt(op, 0x60)
+                case 0 {
+                    if gt(op, 0x9f) { break }
+                    switch lt(op, 0x80)
+                    case 1 {
+                        let v := shr(shl(3, sub(0x7f, op)), mload(add(add(mload(add(f, 0xa0)), 32), add(ppc, 1))))
+                        // Bytes past the end of the code read as zero.
+                        if gt(add(ppc, sub(op, 0x5e)), mload(mload(add(f, 0xa0)))) {
+                            let cut := shl(3, sub(add(ppc, sub(op, 0x5e)), mload(mload(add(f, 0xa0)))))
+                            v := shl(cut, shr(cut, v))
+                        }
+                        mstore(add(top, 32), v)
+                        ppc := add(ppc, sub(op, 0x5f))
+                    }
+                    default {
+                        switch lt(op, 0x90)
+                        case 1 { mstore(add(top, 32), mload(sub(top, shl(5, sub(op, 0x80))))) }
+                        default {
+                            let other := sub(top, shl(5, sub(op, 0x8f)))
+                            let v := mload(top)
+                            mstore(top, mload(other))
+                            mstore(other, v)
+                        }
+                    }
+                }
+                default {
+                    switch lt(op, 0x20)
+                    case 0 {
+                        switch op
+                        case 0x50 {}
+                        case 0x51 {
+                            if gt(add(mload(top), 32), mload(add(f, 0x1c0))) { break }
+                            mstore(top, mload(add(add(mload(add(f, 0x1a0)), 32), mload(top))))
+                        }
+                        case 0x52 {
+                            if gt(add(mload(top), 32), mload(add(f, 0x1c0))) { break }
+                            mstore(add(add(mload(add(f, 0x1a0)), 32), mload(top)), mload(sub(top, 32)))
+                        }
+                        case 0x56 {
+                            if iszero(mload(mload(add(f, 0xe0)))) { break }
+                            if iszero(lt(mload(top), mload(mload(add(f, 0xa0))))) { break }
+                            if iszero(byte(0, mload(add(add(mload(add(f, 0xe0)), 32), mload(top))))) {
+                                break
+                            }
+                            ppc := sub(mload(top), 1)
+                        }
+                        case 0x57 {
+                            if mload(sub(top, 32)) {
+                                if iszero(mload(mload(add(f, 0xe0)))) { break }
+                                if iszero(lt(mload(top), mload(mload(add(f, 0xa0))))) { break }
+                                if iszero(byte(0, mload(add(add(mload(add(f, 0xe0)), 32), mload(top))))) {
+                                    break
+                                }
+                                ppc := sub(mload(top), 1)
+                            }
+                        }
+                        case 0x58 { mstore(add(top, 32), ppc) }
+                        case 0x5a { mstore(add(top, 32), sub(gasLeft, and(info, 0xffff))) }
+                        case 0x5b {}
+                        case 0x5f { mstore(add(top, 32), 0) }
+                        default { break }
+                    }
+                    default {
+                        switch lt(op, 0x10)
+                        case 0 {
+                            switch op
+                            case 0x10 { mstore(sub(top, 32), lt(mload(top), mload(sub(top, 32)))) }
+                            case 0x11 { mstore(sub(top, 32), gt(mload(top), mload(sub(top, 32)))) }
+                            case 0x12 { mstore(sub(top, 32), slt(mload(top), mload(sub(top, 32)))) }
+                            case 0x13 { mstore(sub(top, 32), sgt(mload(top), mload(sub(top, 32)))) }
+                            case 0x14 { mstore(sub(top, 32), eq(mload(top), mload(sub(top, 32)))) }
+                            case 0x15 { mstore(top, iszero(mload(top))) }
+                            case 0x16 { mstore(sub(top, 32), and(mload(top), mload(sub(top, 32)))) }
+                            case 0x17 { mstore(sub(top, 32), or(mload(top), mload(sub(top, 32)))) }
+                            case 0x18 { mstore(sub(top, 32), xor(mload(top), mload(sub(top, 32)))) }
+                            case 0x19 { mstore(top, not(mload(top))) }
+                            case 0x1a { mstore(sub(top, 32), byte(mload(top), mload(sub(top, 32)))) }
+                            case 0x1b { mstore(sub(top, 32), shl(mload(top), mload(sub(top, 32)))) }
+                            case 0x1c { mstore(sub(top, 32), shr(mload(top), mload(sub(top, 32)))) }
+                            case 0x1d { mstore(sub(top, 32), sar(mload(top), mload(sub(top, 32)))) }
+                            default { break }
+                        }
+                        default {
+                            switch op
+                            case 0x01 { mstore(sub(top, 32), add(mload(top), mload(sub(top, 32)))) }
+                            case 0x02 { mstore(sub(top, 32), mul(mload(top), mload(sub(top, 32)))) }
+                            case 0x03 { mstore(sub(top, 32), sub(mload(top), mload(sub(top, 32)))) }
+                            case 0x04 { mstore(sub(top, 32), div(mload(top), mload(sub(top, 32)))) }
+                            case 0x05 { mstore(sub(top, 32), sdiv(mload(top), mload(sub(top, 32)))) }
+                            case 0x06 { mstore(sub(top, 32), mod(mload(top), mload(sub(top, 32)))) }
+                            case 0x07 { mstore(sub(top, 32), smod(mload(top), mload(sub(top, 32)))) }
+                            case 0x08 {
+                                mstore(sub(top, 64), addmod(mload(top), mload(sub(top, 32)), mload(sub(top, 64))))
+                            }
+                            case 0x09 {
+                                mstore(sub(top, 64), mulmod(mload(top), mload(sub(top, 32)), mload(sub(top, 64))))
+                            }
+                            case 0x0b { mstore(sub(top, 32), signextend(mload(top), mload(sub(top, 32)))) }
+                            default { break }
+                        }
+                    }
+                }
+                sp := add(sub(sp, shr(24, info)), and(shr(16, info), 0xff))
+                gasLeft := sub(gasLeft, and(info, 0xffff))
+                ppc := add(ppc, 1)
+            }
+            mstore(add(f, 0x100), ppc)
+            mstore(add(f, 0x120), gasLeft)
+            mstore(add(f, 0x180), sp)
+        }
+    }
+
     function _run(M memory m, Frame memory f) private view returns (uint256 status) {
         bytes memory code = f.code;
         bytes memory table = m.table;
         uint256 len = code.length;
         while (true) {
+            _fast(f, table);
             uint256 pc = f.pc;
             uint256 op = pc < len ? uint8(code[pc]) : 0;
             uint256 info;
@@ -485,15 +597,14 @@ contract EvmInterpreter {
             if (f.gas < g) return ERROR;
             f.gas -= g;
             f.pc = pc + 1;
-            if (op >= 0x60 && op <= 0x7f) {
-                _pushN(f, code, op - 0x5f);
-            } else if (op >= 0x80 && op <= 0x8f) {
-                _push(f, f.stack[sp - 1 - (op - 0x80)]);
-            } else if (op >= 0x90 && op <= 0x9f) {
-                uint256 j = sp - 2 - (op - 0x90);
-                (f.stack[sp - 1], f.stack[j]) = (f.stack[j], f.stack[sp - 1]);
-            } else if (op < 0x20) {
-                status = _arith(f, op);
+            if (op < 0x20) {
+                // `_fast` runs every other opcode of this range (and PUSH/DUP/SWAP) whenever the
+                // checks above pass; only STOP and EXP (dynamic gas) get here.
+                if (op == 0) return STOP;
+                if (op != 0x0a) revert Unsupported(uint8(op));
+                status = _exp(f);
+            } else if (op >= 0x60 && op < 0xa0) {
+                revert Unsupported(uint8(op));
             } else if (op < 0x50) {
                 status = _env(m, f, op);
             } else if (op < 0x60) {
@@ -509,59 +620,18 @@ contract EvmInterpreter {
 
     // ---------------------------------------------------------------- opcode groups
 
-    /// @dev 0x00-0x1f: STOP, arithmetic, comparison and bitwise opcodes.
-    function _arith(Frame memory f, uint256 op) private pure returns (uint256) {
-        if (op == 0) return STOP;
+    /// @dev EXP: 10 static gas plus 50 per byte of the exponent.
+    function _exp(Frame memory f) private pure returns (uint256) {
         uint256 a = _pop(f);
+        uint256 b = _pop(f);
+        uint256 bytesLen = 0;
+        for (uint256 e = b; e != 0; e >>= 8) {
+            bytesLen++;
+        }
+        if (!_charge(f, 50 * bytesLen)) return ERROR;
         uint256 r;
-        if (op == 0x15) {
-            r = a == 0 ? 1 : 0;
-        } else if (op == 0x19) {
-            r = ~a;
-        } else {
-            uint256 b = _pop(f);
-            if (op == 0x08 || op == 0x09) {
-                uint256 n = _pop(f);
-                assembly ("memory-safe") {
-                    switch op
-                    case 0x08 { r := addmod(a, b, n) }
-                    default { r := mulmod(a, b, n) }
-                }
-            } else {
-                if (op == 0x0a) {
-                    uint256 bytesLen = 0;
-                    for (uint256 e = b; e != 0; e >>= 8) {
-                        bytesLen++;
-                    }
-                    uint256 cost = 50 * bytesLen;
-                    if (f.gas < cost) return ERROR;
-                    f.gas -= cost;
-                }
-                assembly ("memory-safe") {
-                    switch op
-                    case 0x01 { r := add(a, b) }
-                    case 0x02 { r := mul(a, b) }
-                    case 0x03 { r := sub(a, b) }
-                    case 0x04 { r := div(a, b) }
-                    case 0x05 { r := sdiv(a, b) }
-                    case 0x06 { r := mod(a, b) }
-                    case 0x07 { r := smod(a, b) }
-                    case 0x0a { r := exp(a, b) }
-                    case 0x0b { r := signextend(a, b) }
-                    case 0x10 { r := lt(a, b) }
-                    case 0x11 { r := gt(a, b) }
-                    case 0x12 { r := slt(a, b) }
-                    case 0x13 { r := sgt(a, b) }
-                    case 0x14 { r := eq(a, b) }
-                    case 0x16 { r := and(a, b) }
-                    case 0x17 { r := or(a, b) }
-                    case 0x18 { r := xor(a, b) }
-                    case 0x1a { r := byte(a, b) }
-                    case 0x1b { r := shl(a, b) }
-                    case 0x1c { r := shr(a, b) }
-                    default { r := sar(a, b) }
-                }
-            }
+        assembly ("memory-safe") {
+            r := exp(a, b)
         }
         _push(f, r);
         return RUNNING;
@@ -656,9 +726,7 @@ contract EvmInterpreter {
 
     /// @dev 0x50-0x5f: stack, memory, storage, transient storage and control flow.
     function _flowMem(M memory m, Frame memory f, uint256 op) private pure returns (uint256) {
-        if (op == 0x50) {
-            _pop(f);
-        } else if (op == 0x51) {
+        if (op == 0x51) {
             uint256 off = _pop(f);
             if (!_expand(f, off, 32)) return ERROR;
             uint256 p = _memPtr(f) + off;
@@ -692,12 +760,8 @@ contract EvmInterpreter {
                 if (!_isJumpdest(f, dest)) return ERROR;
                 f.pc = dest;
             }
-        } else if (op == 0x58) {
-            _push(f, f.pc - 1);
         } else if (op == 0x59) {
             _push(f, f.memSize);
-        } else if (op == 0x5a) {
-            _push(f, f.gas);
         } else if (op == 0x5c) {
             _push(f, m.ts[_tslot(m, f.target, _pop(f))].value);
         } else if (op == 0x5d) {
@@ -719,10 +783,10 @@ contract EvmInterpreter {
                     mcopy(add(p, dst), add(p, src), len)
                 }
             }
-        } else if (op == 0x5f) {
-            _push(f, 0);
+        } else if (op != 0x5b) {
+            // POP, PC, GAS, PUSH0 (and JUMPDEST) always complete in `_fast`.
+            revert Unsupported(uint8(op));
         }
-        // 0x5b JUMPDEST: only its gas.
         return RUNNING;
     }
 
@@ -1162,47 +1226,32 @@ contract EvmInterpreter {
     ///      self-destructed or (EIP-161) empty touched account is deleted; slots of surviving accounts
     ///      whose value changed are written.
     function _writes(M memory m) private pure returns (PostAccount[] memory accs, PostSlot[] memory slots) {
+        accs = new PostAccount[](m.nAccs);
         uint256 n = 0;
-        bool[] memory deleted = new bool[](m.nAccs);
-        bool[] memory written = new bool[](m.nAccs);
         for (uint256 i = 0; i < m.nAccs; i++) {
             Acc memory a = m.accs[i];
-            if (!a.touched) continue;
-            deleted[i] = a.destructed || _isEmpty(a);
-            if (deleted[i] && !a.exists0) continue;
-            written[i] = true;
-            n++;
+            bool deleted = _deleted(a);
+            if (!a.touched || (deleted && !a.exists0)) continue;
+            accs[n++] = PostAccount(a.addr, deleted, a.created, a.nonce, a.balance, a.codeHash);
         }
-        accs = new PostAccount[](n);
-        n = 0;
-        for (uint256 i = 0; i < m.nAccs; i++) {
-            if (!written[i]) continue;
-            Acc memory a = m.accs[i];
-            accs[n++] = PostAccount({
-                addr: a.addr,
-                deleted: deleted[i],
-                storageCleared: a.created,
-                nonce: a.nonce,
-                balance: a.balance,
-                codeHash: a.codeHash
-            });
+        assembly ("memory-safe") {
+            mstore(accs, n)
         }
+        slots = new PostSlot[](m.nSlots);
         n = 0;
-        bool[] memory keep = new bool[](m.nSlots);
         for (uint256 i = 0; i < m.nSlots; i++) {
             Slot memory s = m.slots[i];
-            uint256 owner = _acc(m, s.addr);
-            if (s.current == s.original || deleted[owner]) continue;
-            keep[i] = true;
-            n++;
+            if (s.current == s.original || _deleted(m.accs[_acc(m, s.addr)])) continue;
+            slots[n++] = PostSlot(s.addr, s.key, s.current);
         }
-        slots = new PostSlot[](n);
-        n = 0;
-        for (uint256 i = 0; i < m.nSlots; i++) {
-            if (keep[i]) {
-                slots[n++] = PostSlot({addr: m.slots[i].addr, slot: m.slots[i].key, value: m.slots[i].current});
-            }
+        assembly ("memory-safe") {
+            mstore(slots, n)
         }
+    }
+
+    /// @dev Whether a touched account leaves the trie: self-destructed, or empty (EIP-161).
+    function _deleted(Acc memory a) private pure returns (bool) {
+        return a.touched && (a.destructed || _isEmpty(a));
     }
 
     // ---------------------------------------------------------------- frames, stack, memory
@@ -1239,18 +1288,6 @@ contract EvmInterpreter {
             v := mload(add(s, add(32, mul(sp, 32))))
         }
         f.sp = sp;
-    }
-
-    function _pushN(Frame memory f, bytes memory code, uint256 n) private pure {
-        uint256 at = f.pc;
-        uint256 v;
-        assembly ("memory-safe") {
-            v := shr(mul(8, sub(32, n)), mload(add(add(code, 32), at)))
-        }
-        uint256 avail = code.length > at ? code.length - at : 0;
-        if (avail < n) v = (v >> (8 * (n - avail))) << (8 * (n - avail));
-        f.pc = at + n;
-        _push(f, v);
     }
 
     function _charge(Frame memory f, uint256 cost) private pure returns (bool) {
@@ -1319,16 +1356,23 @@ contract EvmInterpreter {
     function _isJumpdest(Frame memory f, uint256 dest) private pure returns (bool) {
         bytes memory code = f.code;
         if (dest >= code.length) return false;
-        if (f.jumpdests.length == 0) {
-            bytes memory jd = new bytes(code.length);
-            uint256 i = 0;
-            while (i < code.length) {
-                uint8 op = uint8(code[i]);
-                if (op == 0x5b) jd[i] = 0x01;
-                i += (op >= 0x60 && op <= 0x7f) ? op - 0x5e : 1;
-            }
-            f.jumpdests = jd;
-        }
+        if (f.jumpdests.length == 0) f.jumpdests = _analyze(code);
         return f.jumpdests[dest] == 0x01;
+    }
+
+    /// @dev Jump destination analysis: 1 at each JUMPDEST that is not PUSH data.
+    function _analyze(bytes memory code) private pure returns (bytes memory jd) {
+        jd = new bytes(code.length);
+        assembly ("memory-safe") {
+            let c := add(code, 32)
+            let end := add(c, mload(code))
+            let out := sub(add(jd, 32), c)
+            for { let p := c } lt(p, end) {} {
+                let op := byte(0, mload(p))
+                if eq(op, 0x5b) { mstore8(add(out, p), 1) }
+                p := add(p, 1)
+                if and(gt(op, 0x5f), lt(op, 0x80)) { p := add(p, sub(op, 0x5f)) }
+            }
+        }
     }
 }

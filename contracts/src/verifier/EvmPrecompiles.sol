@@ -86,6 +86,58 @@ contract EvmPrecompiles {
         return g < 200 ? 200 : g;
     }
 
+    /// @notice Intrinsic gas of a transaction at Cancun: 21000, 32000 more and 2 per initcode word
+    ///         for a creation (EIP-3860), 4 per zero and 16 per other calldata byte, 2400 per
+    ///         access-list address and 1900 per storage key.
+    /// @param data Calldata or initcode.
+    /// @param isCreate Whether the transaction creates a contract.
+    /// @param addresses Access-list addresses.
+    /// @param keys Access-list storage keys.
+    /// @return gas The intrinsic gas.
+    function intrinsicGas(bytes calldata data, bool isCreate, uint256 addresses, uint256 keys)
+        external
+        pure
+        returns (uint256 gas)
+    {
+        gas = 21000 + 2400 * addresses + 1900 * keys;
+        uint256 nonZero = 0;
+        for (uint256 i = 0; i < data.length; i++) {
+            if (data[i] != 0) nonZero++;
+        }
+        gas += 16 * nonZero + 4 * (data.length - nonZero);
+        if (isCreate) gas += 32000 + 2 * ((data.length + 31) / 32);
+    }
+
+    /// @notice The L1 data fee of protocol/src/fees.rs `l1_data_fee`, saturating like it.
+    /// @param l1GasUsed Calldata gas of the raw transaction.
+    /// @param baseFee L1 base fee (L1Block slot 1).
+    /// @param blobFee L1 blob base fee (L1Block slot 2).
+    /// @param scalars L1Block slot 5: base fee scalar in bits 0-31, blob base fee scalar in bits 32-63.
+    /// @return The fee in wei.
+    function l1Fee(uint256 l1GasUsed, uint256 baseFee, uint256 blobFee, uint256 scalars)
+        external
+        pure
+        returns (uint256)
+    {
+        uint256 weighted = _satAdd(_satMul(16 * uint32(scalars), baseFee), _satMul(uint32(scalars >> 32), blobFee));
+        return _satMul(l1GasUsed, weighted) / 16_000_000;
+    }
+
+    function _satMul(uint256 a, uint256 b) private pure returns (uint256) {
+        unchecked {
+            if (a == 0) return 0;
+            uint256 c = a * b;
+            return c / a == b ? c : type(uint256).max;
+        }
+    }
+
+    function _satAdd(uint256 a, uint256 b) private pure returns (uint256) {
+        unchecked {
+            uint256 c = a + b;
+            return c < a ? type(uint256).max : c;
+        }
+    }
+
     /// @notice The CREATE address keccak256(rlp([sender, nonce]))[12:].
     /// @param sender The creating account.
     /// @param nonce Its nonce before the creation.
