@@ -68,6 +68,12 @@ alloy::sol!(
     "artifacts/test/EvmSamples.json"
 );
 alloy::sol!(L1Block, "artifacts/L1Block.json");
+alloy::sol! {
+    /// `Child` of test/harness/EvmSamples.sol.
+    interface IChild {
+        function kill(address to) external;
+    }
+}
 
 const CHAIN_ID: u64 = 901;
 /// Alice's key (her address is `alice().address()`).
@@ -782,6 +788,18 @@ fn logs_acc(logs: &[Log]) -> B256 {
     acc
 }
 
+/// Initcode that deploys `runtime` as is.
+fn initcode_for(runtime: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(runtime.len()).expect("small runtime");
+    let mut code = vec![0x61];
+    code.extend_from_slice(&len.to_be_bytes());
+    // PUSH2 len DUP1 PUSH1 14 PUSH1 0 CODECOPY PUSH1 0 RETURN
+    code.extend_from_slice(&[0x80, 0x60, 0x0e, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3]);
+    code.extend_from_slice(&[0x00, 0x00]);
+    code.extend_from_slice(runtime);
+    code
+}
+
 fn call(to: Address) -> TxKind {
     TxKind::Call(to)
 }
@@ -961,6 +979,54 @@ fn interpreter_matches_the_executor() {
     let tx = h.signed("selfdestruct", call(samples), 500, data, 1_000_000);
     h.check(tx).unwrap();
 
+    // Edge cases: CALLCODE, static writes, calls without funds, TSTORE rolled back, EIP-3860 and
+    // EIP-170 limits; a CREATE2 collision (same salt twice: the whole call reverts).
+    let data = EvmSamples::edgesCall { child }.abi_encode();
+    let tx = h.signed("edges", call(samples), 9, data, 3_000_000);
+    h.check(tx).unwrap();
+    let data = EvmSamples::deployCall {
+        salt: B256::repeat_byte(7),
+    }
+    .abi_encode();
+    let tx = h.signed("create2 collision", call(samples), 0, data, 3_000_000);
+    h.check(tx).unwrap();
+    let data = IChild::killCall { to: child }.abi_encode();
+    let tx = h.signed("selfdestruct to itself", call(child), 0, data, 100_000);
+    h.check(tx).unwrap();
+
+    // Raw programs: MSTORE8 / MSIZE / CODECOPY and CALLDATALOAD past the end; RETURNDATACOPY out
+    // of bounds (exceptional halt); a deep self-recursion that runs out of gas.
+    let programs: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "msize",
+            alloy::hex::decode("60ff604053596000556020600060003960033560015560406000206002556000")
+                .unwrap(),
+        ),
+        (
+            "returndatacopy out of bounds",
+            alloy::hex::decode("60016000556020600060003e").unwrap(),
+        ),
+        (
+            "recursion",
+            alloy::hex::decode("60016000540160005560008080808030620186a0f1").unwrap(),
+        ),
+        ("undefined opcode", vec![0x60, 0x01, 0x60, 0x00, 0x55, 0x0c]),
+    ];
+    for (name, runtime) in programs {
+        let address = Address::create(&h.alice(), h.nonce);
+        let tx = h.signed(
+            &format!("deploy {name}"),
+            TxKind::Create,
+            0,
+            initcode_for(&runtime),
+            200_000,
+        );
+        h.check(tx).unwrap();
+        assert!(h.world.accounts.contains_key(&address), "{name} deployed");
+        let tx = h.signed(name, call(address), 0, vec![0xab; 7], 2_000_000);
+        h.check(tx).unwrap();
+    }
+
     // Transaction types and direct precompile calls.
     let data = EvmSamples::storeCall {
         k: U256::from(6),
@@ -1077,6 +1143,48 @@ fn interpreter_matches_the_executor() {
     assert!(h.check(tx).is_none());
     let tx = h.signed("unaffordable", call(BOB), 10u128.pow(25), vec![], 21_000);
     assert!(h.check(tx).is_none());
+    let tx = h.signed(
+        "gas above the block limit",
+        call(BOB),
+        1,
+        vec![],
+        30_000_001,
+    );
+    assert!(h.check(tx).is_none());
+    let tx = h.signed(
+        "initcode above EIP-3860",
+        TxKind::Create,
+        0,
+        vec![0; 49_153],
+        29_000_000,
+    );
+    assert!(h.check(tx).is_none());
+
+    // A deposit that deploys, and one that sends value to a new account.
+    let create = DepositTx {
+        source_hash: B256::repeat_byte(3),
+        from: BOB,
+        to: TxKind::Create,
+        mint: U256::from(1000),
+        value: U256::from(10),
+        gas_limit: 500_000,
+        is_system: false,
+        data: initcode_for(&[0x60, 0x2a, 0x60, 0x00, 0x55]).into(),
+    };
+    h.check(h.deposit("deposit creating a contract", &create))
+        .unwrap();
+    let send = DepositTx {
+        source_hash: B256::repeat_byte(4),
+        from: Address::repeat_byte(0x55),
+        to: TxKind::Call(Address::repeat_byte(0x66)),
+        mint: U256::from(1000),
+        value: U256::from(999),
+        gas_limit: 21_000,
+        is_system: false,
+        data: Bytes::new(),
+    };
+    h.check(h.deposit("deposit to a new account", &send))
+        .unwrap();
 
     // Seeded random calls.
     let mut rng = StdRng::seed_from_u64(9);

@@ -53,13 +53,14 @@ contract EvmPrecompiles {
             revert Unsupported(0x05);
         }
         if (id == 5 && _wordAt(input, 32) > bytes32(uint256(1024))) revert Unsupported(0x05);
-        uint256 before = gasleft();
+        // A failing precompile burns all the gas it is given, so "failed" and "ran out of L1 gas" can
+        // only be told apart by giving it surely enough: 8x its Cancun price (later L1 forks price
+        // modexp up to ~3x higher, the others the same) plus a margin.
+        uint256 forward = cost * 8 + 20_000;
+        if (gasleft() < forward + forward / 63 + 10_000) revert PrecompileOutOfL1Gas();
         bool success;
-        (success, out) = a.staticcall(input);
-        if (!success) {
-            if (gasleft() <= before / 64) revert PrecompileOutOfL1Gas();
-            return (false, gas, new bytes(0));
-        }
+        (success, out) = a.staticcall{gas: forward}(input);
+        if (!success) return (false, gas, new bytes(0));
         return (true, cost, out);
     }
 

@@ -150,6 +150,17 @@ contract EvmSamples {
         acc ^= keccak256(out);
         (ok, out) = address(6).staticcall(abi.encode(uint256(1), uint256(2), uint256(1), uint256(2)));
         acc ^= keccak256(abi.encode(ok, out));
+        (ok, out) = address(7).staticcall(abi.encode(uint256(1), uint256(2), uint256(3)));
+        acc ^= keccak256(abi.encode(ok, out));
+        (ok, out) = address(8).staticcall("");
+        acc ^= keccak256(abi.encode(ok, out));
+        bytes memory blake = new bytes(213);
+        blake[3] = 0x02;
+        blake[212] = 0x01;
+        (ok, out) = address(9).staticcall(blake);
+        acc ^= keccak256(abi.encode(ok, out));
+        (ok, out) = address(10).staticcall{gas: 60_000}(new bytes(192));
+        acc ^= keccak256(abi.encode(ok, out));
         slots[300] = uint256(acc);
     }
 
@@ -188,6 +199,58 @@ contract EvmSamples {
             return r + 1;
         } catch {
             return 0;
+        }
+    }
+
+    /// @notice Edge cases folded into slot 500: CALLCODE, a static-context write, a call without
+    ///         funds, transient storage rolled back by a revert, oversized initcode and code.
+    function edges(address child) external payable returns (uint256 acc) {
+        assembly {
+            let p := mload(0x40)
+            mstore(p, shl(224, 0x60fe47b1))
+            mstore(add(p, 4), 55)
+            acc := callcode(gas(), child, 0, p, 36, 0, 0)
+        }
+        (bool ok,) = address(this).staticcall(abi.encodeCall(this.store, (1, 2)));
+        acc = acc * 2 + (ok ? 1 : 0);
+        (ok,) = payable(child).call{value: address(this).balance + 1}("");
+        acc = acc * 2 + (ok ? 1 : 0);
+        try this.tstoreThenRevert() {} catch {}
+        uint256 t;
+        assembly {
+            t := tload(99)
+        }
+        acc = acc * 2 + t;
+        try this.bigInitcode() {}
+        catch {
+            acc = acc * 2 + 1;
+        }
+        try this.bigCode() returns (address a) {
+            acc = acc * 2 + (a == address(0) ? 1 : 0);
+        } catch {}
+        slots[500] = acc;
+    }
+
+    /// @notice TSTORE then revert (the write must roll back).
+    function tstoreThenRevert() external {
+        assembly {
+            tstore(99, 1)
+        }
+        revert Failed(0);
+    }
+
+    /// @notice CREATE with initcode over the EIP-3860 limit: an exceptional halt.
+    function bigInitcode() external {
+        assembly {
+            pop(create(0, 0, 50000))
+        }
+    }
+
+    /// @notice CREATE of code over the EIP-170 limit (24,577 bytes): the creation fails.
+    function bigCode() external returns (address a) {
+        bytes memory init = hex"6160016000f3";
+        assembly {
+            a := create(0, add(init, 32), mload(init))
         }
     }
 
