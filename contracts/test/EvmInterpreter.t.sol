@@ -45,7 +45,10 @@ contract EvmInterpreterTest is Test {
     /// @dev Runs `code` at TARGET called by SENDER with `data`; slots 0-3 of TARGET are in the
     ///      pre-state (zero), as are the fee recipients and OTHER (absent).
     function _run(bytes memory code, bytes memory data, uint64 gas) internal view returns (ExecResult memory) {
-        ExecInput memory input;
+        return interp.execute(_input(code, data, gas));
+    }
+
+    function _input(bytes memory code, bytes memory data, uint64 gas) internal pure returns (ExecInput memory input) {
         input.ctx = _ctx();
         input.fees = FeeConfig({
             baseFeeVault: address(0x4200000000000000000000000000000000000019),
@@ -80,7 +83,6 @@ contract EvmInterpreterTest is Test {
         }
         input.codes = new bytes[](1);
         input.codes[0] = code;
-        return interp.execute(input);
     }
 
     function _slot(ExecResult memory r, uint256 key) internal pure returns (uint256) {
@@ -115,5 +117,105 @@ contract EvmInterpreterTest is Test {
         _run(hex"5b600160010150600056", "", 200_000);
         uint256 g2 = gasleft();
         assertLt((g1 - g2) - (g0 - g1), 200 * 100_000, "marginal L1 gas per 100k L2 gas");
+    }
+
+    /// @notice SSTORE non-zero -> zero on a cold slot: 2100 + 2900, refund 4800 (EIP-3529).
+    function test_sstoreClearRefund() public view {
+        ExecResult memory r = _run(hex"600060035500", "", 100_000);
+        assertEq(r.status, 1);
+        assertEq(_slot(r, 3), 0);
+        assertEq(r.gasUsed, 21000 + 6 + 5000 - 4800);
+    }
+
+    /// @notice 0 -> 1 -> 0 in one transaction: 22100 then 100 with a 19900 refund, capped at a fifth.
+    function test_sstoreRestoreRefundIsCapped() public view {
+        ExecResult memory r = _run(hex"6001600055600060005500", "", 100_000);
+        uint256 raw = 21000 + 12 + 22100 + 100;
+        assertEq(r.gasUsed, raw - raw / 5);
+        assertEq(r.slots.length, 0);
+    }
+
+    /// @notice Memory expansion to 33 words: 3 * 33 + 33^2 / 512.
+    function test_memoryExpansion() public view {
+        ExecResult memory r = _run(hex"600161040052", "", 100_000);
+        assertEq(r.gasUsed, 21000 + 3 + 3 + 3 + 99 + 2);
+    }
+
+    /// @notice EXP: 10 + 50 per exponent byte (2^256 has a two-byte exponent).
+    function test_exp() public view {
+        // 2 ** 256 wraps to 0; storing 0 over 0 costs a cold read plus 100.
+        ExecResult memory r = _run(hex"61010060020a600055", "", 100_000);
+        assertEq(r.gasUsed, 21000 + 3 + 3 + 10 + 100 + 3 + 2100 + 100);
+        assertEq(r.slots.length, 0);
+    }
+
+    /// @notice KECCAK256 of one word: 30 + 6 + 3 (memory).
+    function test_keccak() public view {
+        ExecResult memory r = _run(hex"6020600020600055", "", 100_000);
+        assertEq(r.gasUsed, 21000 + 3 + 3 + 39 + 3 + 22100);
+        assertEq(_slot(r, 0), uint256(keccak256(new bytes(32))));
+    }
+
+    /// @notice SLOAD cold then warm (EIP-2929).
+    function test_sloadColdWarm() public view {
+        ExecResult memory r = _run(hex"6003546003540160005500", "", 100_000);
+        assertEq(r.gasUsed, 21000 + 3 + 2100 + 3 + 100 + 3 + 3 + 22100);
+        assertEq(_slot(r, 0), 10);
+    }
+
+    /// @notice BALANCE of a cold absent account: 2600.
+    function test_balanceCold() public view {
+        ExecResult memory r = _run(hex"610b0b315000", "", 100_000);
+        assertEq(r.gasUsed, 21000 + 3 + 2600 + 2);
+    }
+
+    /// @notice CALL to a cold empty account without value: 2600, the forwarded gas comes back.
+    function test_callEmptyAccount() public view {
+        ExecResult memory r = _run(hex"6000600060006000600061" hex"0b0b" hex"61ffff" hex"f1600055", "", 100_000);
+        assertEq(r.status, 1);
+        assertEq(_slot(r, 0), 1);
+        assertEq(r.gasUsed, 21000 + 7 * 3 + 2600 + 3 + 22100);
+    }
+
+    /// @notice Exceptional halts use all gas and write nothing; REVERT returns the rest.
+    function test_haltsAndRevert() public view {
+        bytes[4] memory programs = [bytes(hex"6001600055fe"), hex"6001600055600101", hex"600160005560ff56", hex"0c"];
+        for (uint256 i = 0; i < programs.length; i++) {
+            ExecResult memory r = _run(programs[i], "", 100_000);
+            assertEq(r.status, 0);
+            assertEq(r.gasUsed, 100_000);
+            assertEq(r.slots.length, 0);
+        }
+        ExecResult memory rev = _run(hex"600160005560006000fd", "", 100_000);
+        assertEq(rev.status, 0);
+        assertEq(rev.gasUsed, 21000 + 3 + 3 + 22100 + 3 + 3);
+        assertEq(rev.slots.length, 0);
+    }
+
+    /// @notice PUSH2 with one byte of code left reads the missing byte as zero.
+    function test_truncatedPush() public view {
+        ExecResult memory r = _run(hex"60005461ff", "", 100_000);
+        assertEq(r.status, 1);
+        assertEq(r.gasUsed, 21000 + 3 + 2100 + 3);
+    }
+
+    /// @notice A transaction with the wrong nonce is invalid (reason 7); a fee cap below the base fee
+    ///         too (reason 3).
+    function test_invalidTransactions() public {
+        ExecInput memory input = _input(hex"00", "", 100_000);
+        input.txn.nonce = 1;
+        vm.expectRevert(abi.encodeWithSelector(EvmInterpreter.InvalidTransaction.selector, uint8(7)));
+        interp.execute(input);
+        input = _input(hex"00", "", 100_000);
+        input.txn.maxFeePerGas = 6;
+        input.txn.maxPriorityFeePerGas = 1;
+        vm.expectRevert(abi.encodeWithSelector(EvmInterpreter.InvalidTransaction.selector, uint8(3)));
+        interp.execute(input);
+    }
+
+    /// @notice A slot the input does not prove makes execution revert instead of guessing.
+    function test_missingSlot() public {
+        vm.expectRevert(abi.encodeWithSelector(EvmInterpreter.MissingSlot.selector, TARGET, uint256(9)));
+        interp.execute(_input(hex"60095400", "", 100_000));
     }
 }

@@ -1303,3 +1303,81 @@ fn largest_provable_loop_within_30m_l1_gas() {
     );
     assert!(best.0 > 0);
 }
+
+/// The verifier refuses what the sequencer can never include: a blob transaction, a legacy
+/// transaction without EIP-155, one signed for another chain, a high-s signature.
+#[test]
+fn verifier_rejects_transactions_the_sequencer_cannot_include() {
+    let mut h = Harness::new();
+    let key = alice();
+    let legacy = |chain_id: Option<u64>| TxLegacy {
+        chain_id,
+        nonce: 0,
+        gas_price: 2 * u128::from(BASE_FEE),
+        gas_limit: 21_000,
+        to: TxKind::Call(BOB),
+        value: U256::from(1),
+        input: Bytes::new(),
+    };
+    let sign = |tx: TxLegacy| {
+        let signature = key.sign_hash_sync(&tx.signature_hash()).expect("sign");
+        TxEnvelope::from(tx.into_signed(signature)).encoded_2718()
+    };
+    let mut high_s = sign(legacy(Some(CHAIN_ID)));
+    // Replace s (the last 32 bytes) by n - s: the same signature in the upper half.
+    let n = U256::from_str_radix(
+        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141",
+        16,
+    )
+    .unwrap();
+    let len = high_s.len();
+    let s = U256::from_be_slice(&high_s[len - 32..]);
+    high_s[len - 32..].copy_from_slice(&(n - s).to_be_bytes::<32>());
+    let cases: Vec<(&str, Vec<u8>, u8)> = vec![
+        ("blob type", vec![0x03, 0xc0], 21),
+        ("pre-EIP-155 legacy", sign(legacy(None)), 23),
+        ("another chain", sign(legacy(Some(1))), 23),
+        ("high s", high_s, 24),
+    ];
+    let witness = (
+        Vec::<Bytes>::new(),
+        Vec::<Bytes>::new(),
+        Vec::<Address>::new(),
+        Vec::<Address>::new(),
+        Vec::<U256>::new(),
+    )
+        .abi_encode_params();
+    for (name, raw, reason) in cases {
+        let ctx = h.ctx();
+        let call = EvmStepVerifier::verifyTransactionCall {
+            ctx: EvmStepVerifier::BlockContext {
+                chainId: ctx.chainId,
+                number: ctx.number,
+                timestamp: ctx.timestamp,
+                coinbase: ctx.coinbase,
+                gasLimit: ctx.gasLimit,
+                baseFee: ctx.baseFee,
+                prevRandao: ctx.prevRandao,
+            },
+            txIndex: U256::ZERO,
+            preStateRoot: h.trie.root(),
+            preCumulativeGas: U256::ZERO,
+            preReceiptsHash: B256::ZERO,
+            txRlp: raw.into(),
+            witness: witness.clone().into(),
+        };
+        match h.chain.call(
+            Address::ZERO,
+            h.verifier,
+            call.abi_encode().into(),
+            30_000_000,
+        ) {
+            ExecutionResult::Revert { output, .. } => {
+                let mut expected = keccak256("InvalidTransaction(uint8)")[..4].to_vec();
+                expected.extend_from_slice(&U256::from(reason).to_be_bytes::<32>());
+                assert_eq!(output.to_vec(), expected, "{name}");
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}

@@ -205,7 +205,7 @@ contract EvmInterpreter {
         m.fees = input.fees;
         m.origin = input.txn.from;
         m.frames = new uint256[](1025);
-        m.table = PRECOMPILES.table();
+        m.table = PRECOMPILES.opcodeTable();
     }
 
     function _intrinsic(TxInput memory t) private view returns (uint256) {

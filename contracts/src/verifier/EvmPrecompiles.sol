@@ -17,7 +17,7 @@ contract EvmPrecompiles {
 
     /// @notice The opcode table `EvmInterpreter` copies into memory once per transaction.
     /// @return The table: per opcode, stack items popped (0xff = undefined), pushed, static gas (2 bytes).
-    function table() external pure returns (bytes memory) {
+    function opcodeTable() external pure returns (bytes memory) {
         return TABLE;
     }
 
