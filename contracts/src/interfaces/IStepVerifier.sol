@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.30;
 
-/// @notice The header fields of the disputed L2 block that the EVM can observe (DISPUTE.md).
-/// @param chainId L2 chain id (CHAINID, EIP-155 / typed-transaction checks).
-/// @param number L2 block number (NUMBER).
-/// @param timestamp L2 block timestamp (TIMESTAMP).
-/// @param coinbase Header beneficiary: the sequencer fee vault, paid the priority fee (COINBASE).
-/// @param gasLimit Block gas limit (GASLIMIT; a transaction may not ask for more).
-/// @param baseFee EIP-1559 base fee of the block (BASEFEE).
-/// @param prevRandao Header mixHash (PREVRANDAO).
+/// @notice The block environment of the disputed L2 block, taken from its header (which the
+///         dispute game checked against the disputed output root) and the game's chain id.
+/// @param chainId The L2 chain id (CHAINID, and the chain id signed transactions must carry).
+/// @param number The L2 block number (NUMBER).
+/// @param timestamp The block's timestamp (TIMESTAMP).
+/// @param coinbase The header beneficiary: the sequencer fee vault (COINBASE).
+/// @param gasLimit The block gas limit (GASLIMIT).
+/// @param baseFee The block base fee (BASEFEE).
+/// @param prevRandao The header's mixHash (PREVRANDAO).
 struct BlockContext {
     uint256 chainId;
     uint256 number;
@@ -19,13 +20,26 @@ struct BlockContext {
     bytes32 prevRandao;
 }
 
-/// @notice One-step proof of one L2 transaction: re-executes it on L1 from a committed pre-state so
-///         the dispute game can decide which party's per-transaction commitment is right.
+/// @title IStepVerifier
+/// @notice Executes one L2 transaction on L1 (contracts/DISPUTE.md, "IStepVerifier"): the single
+///         step the dispute game cannot bisect further. The game calls it with a pre-state it
+///         has already checked against the agreed commitment `D_i` and compares the returned
+///         commitment with the disputed `D_{i+1}`.
+/// @dev Commitments: `D = keccak256(abi.encodePacked(bytes32 stateRoot, uint256 cumulativeGas,
+///      bytes32 receiptsHash))`. The verifier must never return a wrong commitment: a node or
+///      bytecode missing from `witness` reverts (`MissingNode(hash)` / `MissingCode(hash)`), so
+///      the caller can retry with a complete witness.
 interface IStepVerifier {
-    /// @notice Executes transaction `txIndex` of the block described by `ctx` on the state committed
-    ///         by (`preStateRoot`, `preCumulativeGas`, `preReceiptsHash`) and returns the commitment
-    ///         `keccak256(abi.encodePacked(postStateRoot, cumulativeGas, receiptsHash))` of the result.
-    ///         Reverts when the witness lacks something execution needs (never a wrong result).
+    /// @notice Executes transaction `txIndex` (`txRlp`, the EIP-2718 envelope as in the block)
+    ///         on the pre-state and returns the post-state commitment.
+    /// @param ctx The block environment.
+    /// @param txIndex The transaction's position in the block (0 is the L1-info deposit).
+    /// @param preStateRoot State root before the transaction.
+    /// @param preCumulativeGas Block gas used before the transaction.
+    /// @param preReceiptsHash Receipts accumulator before the transaction.
+    /// @param txRlp The transaction as it appears in the block's transactions trie.
+    /// @param witness Pre-state trie nodes and bytecode the execution needs, keyed by hash.
+    /// @return postCommitment `D_{txIndex+1}` as computed by executing the transaction.
     function verifyTransaction(
         BlockContext calldata ctx,
         uint256 txIndex,
