@@ -1381,3 +1381,101 @@ fn verifier_rejects_transactions_the_sequencer_cannot_include() {
         }
     }
 }
+
+/// Random programs: straight-line bytecode over most opcodes (small operands so memory, storage,
+/// jumps and calls do something), each deployed and called on both sides; BLOCKHASH is left out
+/// (the interpreter refuses it in range).
+#[test]
+fn random_programs_match_the_executor() {
+    let mut programs = 0;
+    for seed in [0x5eed, 7, 42] {
+        programs += random_programs(seed, 300);
+    }
+    eprintln!("{programs} random programs ran on both sides");
+    assert!(programs > 600);
+}
+
+/// Deploys and calls `count` random programs from `seed`; returns how many deployed.
+fn random_programs(seed: u64, count: usize) -> usize {
+    let mut h = Harness::new();
+    h.check(h.deposit("l1-info deposit", &l1_info_deposit(0)))
+        .unwrap();
+    let mut rng = StdRng::seed_from_u64(seed);
+    const OPS: &[u8] = &[
+        0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x10, 0x11, 0x12, 0x13,
+        0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x20, 0x30, 0x31, 0x32, 0x33,
+        0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x41, 0x42, 0x43,
+        0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4a, 0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57,
+        0x58, 0x59, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f, 0x80, 0x81, 0x82, 0x83, 0x90, 0x91, 0x92,
+        0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xfa, 0xfd, 0xff, 0xfe,
+        0x0c, 0x8a, 0x8f, 0x9a, 0x9f, 0x21, 0x4b, 0xef,
+    ];
+    let mut programs = 0;
+    for i in 0..count {
+        let mut code = Vec::new();
+        for _ in 0..rng.random_range(1..8) {
+            code.extend_from_slice(&[0x60, rng.random_range(0..4u8)]);
+        }
+        for _ in 0..rng.random_range(5..60) {
+            match rng.random_range(0..10u8) {
+                0..=3 => {
+                    // PUSH1 small / PUSH2 / PUSH32 random.
+                    match rng.random_range(0..4u8) {
+                        0 => code.extend_from_slice(&[0x60, rng.random_range(0..0x40u8)]),
+                        1 => code.extend_from_slice(&[0x61, 0x00, rng.random()]),
+                        2 => {
+                            code.push(0x7f);
+                            code.extend_from_slice(&rng.random::<[u8; 32]>());
+                        }
+                        _ => code.extend_from_slice(&[0x60, rng.random_range(1..12u8)]),
+                    }
+                }
+                _ => {
+                    let op = OPS[rng.random_range(0..OPS.len())];
+                    if matches!(op, 0xf1 | 0xf2 | 0xf4 | 0xfa) {
+                        // A call with small gas to self, a precompile or an absent account.
+                        let target = match rng.random_range(0..3u8) {
+                            0 => 0x30,
+                            _ => 0x00,
+                        };
+                        code.extend_from_slice(&[0x60, 0x20, 0x60, 0x00, 0x60, 0x20, 0x60, 0x00]);
+                        if matches!(op, 0xf1 | 0xf2) {
+                            code.extend_from_slice(&[0x60, rng.random_range(0..2u8)]);
+                        }
+                        if target == 0x30 {
+                            code.push(0x30);
+                        } else {
+                            code.extend_from_slice(&[0x60, rng.random_range(1..12u8)]);
+                        }
+                        code.extend_from_slice(&[0x61, 0x27, 0x10, op]);
+                    } else {
+                        code.push(op);
+                    }
+                }
+            }
+        }
+        let address = Address::create(&h.alice(), h.nonce);
+        let tx = h.signed(
+            &format!("deploy program {i}"),
+            TxKind::Create,
+            0,
+            initcode_for(&code),
+            400_000,
+        );
+        h.check(tx).unwrap();
+        if !h.world.accounts.contains_key(&address) {
+            continue;
+        }
+        programs += 1;
+        let data: Vec<u8> = (0..rng.random_range(0..40)).map(|_| rng.random()).collect();
+        let tx = h.signed(
+            &format!("seed {seed} program {i}: {}", alloy::hex::encode(&code)),
+            call(address),
+            rng.random_range(0..3u128),
+            data,
+            300_000,
+        );
+        h.check(tx).unwrap();
+    }
+    programs
+}

@@ -496,10 +496,12 @@ contract EvmInterpreter {
                         switch op
                         case 0x50 {}
                         case 0x51 {
+                            if gt(mload(top), 0xffffffff) { break }
                             if gt(add(mload(top), 32), mload(add(f, 0x1c0))) { break }
                             mstore(top, mload(add(add(mload(add(f, 0x1a0)), 32), mload(top))))
                         }
                         case 0x52 {
+                            if gt(mload(top), 0xffffffff) { break }
                             if gt(add(mload(top), 32), mload(add(f, 0x1c0))) { break }
                             mstore(add(add(mload(add(f, 0x1a0)), 32), mload(top)), mload(sub(top, 32)))
                         }
@@ -643,10 +645,11 @@ contract EvmInterpreter {
             uint256 off = _pop(f);
             uint256 len = _pop(f);
             if (!_charge(f, 6 * _words(len)) || !_expand(f, off, len)) return ERROR;
-            uint256 p = _memPtr(f) + off;
+            uint256 mp = _memPtr(f);
             bytes32 h;
             assembly ("memory-safe") {
-                h := keccak256(p, len)
+                // With len == 0 the offset is unchecked and may wrap: nothing is read.
+                h := keccak256(add(mp, off), len)
             }
             _push(f, uint256(h));
         } else if (op == 0x31 || op == 0x3b || op == 0x3f) {
@@ -830,15 +833,15 @@ contract EvmInterpreter {
         uint256 off = _pop(f);
         uint256 len = _pop(f);
         uint256 n = op - 0xa0;
-        if (!_charge(f, 8 * len) || !_expand(f, off, len)) return ERROR;
+        if (len > 0xffffffff || !_charge(f, 8 * len) || !_expand(f, off, len)) return ERROR;
         bytes32[] memory topics = new bytes32[](n);
         for (uint256 i = 0; i < n; i++) {
             topics[i] = bytes32(_pop(f));
         }
-        uint256 p = _memPtr(f) + off;
+        uint256 mp = _memPtr(f);
         bytes32 dataHash;
         assembly ("memory-safe") {
-            dataHash := keccak256(p, len)
+            dataHash := keccak256(add(mp, off), len)
         }
         m.logsAcc = keccak256(abi.encodePacked(m.logsAcc, f.target, uint8(n), topics, dataHash));
         return RUNNING;
