@@ -246,7 +246,13 @@ contract EvmInterpreter {
         if (a.codeHash != EMPTY_CODE_HASH) return 6;
         if (!deposit && t.nonce != a.nonce) return 7;
         if (!deposit && a.nonce == type(uint64).max) return 7;
-        uint256 maxSpend = uint256(t.gasLimit) * t.maxFeePerGas;
+        uint256 maxSpend;
+        unchecked {
+            // revm rejects a fee cap whose product with the gas limit (plus value) overflows.
+            maxSpend = uint256(t.gasLimit) * t.maxFeePerGas;
+            if (t.maxFeePerGas != 0 && maxSpend / t.maxFeePerGas != t.gasLimit) return 8;
+            if (maxSpend + t.value < maxSpend) return 8;
+        }
         if (a.balance < maxSpend + t.value) return 8;
         uint256 afterGas = a.balance - uint256(t.gasLimit) * _effectivePrice(m, t);
         if (l1Fee != 0 && afterGas < t.value + l1Fee) return 9;
