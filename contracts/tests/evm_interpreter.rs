@@ -40,7 +40,9 @@ use parallax_executor::{
     AccountBasic, BlockExecutor, ExecutionEnv, ExecutionError, RollupTx, Sequential, StateChanges,
     TxFunding,
 };
-use parallax_fraud_proof::{trace::TraceState, MemoryNodes, StateReads, StateWitnessBuilder};
+use parallax_fraud_proof::{
+    trace::TraceState, MemoryNodes, StateReads, StateWitnessBuilder, StepWitness,
+};
 use parallax_protocol::{
     deposit::DepositTx,
     l1_data_fee,
@@ -710,21 +712,17 @@ impl Harness {
         );
         let next = self.trace.advance(receipt, receipt.gas_used, post.root());
 
-        let codes: Vec<Bytes> = needs
-            .codes
-            .iter()
-            .map(|hash| self.world.codes[hash].clone())
-            .collect();
-        let owners: Vec<Address> = needs.slots.iter().map(|(address, _)| *address).collect();
-        let keys: Vec<U256> = needs.slots.iter().map(|(_, slot)| *slot).collect();
-        let encoded = (
-            witness.nodes.clone(),
-            codes,
-            needs.accounts.clone(),
-            owners,
-            keys,
-        )
-            .abi_encode_params();
+        let encoded = StepWitness {
+            nodes: witness.nodes.clone(),
+            codes: needs
+                .codes
+                .iter()
+                .map(|hash| self.world.codes[hash].clone())
+                .collect(),
+            accounts: needs.accounts.clone(),
+            slots: needs.slots.clone(),
+        }
+        .encode();
         let ctx = self.ctx();
         let call = EvmStepVerifier::verifyTransactionCall {
             ctx: EvmStepVerifier::BlockContext {
@@ -741,7 +739,7 @@ impl Harness {
             preCumulativeGas: U256::from(self.trace.cumulative_gas),
             preReceiptsHash: self.trace.receipts_hash,
             txRlp: tx.raw.clone().into(),
-            witness: encoded.into(),
+            witness: encoded,
         };
         let gas = match self.chain.call(
             Address::ZERO,

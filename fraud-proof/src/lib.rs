@@ -8,9 +8,11 @@
 
 pub mod game;
 pub mod mpt;
+pub mod step;
 pub mod trace;
 pub mod truth;
 pub mod witness;
 
 pub use mpt::{FnSource, MemoryNodes, Mpt, MptError, NodeSource};
+pub use step::{StepWitness, L1_FEE_SLOTS};
 pub use witness::{StateReads, StateWitness, StateWitnessBuilder, WitnessError};
