@@ -391,8 +391,10 @@ contract DisputeGame is IDisputeGame {
         if (status != GameStatus.IN_PROGRESS) return (defenderLeft, challengerLeft);
         uint256 elapsed = block.timestamp - turnStartedAt;
         if (defenderToMove()) {
+            // forge-lint: disable-next-line(unsafe-typecast) -- the running clock only shrinks (elapsed < left)
             defenderLeft = elapsed >= defenderLeft ? 0 : uint64(defenderLeft - elapsed);
         } else {
+            // forge-lint: disable-next-line(unsafe-typecast) -- the running clock only shrinks (elapsed < left)
             challengerLeft = elapsed >= challengerLeft ? 0 : uint64(challengerLeft - elapsed);
         }
     }
@@ -530,6 +532,7 @@ contract DisputeGame is IDisputeGame {
         _ctx = StoredContext({
             number: number,
             timestamp: f[11].readUint256(),
+            // forge-lint: disable-next-line(unsafe-typecast) -- the beneficiary is checked to be 20 bytes
             coinbase: address(bytes20(beneficiary)),
             gasLimit: f[9].readUint256(),
             baseFee: f[15].readUint256(),
@@ -555,14 +558,17 @@ contract DisputeGame is IDisputeGame {
     /// @dev The transactions-trie key of position `i`: the RLP encoding of the integer.
     function _rlpIndex(uint256 i) private pure returns (bytes memory out) {
         if (i == 0) return hex"80";
+        // forge-lint: disable-next-line(unsafe-typecast) -- i < 0x80
         if (i < 0x80) return abi.encodePacked(uint8(i));
         uint256 len;
         for (uint256 t = i; t != 0; t >>= 8) {
             ++len;
         }
         out = new bytes(len + 1);
+        // forge-lint: disable-next-line(unsafe-typecast) -- len <= 32
         out[0] = bytes1(uint8(0x80 + len));
         for (uint256 k; k < len; ++k) {
+            // forge-lint: disable-next-line(unsafe-typecast) -- one byte of i
             out[len - k] = bytes1(uint8(i >> (8 * k)));
         }
     }

@@ -139,6 +139,7 @@ contract DisputeGameTest is GameFixture {
         DisputeGame game = _create(0, 10);
         vm.warp(block.timestamp + 100);
         vm.expectEmit(address(game));
+        // forge-lint: disable-next-line(unsafe-typecast) -- test values in range
         emit DisputeGame.Defended(1, defender, 5, _claim(5), 0, 10, uint64(CLOCK - 100));
         vm.prank(defender);
         game.defendBlock(_claim(5));
@@ -149,6 +150,7 @@ contract DisputeGameTest is GameFixture {
 
         vm.warp(block.timestamp + 40);
         vm.expectEmit(address(game));
+        // forge-lint: disable-next-line(unsafe-typecast) -- test values in range
         emit DisputeGame.Chosen(1, challenger, false, 5, 0, 5, uint64(CLOCK - 40));
         vm.prank(challenger);
         game.chooseBlock(false);
@@ -287,6 +289,7 @@ contract DisputeGameTest is GameFixture {
         bytes32 d0 = _d(0, fxTxCount);
         bytes32 dT = _d(fxTxCount, fxTxCount);
         vm.expectEmit(address(game));
+        // forge-lint: disable-next-line(unsafe-typecast) -- test values in range
         emit DisputeGame.BlockOpened(defender, fxNumber, fxTxCount, fxTxRoot, d0, dT, uint64(CLOCK));
         _openBlock(game, fxTxCount);
         assertEq(uint8(game.stage()), uint8(Stage.TXS));
@@ -470,10 +473,12 @@ contract DisputeGameTest is GameFixture {
         DisputeGame game = _level2(fxTxCount);
         assertEq(game.mid(), 65);
         vm.expectEmit(address(game));
+        // forge-lint: disable-next-line(unsafe-typecast) -- test values in range
         emit DisputeGame.Defended(2, defender, 65, _d(65, fxTxCount), 0, 130, uint64(CLOCK));
         vm.prank(defender);
         game.defendTx(_d(65, fxTxCount));
         vm.expectEmit(address(game));
+        // forge-lint: disable-next-line(unsafe-typecast) -- test values in range
         emit DisputeGame.Chosen(2, challenger, true, 65, 65, 130, uint64(CLOCK));
         vm.prank(challenger);
         game.chooseTx(true);

@@ -18,6 +18,10 @@ const EXPORTS = [
   ['L1Block.sol', 'L1Block'],
   ['IDisputeGame.sol', 'IDisputeGame'],
   ['IDisputeGameFactory.sol', 'IDisputeGameFactory'],
+  ['IStepVerifier.sol', 'IStepVerifier'],
+  ['DisputeGame.sol', 'DisputeGame'],
+  ['DisputeGameFactory.sol', 'DisputeGameFactory'],
+  ['UnavailableStepVerifier.sol', 'UnavailableStepVerifier'],
 ];
 
 // Test-only harnesses the Rust tests run in revm, exported to <dest>/test/ so they are never

@@ -24,6 +24,7 @@ interface Vm {
     function label(address account, string calldata name) external;
     function addr(uint256 privateKey) external pure returns (address);
     function load(address target, bytes32 slot) external view returns (bytes32);
+    function getNonce(address account) external view returns (uint64 nonce);
     function assume(bool condition) external pure;
 
     // Expectations
