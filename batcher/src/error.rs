@@ -1,10 +1,10 @@
 //! The crate's one error type, with the retry decision made in one place ([`Error::is_transient`]).
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::Address;
 use parallax_protocol::{blob::BlobError, channel::BuilderError, frame::FrameError};
 use parallax_state::store::StoreError;
 
-/// What stopped the batcher, proposer or tx manager from doing a step.
+/// What stopped the batcher or proposer from doing a step.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The chain store failed.
@@ -45,28 +45,9 @@ pub enum Error {
     /// An L2 block number before the rollup's genesis (no scheduled timestamp).
     #[error("L2 block {0} is before the rollup genesis")]
     BeforeGenesis(u64),
-    /// The journal holds bytes that do not decode as a signed transaction.
-    #[error("journaled L1 transaction {hash} does not decode: {source}")]
-    CorruptJournal {
-        /// The journaled attempt.
-        hash: B256,
-        /// The decoder's complaint.
-        source: alloy::eips::eip2718::Eip2718Error,
-    },
-    /// The journal holds a transaction this manager cannot re-sign (a type it never sends).
-    #[error("journaled L1 transaction {0} has a type the tx manager does not send")]
-    UnsupportedJournalType(B256),
-    /// The L1 node serves another chain than the one configured.
-    #[error("L1 chain id is {actual}, configured {expected}")]
-    ChainId {
-        /// Configured.
-        expected: u64,
-        /// What the node reports.
-        actual: u64,
-    },
-    /// L1 has no EIP-1559 base fee (pre-London node) or the latest block is missing.
-    #[error("L1 latest block has no base fee")]
-    NoBaseFee,
+    /// The L1 transaction manager failed.
+    #[error(transparent)]
+    TxManager(#[from] parallax_txmgr::TxError),
     /// A DA backend was asked to carry frames it was not planned for.
     #[error("DA backend {backend} cannot carry {frames} frames of up to {largest} bytes")]
     DaPlan {
@@ -95,7 +76,8 @@ impl Error {
     /// looping on the same failure.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Rpc(_) | Self::Contract(_) | Self::NoBaseFee => true,
+            Self::Rpc(_) | Self::Contract(_) => true,
+            Self::TxManager(error) => error.is_transient(),
             Self::Store(error) => matches!(error, StoreError::Database(_)),
             Self::Signer(_)
             | Self::Kzg(_)
@@ -105,9 +87,6 @@ impl Error {
             | Self::Batch { .. }
             | Self::MissingBlock(_)
             | Self::BeforeGenesis(_)
-            | Self::CorruptJournal { .. }
-            | Self::UnsupportedJournalType(_)
-            | Self::ChainId { .. }
             | Self::DaPlan { .. }
             | Self::WrongKey { .. } => false,
         }

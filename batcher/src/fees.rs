@@ -6,30 +6,13 @@ use parallax_protocol::{
     blob::MAX_BLOB_DATA_LEN,
     frame::{FRAME_OVERHEAD, MAX_CALLDATA_PAYLOAD},
 };
+pub use parallax_txmgr::L1Fees;
 
 /// Gas of a plain transaction before its data.
 pub const TX_BASE_GAS: u128 = 21_000;
 
 /// Most blobs one transaction carries (Cancun's per-block maximum, design §5).
 pub const MAX_BLOBS_PER_TX: usize = 6;
-
-/// Current L1 prices, in wei.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct L1Fees {
-    /// Base fee per gas of the latest block.
-    pub base_fee: u128,
-    /// Priority fee per gas the node suggests.
-    pub priority_fee: u128,
-    /// Blob base fee per blob gas for the next block.
-    pub blob_base_fee: u128,
-}
-
-impl L1Fees {
-    /// What one gas of execution costs now: base fee plus tip.
-    pub fn gas_price(&self) -> u128 {
-        self.base_fee.saturating_add(self.priority_fee)
-    }
-}
 
 /// How calldata is charged: 16 gas per non-zero byte on Cancun. Compressed channel data is close
 /// to uniformly random (1 byte in 256 is zero), so every byte is counted as non-zero. On Prague

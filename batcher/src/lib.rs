@@ -7,9 +7,10 @@
 //!   reposting or skipping a block.
 //! - [`proposer`]: output roots of every `proposal_interval`-th L2 block whose data is on L1
 //!   (the safe head, or confirmed frames), with the bond, to the `OutputOracle`.
-//! - [`txmgr`]: signing with a local key, nonces that survive restarts, fee bumps, stuck-nonce
-//!   replacement, confirmation depth and reorg re-broadcasts, with every signed transaction
-//!   journaled in the chain store before it is broadcast.
+//! - [`txmgr`] (the `parallax-txmgr` crate, re-exported): signing with a local key, nonces that
+//!   survive restarts, fee bumps, stuck-nonce replacement, confirmation depth and reorg
+//!   re-broadcasts, with every signed transaction journaled in the chain store before it is
+//!   broadcast.
 //! - [`metrics`]: Prometheus text on its own port, including the unposted-bytes figure the
 //!   sequencer's backpressure reads.
 #![forbid(unsafe_code)]
@@ -20,11 +21,12 @@ mod error;
 pub mod fees;
 pub mod metrics;
 pub mod proposer;
-pub mod txmgr;
 
 pub use batcher::{confirmed_through, unconfirmed_transaction_bytes, Batcher, BatcherConfig};
 pub use error::Error;
 pub use fees::{CostModel, L1Fees};
 pub use metrics::Metrics;
+pub use parallax_txmgr::{
+    self as txmgr, TxCandidate, TxError, TxEvent, TxManager, TxManagerConfig,
+};
 pub use proposer::{ProposeAfter, Proposer, ProposerConfig};
-pub use txmgr::{TxCandidate, TxEvent, TxManager, TxManagerConfig};

@@ -18,7 +18,7 @@ contract L1BlockTest is Test {
         hex"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
         hex"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
         hex"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f" hex"8182838485868788"
-        hex"000000000000000000000000a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3";
+        hex"000000000000000000000000a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3" hex"c1c2c3c4" hex"d1d2d3d4";
 
     struct Values {
         uint64 number;
@@ -28,6 +28,8 @@ contract L1BlockTest is Test {
         bytes32 hash;
         uint64 sequenceNumber;
         bytes32 batcherHash;
+        uint32 baseFeeScalar;
+        uint32 blobBaseFeeScalar;
     }
 
     function setUp() public {
@@ -36,16 +38,16 @@ contract L1BlockTest is Test {
 
     function test_constants() public view {
         assertEq(l1Block.DEPOSITOR(), DEPOSITOR);
-        assertEq(l1Block.CALLDATA_LENGTH(), 156);
+        assertEq(l1Block.CALLDATA_LENGTH(), 164);
         assertEq(L1Block.setL1BlockValues.selector, bytes4(0x2736154f));
-        assertEq(keccak256(bytes(l1Block.version())), keccak256("1.0.0"));
+        assertEq(keccak256(bytes(l1Block.version())), keccak256("2.0.0"));
     }
 
     /// @notice The calldata built one byte at a time at the documented offsets is the packed
     ///         encoding, equals the fixed vector, and is read back field by field.
     function test_layout_byteByByte() public {
         Values memory v = _vectorValues();
-        bytes memory data = new bytes(156);
+        bytes memory data = new bytes(164);
         _put(data, 0, 0x2736154f, 4);
         _put(data, 4, v.number, 8);
         _put(data, 12, v.timestamp, 8);
@@ -54,6 +56,8 @@ contract L1BlockTest is Test {
         _put(data, 84, uint256(v.hash), 32);
         _put(data, 116, v.sequenceNumber, 8);
         _put(data, 124, uint256(v.batcherHash), 32);
+        _put(data, 156, v.baseFeeScalar, 4);
+        _put(data, 160, v.blobBaseFeeScalar, 4);
         assertEq(data, VECTOR, "byte-by-byte != vector");
         assertEq(_encode(v), VECTOR, "encodePacked != vector");
 
@@ -68,13 +72,27 @@ contract L1BlockTest is Test {
         uint256 blobBaseFee,
         bytes32 hash,
         uint64 sequenceNumber,
-        bytes32 batcherHash
+        bytes32 batcherHash,
+        uint32 baseFeeScalar,
+        uint32 blobBaseFeeScalar
     ) public {
-        Values memory v = Values(number, timestamp, basefee, blobBaseFee, hash, sequenceNumber, batcherHash);
+        Values memory v = Values(
+            number, timestamp, basefee, blobBaseFee, hash, sequenceNumber, batcherHash, baseFeeScalar, blobBaseFeeScalar
+        );
         _set(_encode(v));
         _assertStored(v);
-        // A second write replaces every field (no stale bits in the packed slot).
-        Values memory w = Values(~number, ~timestamp, ~basefee, ~blobBaseFee, ~hash, ~sequenceNumber, ~batcherHash);
+        // A second write replaces every field (no stale bits in the packed slots).
+        Values memory w = Values(
+            ~number,
+            ~timestamp,
+            ~basefee,
+            ~blobBaseFee,
+            ~hash,
+            ~sequenceNumber,
+            ~batcherHash,
+            ~baseFeeScalar,
+            ~blobBaseFeeScalar
+        );
         _set(_encode(w));
         _assertStored(w);
     }
@@ -91,6 +109,10 @@ contract L1BlockTest is Test {
         assertEq(uint256(vm.load(address(l1Block), bytes32(uint256(2)))), v.blobBaseFee, "slot 2: blobBaseFee");
         assertEq(vm.load(address(l1Block), bytes32(uint256(3))), v.hash, "slot 3: hash");
         assertEq(vm.load(address(l1Block), bytes32(uint256(4))), v.batcherHash, "slot 4: batcherHash");
+        bytes32 s5 = vm.load(address(l1Block), bytes32(uint256(5)));
+        assertEq(uint256(s5) & type(uint32).max, 0xc1c2c3c4, "slot 5 bytes 0-3: baseFeeScalar");
+        assertEq(uint256(s5 >> 32) & type(uint32).max, 0xd1d2d3d4, "slot 5 bytes 4-7: blobBaseFeeScalar");
+        assertEq(uint256(s5 >> 64), 0, "slot 5 bytes 8-31: unused");
     }
 
     function testFuzz_otherSender_reverts(address sender) public {
@@ -101,13 +123,13 @@ contract L1BlockTest is Test {
     }
 
     function test_wrongLength_reverts() public {
-        bytes memory short = new bytes(155);
-        bytes memory long = new bytes(157);
-        for (uint256 i; i < 155; ++i) {
+        bytes memory short = new bytes(163);
+        bytes memory long = new bytes(165);
+        for (uint256 i; i < 163; ++i) {
             short[i] = VECTOR[i];
             long[i] = VECTOR[i];
         }
-        long[155] = VECTOR[155];
+        long[163] = VECTOR[163];
         _expectLengthRevert(short);
         _expectLengthRevert(long);
         // The ABI-encoded call (selector only) is not a valid update either.
@@ -117,13 +139,13 @@ contract L1BlockTest is Test {
 
     function testFuzz_wrongLength_reverts(uint256 length) public {
         length = bound(length, 4, 1024);
-        vm.assume(length != 156);
+        vm.assume(length != 164);
         bytes memory data = new bytes(length);
         _put(data, 0, 0x2736154f, 4);
         _expectLengthRevert(data);
     }
 
-    /// @notice The first write of a block touches five fresh slots; it must stay far below the
+    /// @notice The first write of a block touches six fresh slots; it must stay far below the
     ///         deposit's gas limit (`L1_INFO_GAS_LIMIT` = 1,000,000).
     function test_gas_firstWrite() public {
         uint256 start = gasleft();
@@ -142,6 +164,8 @@ contract L1BlockTest is Test {
         v.hash = 0x606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f;
         v.sequenceNumber = 0x8182838485868788;
         v.batcherHash = bytes32(uint256(uint160(0xa0A1A2a3A4A5a6a7a8a9AaaBaCADAeAfb0B1b2b3)));
+        v.baseFeeScalar = 0xc1c2c3c4;
+        v.blobBaseFeeScalar = 0xd1d2d3d4;
     }
 
     function _encode(Values memory v) internal pure returns (bytes memory) {
@@ -153,7 +177,9 @@ contract L1BlockTest is Test {
             v.blobBaseFee,
             v.hash,
             v.sequenceNumber,
-            v.batcherHash
+            v.batcherHash,
+            v.baseFeeScalar,
+            v.blobBaseFeeScalar
         );
     }
 
@@ -189,5 +215,7 @@ contract L1BlockTest is Test {
         assertEq(l1Block.hash(), v.hash, "hash");
         assertEq(l1Block.sequenceNumber(), v.sequenceNumber, "sequenceNumber");
         assertEq(l1Block.batcherHash(), v.batcherHash, "batcherHash");
+        assertEq(l1Block.baseFeeScalar(), v.baseFeeScalar, "baseFeeScalar");
+        assertEq(l1Block.blobBaseFeeScalar(), v.blobBaseFeeScalar, "blobBaseFeeScalar");
     }
 }

@@ -16,6 +16,7 @@ use parallax_executor::revm::context::result::ExecutionResult;
 use parallax_protocol::{
     l1_info::{L1Info, L1_INFO_GAS_LIMIT, L1_INFO_LEN, L1_INFO_SELECTOR},
     predeploys::{L1_BLOCK, L1_INFO_DEPOSITOR},
+    L1FeeScalars,
 };
 use proptest::prelude::*;
 
@@ -30,6 +31,8 @@ const VECTOR: [u8; L1_INFO_LEN] = hex!(
     "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
     "8182838485868788"
     "000000000000000000000000a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3"
+    "c1c2c3c4"
+    "d1d2d3d4"
 );
 
 fn vector_info() -> L1Info {
@@ -43,6 +46,10 @@ fn vector_info() -> L1Info {
         sequence_number: 0x8182838485868788,
         batcher_hash: Address::from(std::array::from_fn::<u8, 20, _>(|i| 0xa0 + i as u8))
             .into_word(),
+        scalars: L1FeeScalars {
+            base_fee_scalar: 0xc1c2c3c4,
+            blob_base_fee_scalar: 0xd1d2d3d4,
+        },
     }
 }
 
@@ -71,6 +78,10 @@ fn stored(chain: &mut Chain) -> L1Info {
         hash: get(chain, L1Block::hashCall {}),
         sequence_number: get(chain, L1Block::sequenceNumberCall {}),
         batcher_hash: get(chain, L1Block::batcherHashCall {}),
+        scalars: L1FeeScalars {
+            base_fee_scalar: get(chain, L1Block::baseFeeScalarCall {}),
+            blob_base_fee_scalar: get(chain, L1Block::blobBaseFeeScalarCall {}),
+        },
     }
 }
 
@@ -88,6 +99,14 @@ fn write_and_check(chain: &mut Chain, info: &L1Info) {
     assert_eq!(
         chain.storage(L1_BLOCK, U256::from(4)),
         U256::from_be_bytes(info.batcher_hash.0)
+    );
+    // Slot 5: baseFeeScalar (bytes 0-3) | blobBaseFeeScalar (4-7): the one-step verifier reads it.
+    let slot5 = U256::from(info.scalars.base_fee_scalar)
+        | (U256::from(info.scalars.blob_base_fee_scalar) << 32);
+    assert_eq!(
+        chain.storage(L1_BLOCK, U256::from(5)),
+        slot5,
+        "slot 5 packing"
     );
 }
 
@@ -125,6 +144,10 @@ fn edge_values_round_trip_and_overwrite() {
         hash: B256::repeat_byte(0xff),
         sequence_number: u64::MAX,
         batcher_hash: B256::repeat_byte(0xff),
+        scalars: L1FeeScalars {
+            base_fee_scalar: u32::MAX,
+            blob_base_fee_scalar: u32::MAX,
+        },
     };
     let mut chain = chain();
     // All ones, then all zeros (no stale bits may survive in the packed slot), then the vector.
@@ -147,7 +170,7 @@ fn fits_the_deposit_gas_limit() {
 }
 
 #[test]
-fn only_the_depositor_writes_and_only_156_bytes() {
+fn only_the_depositor_writes_and_only_164_bytes() {
     let mut chain = chain();
     let before = vector_info();
     write_and_check(&mut chain, &before);
@@ -215,9 +238,19 @@ fn l1_info() -> impl Strategy<Value = L1Info> {
         word(),
         u64_value(),
         batcher,
+        any::<(u32, u32)>(),
     )
         .prop_map(
-            |(number, timestamp, base_fee, blob_base_fee, hash, sequence_number, batcher_hash)| {
+            |(
+                number,
+                timestamp,
+                base_fee,
+                blob_base_fee,
+                hash,
+                sequence_number,
+                batcher_hash,
+                (base_fee_scalar, blob_base_fee_scalar),
+            )| {
                 L1Info {
                     number,
                     timestamp,
@@ -226,6 +259,10 @@ fn l1_info() -> impl Strategy<Value = L1Info> {
                     hash,
                     sequence_number,
                     batcher_hash,
+                    scalars: L1FeeScalars {
+                        base_fee_scalar,
+                        blob_base_fee_scalar,
+                    },
                 }
             },
         )

@@ -5,3 +5,7 @@
 //! output roots of L2 blocks, level-2 bisection over per-transaction commitments inside the first
 //! disputed block, and a one-step proof of a single transaction that the L1 `EvmStepVerifier`
 //! re-executes.
+
+pub mod game;
+pub mod trace;
+pub mod truth;

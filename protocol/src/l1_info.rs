@@ -1,7 +1,7 @@
 //! The L1-info deposit: the first transaction of every L2 block, writing the block's L1 origin
 //! into the [`L1Block`](crate::predeploys::L1_BLOCK) predeploy.
 //!
-//! Calldata layout (156 bytes, big-endian, tightly packed after the selector, so Solidity reads
+//! Calldata layout (164 bytes, big-endian, tightly packed after the selector, so Solidity reads
 //! each field with one `calldataload` and a shift, or with `bytesN(msg.data[a:b])`):
 //!
 //! | offset | size | field | Solidity |
@@ -14,22 +14,29 @@
 //! | 84 | 32 | L1 block hash | `bytes32(msg.data[84:116])` |
 //! | 116 | 8 | sequence number in the epoch | `uint64(bytes8(msg.data[116:124]))` |
 //! | 124 | 32 | batcher hash = `bytes32(uint256(uint160(batcher)))` | `bytes32(msg.data[124:156])` |
+//! | 156 | 4 | L1 base fee scalar | `uint32(bytes4(msg.data[156:160]))` |
+//! | 160 | 4 | L1 blob base fee scalar | `uint32(bytes4(msg.data[160:164]))` |
 //!
 //! The function is declared `setL1BlockValues()` (no ABI parameters) so the selector dispatches
 //! normally while the payload stays packed; `L1Block` must require `msg.sender ==`
-//! [`L1_INFO_DEPOSITOR`] and `msg.data.length == 156`. A new layout gets a new selector.
+//! [`L1_INFO_DEPOSITOR`] and `msg.data.length == 164`. A new layout gets a new selector.
+//!
+//! The fee scalars ride along (as on the OP Stack since Ecotone) so that a block carries every
+//! input of its L1 data fees: replaying or proving one transaction needs the L2 state alone, not
+//! the SystemConfig history on L1.
 
 use alloy_primitives::{Address, Bytes, TxKind, B256, U256};
 
 use crate::block::{BlockId, L1BlockInfo, L2BlockInfo};
 use crate::deposit::{l1_info_source_hash, DepositTx};
 use crate::predeploys::{L1_BLOCK, L1_INFO_DEPOSITOR};
+use crate::system_config::L1FeeScalars;
 
 /// `bytes4(keccak256("setL1BlockValues()"))`.
 pub const L1_INFO_SELECTOR: [u8; 4] = [0x27, 0x36, 0x15, 0x4f];
 
 /// Length of the L1-info calldata.
-pub const L1_INFO_LEN: usize = 156;
+pub const L1_INFO_LEN: usize = 164;
 
 /// Gas limit of the L1-info deposit: ample for seven storage writes, and not charged to the
 /// block (it is a system deposit).
@@ -52,13 +59,15 @@ pub struct L1Info {
     pub sequence_number: u64,
     /// The batcher in force, left-padded to 32 bytes.
     pub batcher_hash: B256,
+    /// L1 data fee scalars in force at the origin (SystemConfig).
+    pub scalars: L1FeeScalars,
 }
 
 /// Calldata that is not a valid L1-info payload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum L1InfoError {
     /// Not exactly [`L1_INFO_LEN`] bytes.
-    #[error("L1-info calldata is {0} bytes, expected 156")]
+    #[error("L1-info calldata is {0} bytes, expected 164")]
     Length(usize),
     /// Another function's selector.
     #[error("L1-info calldata has selector {0:02x?}")]
@@ -69,8 +78,14 @@ pub enum L1InfoError {
 }
 
 impl L1Info {
-    /// The values for an L2 block at `sequence_number` in epoch `origin`, posted by `batcher`.
-    pub fn new(origin: &L1BlockInfo, sequence_number: u64, batcher: Address) -> Self {
+    /// The values for an L2 block at `sequence_number` in epoch `origin`, posted by `batcher`,
+    /// with the fee `scalars` in force at that origin.
+    pub fn new(
+        origin: &L1BlockInfo,
+        sequence_number: u64,
+        batcher: Address,
+        scalars: L1FeeScalars,
+    ) -> Self {
         Self {
             number: origin.number,
             timestamp: origin.timestamp,
@@ -79,10 +94,11 @@ impl L1Info {
             hash: origin.hash,
             sequence_number,
             batcher_hash: batcher.into_word(),
+            scalars,
         }
     }
 
-    /// The 156-byte calldata (layout in the module docs).
+    /// The 164-byte calldata (layout in the module docs).
     pub fn encode(&self) -> Bytes {
         let mut out = Vec::with_capacity(L1_INFO_LEN);
         out.extend_from_slice(&L1_INFO_SELECTOR);
@@ -93,6 +109,8 @@ impl L1Info {
         out.extend_from_slice(self.hash.as_slice());
         out.extend_from_slice(&self.sequence_number.to_be_bytes());
         out.extend_from_slice(self.batcher_hash.as_slice());
+        out.extend_from_slice(&self.scalars.base_fee_scalar.to_be_bytes());
+        out.extend_from_slice(&self.scalars.blob_base_fee_scalar.to_be_bytes());
         out.into()
     }
 
@@ -105,6 +123,11 @@ impl L1Info {
             let mut word = [0u8; 8];
             word.copy_from_slice(&data[at..at + 8]);
             u64::from_be_bytes(word)
+        };
+        let u32_at = |at: usize| {
+            let mut word = [0u8; 4];
+            word.copy_from_slice(&data[at..at + 4]);
+            u32::from_be_bytes(word)
         };
         let mut selector = [0u8; 4];
         selector.copy_from_slice(&data[..4]);
@@ -119,6 +142,10 @@ impl L1Info {
             hash: B256::from_slice(&data[84..116]),
             sequence_number: u64_at(116),
             batcher_hash: B256::from_slice(&data[124..156]),
+            scalars: L1FeeScalars {
+                base_fee_scalar: u32_at(156),
+                blob_base_fee_scalar: u32_at(160),
+            },
         })
     }
 
@@ -186,7 +213,11 @@ mod tests {
             blob_base_fee: 9,
         };
         let batcher = Address::repeat_byte(0x42);
-        let info = L1Info::new(&origin, 5, batcher);
+        let scalars = L1FeeScalars {
+            base_fee_scalar: 0x0a0b_0c0d,
+            blob_base_fee_scalar: 0x0e0f_1011,
+        };
+        let info = L1Info::new(&origin, 5, batcher, scalars);
         let data = info.encode();
         assert_eq!(data.len(), L1_INFO_LEN);
         assert_eq!(data[4..12], 0x0102u64.to_be_bytes());
@@ -197,8 +228,10 @@ mod tests {
         assert_eq!(data[116..124], 5u64.to_be_bytes());
         assert_eq!(data[124..136], [0; 12]);
         assert_eq!(data[136..156], [0x42; 20]);
+        assert_eq!(data[156..160], [0x0a, 0x0b, 0x0c, 0x0d]);
+        assert_eq!(data[160..164], [0x0e, 0x0f, 0x10, 0x11]);
         assert_eq!(L1Info::decode(&data), Ok(info));
-        assert_eq!(L1Info::decode(&data[1..]), Err(L1InfoError::Length(155)));
+        assert_eq!(L1Info::decode(&data[1..]), Err(L1InfoError::Length(163)));
         let mut wrong = data.to_vec();
         wrong[0] = 0;
         assert!(matches!(

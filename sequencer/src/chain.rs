@@ -602,7 +602,9 @@ impl BlockInputs {
             candidates,
             dropped,
             l1_info,
-            scalars: attributes.l1_fee_scalars,
+            // The block carries its own fee scalars (in the L1-info deposit), so a replay of a
+            // stored block prices the L1 data fee exactly as the block did.
+            scalars: l1_info.scalars,
         })
     }
 
@@ -623,6 +625,45 @@ fn batch_transaction(raw: &Bytes) -> Result<PooledTx, String> {
         raw: raw.clone(),
         arrival: 0,
     })
+}
+
+/// What re-executing a stored block needs: its environment and its transactions as the
+/// executor runs them, with the L1 data fees priced from the block's own L1-info deposit. The
+/// challenger replays a disputed block from this, one transaction at a time.
+pub fn replay_inputs(
+    rollup: &RollupConfig,
+    block: &StoredBlock,
+) -> Result<(ExecutionEnv, Vec<RollupTx>), ChainError> {
+    let first = block.transactions.first().ok_or_else(|| {
+        ChainError::Attributes(format!(
+            "block {} has no L1-info deposit",
+            block.header.number
+        ))
+    })?;
+    let l1_info = L1Info::from_deposit(&first.raw)
+        .map_err(|error| ChainError::Attributes(format!("L1-info deposit: {error}")))?;
+    let txs = block
+        .transactions
+        .iter()
+        .map(|tx| {
+            if tx.raw.first() == Some(&parallax_protocol::deposit::DEPOSIT_TX_TYPE) {
+                let deposit = DepositTx::decode(&tx.raw)
+                    .map_err(|error| ChainError::Attributes(format!("deposit: {error}")))?;
+                return Ok(RollupTx::deposit(&deposit));
+            }
+            let envelope = decode_transaction(&tx.raw).map_err(|error| {
+                ChainError::Attributes(format!("transaction {}: {error}", tx.hash))
+            })?;
+            let fee = l1_data_fee(
+                &tx.raw,
+                l1_info.base_fee,
+                l1_info.blob_base_fee,
+                l1_info.scalars,
+            );
+            Ok(RollupTx::signed(&envelope, tx.sender, fee))
+        })
+        .collect::<Result<Vec<_>, ChainError>>()?;
+    Ok((execution_env(rollup, &block.header), txs))
 }
 
 /// The execution environment of a block with `header` under `rollup`: the fee vaults are the

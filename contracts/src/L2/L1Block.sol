@@ -8,7 +8,7 @@ pragma solidity 0.8.30;
 ///         L2 contracts can read which L1 block the chain has seen, and the L1 data fee can be
 ///         priced from that block's base fee and blob base fee.
 /// @dev The calldata is packed, not ABI-encoded (specified in the Rust crate
-///      `parallax-protocol`, module `l1_info`): 156 bytes, big-endian, no padding, so the
+///      `parallax-protocol`, module `l1_info`): 164 bytes, big-endian, no padding, so the
 ///      deposit stays small in every batch:
 ///        [0, 4)     selector 0x2736154f = bytes4(keccak256("setL1BlockValues()"))
 ///        [4, 12)    number          (uint64)
@@ -18,6 +18,8 @@ pragma solidity 0.8.30;
 ///        [84, 116)  hash            (bytes32)
 ///        [116, 124) sequenceNumber  (uint64)
 ///        [124, 156) batcherHash     (bytes32)
+///        [156, 160) baseFeeScalar   (uint32)
+///        [160, 164) blobBaseFeeScalar (uint32)
 ///      A new layout gets a new selector, so this function never has to guess which one it got.
 ///
 ///      Storage layout — fixed, the Rust node may read these slots directly:
@@ -27,8 +29,11 @@ pragma solidity 0.8.30;
 ///        slot 2: blobBaseFee (uint256)
 ///        slot 3: hash (bytes32)
 ///        slot 4: batcherHash (bytes32)
+///        slot 5: baseFeeScalar (uint32, bytes 0-3) | blobBaseFeeScalar (uint32, bytes 4-7)
 ///      (byte offsets count from the low-order end of the slot, as solc packs them). The three
-///      64-bit fields share a slot so a block's update costs five storage writes, not seven.
+///      64-bit fields share a slot so a block's update costs six storage writes, not nine. The
+///      L1 fee scalars are here (as on the OP Stack since Ecotone) so every input of a
+///      transaction's L1 data fee is in the L2 state: a one-step proof needs nothing else.
 ///      New fields are only ever appended.
 contract L1Block {
     /// @notice The only sender allowed to write: the L1-info depositor. No key exists for it;
@@ -36,10 +41,10 @@ contract L1Block {
     address public constant DEPOSITOR = 0xDeaDDEaDDeAdDeAdDEAdDEaddeAddEAdDEAd0001;
 
     /// @notice Length of the packed calldata of `setL1BlockValues`, selector included.
-    uint256 public constant CALLDATA_LENGTH = 156;
+    uint256 public constant CALLDATA_LENGTH = 164;
 
     /// @notice Version of this contract's interface and calldata layout.
-    string public constant version = "1.0.0";
+    string public constant version = "2.0.0";
 
     /// @notice L1 origin block number.
     uint64 public number;
@@ -55,6 +60,10 @@ contract L1Block {
     bytes32 public hash;
     /// @notice The batcher in force at the origin, left-padded to 32 bytes.
     bytes32 public batcherHash;
+    /// @notice L1 data fee scalar applied to the L1 base fee (SystemConfig, at the origin).
+    uint32 public baseFeeScalar;
+    /// @notice L1 data fee scalar applied to the L1 blob base fee (SystemConfig, at the origin).
+    uint32 public blobBaseFeeScalar;
 
     /// @notice The caller is not the L1-info depositor.
     error NotDepositor(address sender);
@@ -74,5 +83,7 @@ contract L1Block {
         hash = bytes32(msg.data[84:116]);
         sequenceNumber = uint64(bytes8(msg.data[116:124]));
         batcherHash = bytes32(msg.data[124:156]);
+        baseFeeScalar = uint32(bytes4(msg.data[156:160]));
+        blobBaseFeeScalar = uint32(bytes4(msg.data[160:164]));
     }
 }

@@ -9,7 +9,6 @@ use crate::block::{BlockId, L2BlockInfo};
 use crate::config::Eip1559Params;
 use crate::l1_info::L1Info;
 use crate::predeploys::SEQUENCER_FEE_VAULT;
-use crate::system_config::L1FeeScalars;
 
 use super::batch_queue::{BlockProvider, DerivedBlock};
 use super::error::PipelineError;
@@ -41,8 +40,6 @@ pub struct PayloadAttributes {
     pub gas_limit: u64,
     /// EIP-1559 parameters for this block's base fee rules (SystemConfig value at the origin).
     pub eip1559: Eip1559Params,
-    /// L1 data fee scalars (SystemConfig values at the origin).
-    pub l1_fee_scalars: L1FeeScalars,
     /// Header coinbase: always the sequencer fee vault predeploy, so every replica agrees.
     pub fee_recipient: Address,
     /// Header `prevRandao` (`mixHash`): the L1 origin's hash, the only randomness all nodes
@@ -71,7 +68,12 @@ impl PayloadAttributes {
 pub fn build_attributes(block: &DerivedBlock) -> PayloadAttributes {
     let origin: &L1Epoch = &block.origin;
     let system_config = &origin.system_config;
-    let l1_info = L1Info::new(&origin.info, block.sequence_number, system_config.batcher);
+    let l1_info = L1Info::new(
+        &origin.info,
+        block.sequence_number,
+        system_config.batcher,
+        system_config.l1_fee_scalars,
+    );
     let mut transactions = Vec::with_capacity(1 + origin.deposits.len() + block.transactions.len());
     transactions.push(l1_info.deposit().encode());
     if block.sequence_number == 0 {
@@ -90,7 +92,6 @@ pub fn build_attributes(block: &DerivedBlock) -> PayloadAttributes {
         deposit_count,
         gas_limit: system_config.gas_limit,
         eip1559: system_config.eip1559,
-        l1_fee_scalars: system_config.l1_fee_scalars,
         fee_recipient: SEQUENCER_FEE_VAULT,
         prev_randao: origin.info.hash,
         derived_from: block.derived_from,

@@ -27,6 +27,13 @@
 //!
 //! Reorgs deeper than the confirmation depth are not followed: choose the depth accordingly
 //! (finalization depth for the safest setting).
+#![forbid(unsafe_code)]
+
+mod error;
+mod fees;
+
+pub use error::TxError;
+pub use fees::L1Fees;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -49,8 +56,6 @@ use alloy::{
 };
 use parallax_state::store::{BlockRef, ChainStore, L1Transaction, L1TxStatus, PostedFrame};
 use tokio::sync::Mutex;
-
-use crate::{fees::L1Fees, Error};
 
 /// How the manager prices, bumps and confirms.
 #[derive(Clone, Debug)]
@@ -291,16 +296,16 @@ enum Unsigned {
 }
 
 impl Unsigned {
-    fn from_envelope(envelope: &TxEnvelope) -> Result<Self, Error> {
+    fn from_envelope(envelope: &TxEnvelope) -> Result<Self, TxError> {
         match envelope {
             TxEnvelope::Eip1559(signed) => Ok(Self::Eip1559(signed.tx().clone())),
             TxEnvelope::Eip4844(signed) => match signed.tx() {
                 TxEip4844Variant::TxEip4844WithSidecar(tx) => Ok(Self::Eip4844(tx.clone())),
                 TxEip4844Variant::TxEip4844(_) => {
-                    Err(Error::UnsupportedJournalType(*envelope.tx_hash()))
+                    Err(TxError::UnsupportedJournalType(*envelope.tx_hash()))
                 }
             },
-            _ => Err(Error::UnsupportedJournalType(*envelope.tx_hash())),
+            _ => Err(TxError::UnsupportedJournalType(*envelope.tx_hash())),
         }
     }
 
@@ -336,11 +341,11 @@ impl<S: ChainStore> TxManager<S> {
         provider: DynProvider,
         signer: PrivateKeySigner,
         config: TxManagerConfig,
-    ) -> Result<Self, Error> {
+    ) -> Result<Self, TxError> {
         let actual = provider.get_chain_id().await?;
         if let Some(expected) = config.chain_id {
             if expected != actual {
-                return Err(Error::ChainId { expected, actual });
+                return Err(TxError::ChainId { expected, actual });
             }
         }
         let address = signer.address();
@@ -350,7 +355,7 @@ impl<S: ChainStore> TxManager<S> {
         let mut intents: Vec<Intent> = Vec::new();
         for row in store.open_l1_transactions(address).await? {
             let envelope = TxEnvelope::decode_2718(&mut row.raw.as_ref()).map_err(|source| {
-                Error::CorruptJournal {
+                TxError::CorruptJournal {
                     hash: row.hash,
                     source,
                 }
@@ -435,17 +440,17 @@ impl<S: ChainStore> TxManager<S> {
 
     /// Current L1 prices: the latest block's base fee, the node's suggested tip and the blob
     /// base fee (the minimum, 1 wei, if the node has none: pre-Cancun).
-    pub async fn fees(&self) -> Result<L1Fees, Error> {
+    pub async fn fees(&self) -> Result<L1Fees, TxError> {
         let block = self
             .provider
             .get_block_by_number(BlockNumberOrTag::Latest)
             .await?
-            .ok_or(Error::NoBaseFee)?;
+            .ok_or(TxError::NoBaseFee)?;
         let base_fee = block
             .header
             .base_fee_per_gas
             .map(u128::from)
-            .ok_or(Error::NoBaseFee)?;
+            .ok_or(TxError::NoBaseFee)?;
         let priority_fee = self.provider.get_max_priority_fee_per_gas().await?;
         let blob_base_fee = match self.provider.get_blob_base_fee().await {
             Ok(fee) => fee.max(1),
@@ -510,7 +515,7 @@ impl<S: ChainStore> TxManager<S> {
         })
     }
 
-    fn sign(&self, unsigned: Unsigned) -> Result<TxEnvelope, Error> {
+    fn sign(&self, unsigned: Unsigned) -> Result<TxEnvelope, TxError> {
         Ok(match unsigned {
             Unsigned::Eip1559(tx) => {
                 let signature = self.signer.sign_hash_sync(&tx.signature_hash())?;
@@ -524,7 +529,7 @@ impl<S: ChainStore> TxManager<S> {
         })
     }
 
-    async fn gas_limit(&self, candidate: &TxCandidate) -> Result<u64, Error> {
+    async fn gas_limit(&self, candidate: &TxCandidate) -> Result<u64, TxError> {
         if let Some(limit) = candidate.gas_limit {
             return Ok(limit);
         }
@@ -601,7 +606,7 @@ impl<S: ChainStore> TxManager<S> {
         &self,
         candidates: Vec<TxCandidate>,
         frames: impl FnOnce(&[B256]) -> Vec<PostedFrame>,
-    ) -> Result<Vec<B256>, Error> {
+    ) -> Result<Vec<B256>, TxError> {
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
@@ -653,7 +658,7 @@ impl<S: ChainStore> TxManager<S> {
 
     /// Sends `candidates` (nothing journaled with them but the transactions); see
     /// [`send_with_frames`](Self::send_with_frames).
-    pub async fn send(&self, candidates: Vec<TxCandidate>) -> Result<Vec<B256>, Error> {
+    pub async fn send(&self, candidates: Vec<TxCandidate>) -> Result<Vec<B256>, TxError> {
         self.send_with_frames(candidates, |_| Vec::new()).await
     }
 
@@ -687,7 +692,7 @@ impl<S: ChainStore> TxManager<S> {
     }
 
     /// Finds a receipt of any attempt of `intent`, newest attempt first.
-    async fn inclusion(&self, intent: &Intent) -> Result<Option<TransactionReceipt>, Error> {
+    async fn inclusion(&self, intent: &Intent) -> Result<Option<TransactionReceipt>, TxError> {
         for attempt in intent.attempts.iter().rev() {
             if let Some(receipt) = self.provider.get_transaction_receipt(attempt.hash).await? {
                 if receipt.block_number.is_some() && receipt.block_hash.is_some() {
@@ -704,7 +709,7 @@ impl<S: ChainStore> TxManager<S> {
         intent: &mut Intent,
         nonce: u64,
         price: Price,
-    ) -> Result<(B256, Broadcast), Error> {
+    ) -> Result<(B256, Broadcast), TxError> {
         let mut unsigned = Unsigned::from_envelope(&intent.latest().envelope)?;
         let price = Price {
             blob_fee: price.blob_fee.filter(|_| unsigned.is_blob()),
@@ -732,7 +737,7 @@ impl<S: ChainStore> TxManager<S> {
     }
 
     /// One round of watching every open intent (module docs); returns what happened.
-    pub async fn poll(&self) -> Result<Vec<TxEvent>, Error> {
+    pub async fn poll(&self) -> Result<Vec<TxEvent>, TxError> {
         let mut state = self.state.lock().await;
         if state.intents.is_empty() {
             return Ok(Vec::new());
@@ -862,7 +867,7 @@ impl<S: ChainStore> TxManager<S> {
         Ok(events)
     }
 
-    async fn is_canonical(&self, block: BlockRef) -> Result<bool, Error> {
+    async fn is_canonical(&self, block: BlockRef) -> Result<bool, TxError> {
         Ok(self
             .provider
             .get_block_by_number(BlockNumberOrTag::Number(block.number))

@@ -1,0 +1,357 @@
+//! The challenger's knowledge of the canonical L2 chain, read from its own store (filled by a
+//! replica that derives the chain from L1 and DA alone), and the arguments of the moves that
+//! carry data: `openBlock` and the one-step proof's transaction inclusion.
+//!
+//! A [`Corruption`] turns the same machinery into a consistent liar (the devnet's
+//! `--malicious-proposer`): its output roots, headers, proofs and trace all agree with each
+//! other, so the game must reach the one-step proof to expose it.
+
+use std::{collections::HashMap, sync::Arc};
+
+use alloy_consensus::Header;
+use alloy_primitives::{Address, Bytes, B256, U256};
+use parallax_executor::{AccountChange, StateChanges};
+use parallax_protocol::{
+    output_root, predeploys::L2_TO_L1_MESSAGE_PASSER, OutputRootInput, RollupConfig,
+};
+use parallax_state::{
+    store::{load_world_state, output_root_input, ChainStore, StoreError, StoredBlock},
+    Trie, WorldState,
+};
+use tokio::sync::Mutex;
+
+use crate::{
+    game::{Position, Truth},
+    trace::{trace_block, BlockTrace, TraceError, TraceState},
+};
+
+/// Why the local chain could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum TruthError {
+    /// The store failed or lacks the block (the replica is behind, or it was pruned).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The block is not in the store yet.
+    #[error("block {0} is not in the local chain yet")]
+    Unknown(u64),
+    /// The stored block could not be turned back into executor inputs.
+    #[error("block {block} cannot be replayed: {reason}")]
+    Replay {
+        /// The block.
+        block: u64,
+        /// Why.
+        reason: String,
+    },
+    /// Re-execution failed.
+    #[error("block {block}: {source}")]
+    Trace {
+        /// The block.
+        block: u64,
+        /// What the executor reported.
+        source: TraceError,
+    },
+    /// A position asked about something the prefetch did not cover (a bug, not bad input).
+    #[error("no prefetched answer for {0}")]
+    NotPrefetched(&'static str),
+}
+
+/// A deliberate lie, for the malicious-proposer demo: `extra_wei` more in `account` after the
+/// last transaction of `block`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Corruption {
+    /// The block whose post-state is falsified.
+    pub block: u64,
+    /// The account credited out of thin air.
+    pub account: Address,
+    /// How much.
+    pub extra_wei: U256,
+}
+
+/// Everything `openBlock` needs for one block (DISPUTE.md, level 2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenBlockArgs {
+    /// The parent's output-root preimage.
+    pub pre: OutputRootInput,
+    /// The block's output-root preimage.
+    pub post: OutputRootInput,
+    /// The block's header, RLP-encoded (hashes to `post.block_hash`).
+    pub header_rlp: Bytes,
+    /// Number of transactions.
+    pub tx_count: u64,
+    /// The receipts hash after the last transaction.
+    pub final_receipts_hash: B256,
+    /// Proof of the `L2ToL1MessagePasser` account against `post.state_root`.
+    pub message_passer_proof: Vec<Bytes>,
+}
+
+/// A block as the truth sees it: honest or corrupted, with its trace and post-state.
+#[derive(Debug)]
+pub struct BlockView {
+    /// The stored block, with its header's state root replaced under a corruption.
+    pub header: Header,
+    /// Its transactions as in the block (EIP-2718 envelopes).
+    pub transactions: Vec<Bytes>,
+    /// The per-transaction trace.
+    pub trace: BlockTrace,
+    /// The world after the block (for proofs against its state root).
+    pub post_state: WorldState,
+}
+
+impl BlockView {
+    /// The output-root preimage of the block.
+    pub fn output(&self) -> OutputRootInput {
+        OutputRootInput {
+            state_root: self.header.state_root,
+            message_passer_storage_root: self
+                .post_state
+                .proof(&L2_TO_L1_MESSAGE_PASSER, &[])
+                .storage_root,
+            block_hash: self.header.hash_slow(),
+        }
+    }
+
+    /// The ordered transactions trie (`key = rlp(index)`), as the header commits to it.
+    pub fn transactions_trie(&self) -> Trie {
+        let mut trie = Trie::new();
+        for (index, raw) in self.transactions.iter().enumerate() {
+            trie.insert(&alloy_rlp::encode(index), raw.to_vec());
+        }
+        trie
+    }
+
+    /// Inclusion proof of transaction `index` against the header's transactions root.
+    pub fn transaction_proof(&self, index: u64) -> Vec<Bytes> {
+        self.transactions_trie().proof(&alloy_rlp::encode(index))
+    }
+}
+
+/// The local chain, with a small cache of replayed blocks (a game only ever needs one).
+pub struct ChainTruth<S> {
+    store: S,
+    rollup: RollupConfig,
+    corruption: Option<Corruption>,
+    blocks: Mutex<HashMap<u64, Arc<BlockView>>>,
+}
+
+/// At most this many replayed blocks are kept (each holds a whole world state).
+const CACHED_BLOCKS: usize = 2;
+
+impl<S: ChainStore> ChainTruth<S> {
+    /// The honest chain in `store`.
+    pub fn new(store: S, rollup: RollupConfig) -> Self {
+        Self {
+            store,
+            rollup,
+            corruption: None,
+            blocks: Mutex::default(),
+        }
+    }
+
+    /// The same chain with `corruption` applied: a consistent liar.
+    pub fn corrupted(store: S, rollup: RollupConfig, corruption: Corruption) -> Self {
+        Self {
+            corruption: Some(corruption),
+            ..Self::new(store, rollup)
+        }
+    }
+
+    /// The output-root preimage of `block`.
+    pub async fn output(&self, block: u64) -> Result<OutputRootInput, TruthError> {
+        if self.corruption.is_some_and(|lie| lie.block == block) {
+            return Ok(self.block(block).await?.output());
+        }
+        match output_root_input(&self.store, block).await {
+            Err(StoreError::UnknownBlock(number)) => Err(TruthError::Unknown(number)),
+            other => Ok(other?),
+        }
+    }
+
+    /// The output root of `block`.
+    pub async fn output_root(&self, block: u64) -> Result<B256, TruthError> {
+        Ok(output_root(&self.output(block).await?))
+    }
+
+    async fn stored(&self, block: u64) -> Result<StoredBlock, TruthError> {
+        self.store
+            .block(block)
+            .await?
+            .ok_or(TruthError::Unknown(block))
+    }
+
+    /// `block` replayed one transaction at a time on its parent's state (cached).
+    pub async fn block(&self, block: u64) -> Result<Arc<BlockView>, TruthError> {
+        if let Some(view) = self.blocks.lock().await.get(&block) {
+            return Ok(view.clone());
+        }
+        let stored = self.stored(block).await?;
+        let parent = block.checked_sub(1).ok_or_else(|| TruthError::Replay {
+            block,
+            reason: "genesis has no transactions".into(),
+        })?;
+        let mut world = load_world_state(&self.store, parent).await?;
+        let (env, txs) =
+            parallax_sequencer::chain::replay_inputs(&self.rollup, &stored).map_err(|error| {
+                TruthError::Replay {
+                    block,
+                    reason: error.to_string(),
+                }
+            })?;
+        let corruption = self.corruption.filter(|lie| lie.block == block);
+        // Re-execution is CPU work: off the async runtime.
+        let view = tokio::task::spawn_blocking(move || {
+            let mut trace = trace_block(&env, &txs, &mut world)
+                .map_err(|source| TruthError::Trace { block, source })?;
+            let mut header = stored.header;
+            if let Some(lie) = corruption {
+                let mut info = world.account(&lie.account).unwrap_or_default();
+                info.balance = info.balance.saturating_add(lie.extra_wei);
+                let mut changes = StateChanges::default();
+                changes.accounts.insert(
+                    lie.account,
+                    AccountChange {
+                        info: Some(info),
+                        ..AccountChange::default()
+                    },
+                );
+                world.apply(&changes);
+                if let Some(last) = trace.steps.last_mut() {
+                    last.after.state_root = world.root();
+                }
+                header.state_root = world.root();
+            }
+            Ok::<_, TruthError>(BlockView {
+                header,
+                transactions: stored
+                    .transactions
+                    .iter()
+                    .map(|tx| tx.raw.clone())
+                    .collect(),
+                trace,
+                post_state: world,
+            })
+        })
+        .await
+        .map_err(|error| TruthError::Replay {
+            block,
+            reason: format!("replay task failed: {error}"),
+        })??;
+        let view = Arc::new(view);
+        let mut cache = self.blocks.lock().await;
+        if cache.len() >= CACHED_BLOCKS {
+            cache.clear();
+        }
+        cache.insert(block, view.clone());
+        Ok(view)
+    }
+
+    /// The arguments of `openBlock` for `block`.
+    pub async fn open_block_args(&self, block: u64) -> Result<OpenBlockArgs, TruthError> {
+        let parent = block.checked_sub(1).ok_or(TruthError::Unknown(block))?;
+        let pre = self.output(parent).await?;
+        let view = self.block(block).await?;
+        Ok(OpenBlockArgs {
+            pre,
+            post: view.output(),
+            header_rlp: alloy_rlp::encode(&view.header).into(),
+            tx_count: view.trace.len() as u64,
+            final_receipts_hash: view.trace.end().receipts_hash,
+            message_passer_proof: view
+                .post_state
+                .proof(&L2_TO_L1_MESSAGE_PASSER, &[])
+                .account_proof,
+        })
+    }
+
+    /// The trace state at `position` of `block`.
+    pub async fn trace_state(&self, block: u64, position: u64) -> Result<TraceState, TruthError> {
+        let view = self.block(block).await?;
+        view.trace
+            .at(usize::try_from(position).unwrap_or(usize::MAX))
+            .ok_or(TruthError::Replay {
+                block,
+                reason: format!(
+                    "no position {position} in a block of {} transactions",
+                    view.trace.len()
+                ),
+            })
+    }
+
+    /// Answers every question [`crate::game::honest_move`] may ask at `position`, fetched ahead
+    /// so the strategy itself stays synchronous and pure.
+    pub async fn prefetch(&self, position: &Position) -> Result<Answers, TruthError> {
+        let mut answers = Answers::default();
+        match position {
+            Position::ClaimBlock { bisection } | Position::ChooseBlock { bisection, .. } => {
+                let mid = bisection.mid();
+                answers.outputs.insert(mid, self.output_root(mid).await?);
+            }
+            Position::OpenBlock { block } => {
+                answers
+                    .tx_counts
+                    .insert(*block, self.block(*block).await?.trace.len() as u64);
+            }
+            Position::ClaimTx {
+                block, bisection, ..
+            }
+            | Position::ChooseTx {
+                block, bisection, ..
+            } => {
+                let view = self.block(*block).await?;
+                answers.tx_counts.insert(*block, view.trace.len() as u64);
+                if let Some(state) = view.trace.at(bisection.mid() as usize) {
+                    answers
+                        .commitments
+                        .insert((*block, bisection.mid()), state.commitment());
+                }
+            }
+            Position::Step {
+                block, tx_index, ..
+            } => {
+                let view = self.block(*block).await?;
+                answers.tx_counts.insert(*block, view.trace.len() as u64);
+                if let Some(state) = view.trace.at(*tx_index as usize + 1) {
+                    answers
+                        .commitments
+                        .insert((*block, tx_index + 1), state.commitment());
+                }
+            }
+            Position::Resolved { .. } => {}
+        }
+        Ok(answers)
+    }
+}
+
+/// Answers fetched ahead by [`ChainTruth::prefetch`].
+#[derive(Clone, Debug, Default)]
+pub struct Answers {
+    outputs: HashMap<u64, B256>,
+    tx_counts: HashMap<u64, u64>,
+    commitments: HashMap<(u64, u64), B256>,
+}
+
+impl Truth for Answers {
+    type Error = TruthError;
+
+    fn output_root(&self, block: u64) -> Result<B256, TruthError> {
+        self.outputs
+            .get(&block)
+            .copied()
+            .ok_or(TruthError::NotPrefetched("output root"))
+    }
+
+    fn tx_count(&self, block: u64) -> Result<u64, TruthError> {
+        self.tx_counts
+            .get(&block)
+            .copied()
+            .ok_or(TruthError::NotPrefetched("transaction count"))
+    }
+
+    fn commitment(&self, block: u64, position: u64) -> Result<B256, TruthError> {
+        // A position past the block's end has no commitment: a claim there is false.
+        Ok(self
+            .commitments
+            .get(&(block, position))
+            .copied()
+            .unwrap_or_default())
+    }
+}
