@@ -756,6 +756,42 @@ contract DisputeGameTest is GameFixture {
         assertEq(uint8(game.stage()), uint8(Stage.STEP));
     }
 
+    /// @dev Chess clocks under random thinking times: only the mover is charged, a move is
+    ///      allowed strictly before its clock runs out, and the mover who runs out loses.
+    function testFuzz_clocks_chargeOnlyTheMover(uint256 seed, uint256 moves) public {
+        moves = bound(moves, 0, 30);
+        DisputeGame game = _create(0, 1 << 20);
+        uint256 dUsed;
+        uint256 cUsed;
+        for (uint256 i; i < moves; ++i) {
+            bool defenderTurn = game.defenderToMove();
+            uint256 left = CLOCK - (defenderTurn ? dUsed : cUsed);
+            uint256 wait = uint256(keccak256(abi.encode(seed, i))) % (left / 3 + 1);
+            vm.warp(block.timestamp + wait);
+            if (defenderTurn) {
+                vm.prank(defender);
+                game.defendBlock(bytes32(i));
+                dUsed += wait;
+            } else {
+                vm.prank(challenger);
+                game.chooseBlock(uint256(keccak256(abi.encode(seed, i, "agree"))) % 2 == 0);
+                cUsed += wait;
+            }
+            assertEq(game.defenderClock(), CLOCK - dUsed, "defender clock");
+            assertEq(game.challengerClock(), CLOCK - cUsed, "challenger clock");
+        }
+        bool defenderLoses = game.defenderToMove();
+        uint256 remaining = CLOCK - (defenderLoses ? dUsed : cUsed);
+        vm.warp(block.timestamp + remaining - 1);
+        assertFalse(game.expired(), "one second left");
+        vm.expectRevert(DisputeGame.GameNotOver.selector);
+        game.resolve();
+        vm.warp(block.timestamp + 1);
+        assertTrue(game.expired(), "ran out");
+        game.resolve();
+        assertEq(uint8(game.status()), uint8(defenderLoses ? GameStatus.CHALLENGER_WINS : GameStatus.DEFENDER_WINS));
+    }
+
     // ------------------------------------------------------------------ gas
 
     /// @dev Gas of each move kind (call gas, without the 21k intrinsic and calldata), printed
