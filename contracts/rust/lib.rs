@@ -9,8 +9,9 @@ pub use deploy::{deploy, DeployConfig, DeployError, Deployment};
 
 pub use bindings::*;
 
-/// Generated bindings (alloy does not document every generated item).
-#[allow(missing_docs)]
+/// Generated bindings (alloy does not document every generated item; the game's calls take as
+/// many arguments as their Solidity functions).
+#[allow(missing_docs, clippy::too_many_arguments)]
 mod bindings {
     alloy::sol!(
         /// Rollup parameters on L1 (batcher, inbox, gas and fee parameters, roles); every change
