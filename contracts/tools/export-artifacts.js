@@ -37,6 +37,8 @@ const LAYOUTS = [
   ['OutputOracle.sol', 'OutputOracle'],
   ['Portal.sol', 'Portal'],
   ['L1Block.sol', 'L1Block'],
+  // Not a proxy, but every game is a clone of it and its NatSpec documents the layout.
+  ['DisputeGame.sol', 'DisputeGame'],
 ];
 
 // Writes forge artifact `src` as {"abi","bytecode","deployedBytecode"} to `dest`.
