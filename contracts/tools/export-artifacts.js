@@ -28,6 +28,7 @@ const EXPORTS = [
 // mistaken for deployable contracts: source path under test/ -> contract.
 const TEST_EXPORTS = [
   ['harness/TrieHarness.sol', 'TrieHarness'],
+  ['harness/MptHarness.sol', 'MptHarness'],
 ];
 
 // Contracts whose storage layouts others depend on: those deployed behind proxies (layouts must

@@ -7,5 +7,10 @@
 //! re-executes.
 
 pub mod game;
+pub mod mpt;
 pub mod trace;
 pub mod truth;
+pub mod witness;
+
+pub use mpt::{FnSource, MemoryNodes, Mpt, MptError, NodeSource};
+pub use witness::{StateReads, StateWitness, StateWitnessBuilder, WitnessError};
