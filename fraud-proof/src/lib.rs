@@ -8,6 +8,9 @@
 
 pub mod game;
 pub mod mpt;
+pub mod player;
+pub mod service;
+pub mod step;
 pub mod trace;
 pub mod truth;
 pub mod witness;
