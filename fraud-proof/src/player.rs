@@ -110,6 +110,15 @@ pub struct GamePlayer<S> {
     config: PlayerConfig,
 }
 
+impl<S> std::fmt::Debug for GamePlayer<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GamePlayer")
+            .field("me", &self.me)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S: ChainStore> GamePlayer<S> {
     /// A player for `me` (the tx manager's key) judging with `truth` over `store`.
     pub fn new(
