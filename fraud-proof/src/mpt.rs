@@ -357,7 +357,9 @@ impl<S: NodeSource> Mpt<S> {
         }
         Ok(match self.decode_ref(&child)? {
             Node::Branch(..) => self.store(ext_node(path, &child)),
-            Node::Leaf(child_path, value) => self.store(leaf_node(&[path, &child_path].concat(), &value)),
+            Node::Leaf(child_path, value) => {
+                self.store(leaf_node(&[path, &child_path].concat(), &value))
+            }
             Node::Extension(child_path, grandchild) => {
                 self.store(ext_node(&[path, &child_path].concat(), &grandchild))
             }
@@ -387,8 +389,12 @@ impl<S: NodeSource> Mpt<S> {
                 Node::Extension(path, Ref::from_child(Some(&child)))
             }
             DecodedNode::Branch { children, value } => {
-                let refs: [Ref; 16] = std::array::from_fn(|i| Ref::from_child(children[i].as_ref()));
-                Node::Branch(Box::new(refs), value.map(<[u8]>::to_vec).unwrap_or_default())
+                let refs: [Ref; 16] =
+                    std::array::from_fn(|i| Ref::from_child(children[i].as_ref()));
+                Node::Branch(
+                    Box::new(refs),
+                    value.map(<[u8]>::to_vec).unwrap_or_default(),
+                )
             }
         })
     }
@@ -493,11 +499,17 @@ mod tests {
             return keccak256([rng.random_range(0u8..60)]).to_vec();
         }
         let len = rng.random_range(1..4);
-        (0..len).map(|_| [0x00, 0x11, 0x12][rng.random_range(0..3)]).collect()
+        (0..len)
+            .map(|_| [0x00, 0x11, 0x12][rng.random_range(0..3)])
+            .collect()
     }
 
     fn random_value(rng: &mut StdRng) -> Vec<u8> {
-        let len = if rng.random_bool(0.7) { rng.random_range(1..4) } else { rng.random_range(30..40) };
+        let len = if rng.random_bool(0.7) {
+            rng.random_range(1..4)
+        } else {
+            rng.random_range(30..40)
+        };
         (0..len).map(|_| rng.random()).collect()
     }
 
@@ -519,7 +531,11 @@ mod tests {
             let ops: Vec<(Vec<u8>, Vec<u8>)> = (0..rng.random_range(1..12))
                 .map(|_| {
                     let key = random_key(&mut rng, hashed);
-                    let value = if rng.random_bool(0.5) { Vec::new() } else { random_value(&mut rng) };
+                    let value = if rng.random_bool(0.5) {
+                        Vec::new()
+                    } else {
+                        random_value(&mut rng)
+                    };
                     (key, value)
                 })
                 .collect();
@@ -537,12 +553,20 @@ mod tests {
             }
             assert_eq!(root, trie.root(), "seed {seed}");
             let minimal: MemoryNodes = witness.iter().cloned().collect();
-            assert_eq!(run(&minimal).expect("witness suffices").0, root, "seed {seed}");
+            assert_eq!(
+                run(&minimal).expect("witness suffices").0,
+                root,
+                "seed {seed}"
+            );
             for node in &witness {
                 let mut partial = minimal.clone();
                 let hash = keccak256(node);
                 partial.remove(&hash);
-                assert_eq!(run(&partial).unwrap_err(), MptError::MissingNode(hash), "seed {seed}");
+                assert_eq!(
+                    run(&partial).unwrap_err(),
+                    MptError::MissingNode(hash),
+                    "seed {seed}"
+                );
             }
         }
     }
@@ -551,7 +575,9 @@ mod tests {
     fn get_reads_back_and_records_the_path() {
         let mut trie = Trie::new();
         let mut rng = StdRng::seed_from_u64(7);
-        let keys: Vec<Vec<u8>> = (0..200).map(|i: u32| keccak256(i.to_be_bytes()).to_vec()).collect();
+        let keys: Vec<Vec<u8>> = (0..200)
+            .map(|i: u32| keccak256(i.to_be_bytes()).to_vec())
+            .collect();
         for key in &keys {
             trie.insert(key, random_value(&mut rng));
         }

@@ -47,7 +47,10 @@ impl Chain {
     fn new() -> Self {
         let mut db = CacheDB::new(EmptyDB::default());
         let code = Bytecode::new_raw(Bytes::copy_from_slice(&MptHarness::DEPLOYED_BYTECODE));
-        db.insert_account_info(HARNESS, AccountInfo::default().with_code(code).with_nonce(1));
+        db.insert_account_info(
+            HARNESS,
+            AccountInfo::default().with_code(code).with_nonce(1),
+        );
         Self { db }
     }
 
@@ -111,7 +114,12 @@ fn world(rng: &mut StdRng, accounts: usize, max_slots: u64) -> (WorldState, Vec<
         let address = Address::from(rng.random::<[u8; 20]>());
         let storage = if rng.random_bool(0.35) {
             (0..rng.random_range(1..=max_slots))
-                .map(|_| (U256::from(rng.random_range(0..max_slots * 2)), random_value(rng)))
+                .map(|_| {
+                    (
+                        U256::from(rng.random_range(0..max_slots * 2)),
+                        random_value(rng),
+                    )
+                })
                 .collect()
         } else {
             BTreeMap::new()
@@ -133,7 +141,11 @@ fn world(rng: &mut StdRng, accounts: usize, max_slots: u64) -> (WorldState, Vec<
 
 /// Every node of a world built from scratch.
 fn nodes_of(world: &WorldState) -> MemoryNodes {
-    world.unpersisted_nodes().into_iter().map(|(_, rlp)| rlp).collect()
+    world
+        .unpersisted_nodes()
+        .into_iter()
+        .map(|(_, rlp)| rlp)
+        .collect()
 }
 
 /// Slots of `address` in the world (probing the small slot numbers `world` uses).
@@ -203,13 +215,23 @@ fn random_tx(
         writes.accounts.insert(address, change);
     }
     for _ in 0..rng.random_range(0..4) {
-        reads.accounts.insert(addresses[rng.random_range(0..addresses.len())]);
+        reads
+            .accounts
+            .insert(addresses[rng.random_range(0..addresses.len())]);
     }
-    reads.accounts.insert(Address::from(rng.random::<[u8; 20]>()));
+    reads
+        .accounts
+        .insert(Address::from(rng.random::<[u8; 20]>()));
     (reads, writes)
 }
 
-fn op(kind: u8, addr: Address, slot: U256, value: U256, account: MptHarness::Account) -> MptHarness::Op {
+fn op(
+    kind: u8,
+    addr: Address,
+    slot: U256,
+    value: U256,
+    account: MptHarness::Account,
+) -> MptHarness::Op {
     MptHarness::Op {
         kind,
         addr,
@@ -274,7 +296,13 @@ fn ops_for(
                 seq.push(op(2, *address, U256::ZERO, U256::ZERO, sol_account(None)));
             }
             if let Some(info) = change.info {
-                seq.push(op(2, *address, U256::ZERO, U256::ZERO, sol_account(Some(info))));
+                seq.push(op(
+                    2,
+                    *address,
+                    U256::ZERO,
+                    U256::ZERO,
+                    sol_account(Some(info)),
+                ));
                 for (slot, value) in &change.storage {
                     // Sometimes write an intermediate value first.
                     if rng.random_bool(0.3) {
@@ -402,36 +430,77 @@ fn gas_report() {
     let cases: Vec<(&str, Vec<(Address, AccountChange)>)> = vec![
         (
             "account update",
-            vec![(plain, AccountChange { info: Some(update(plain)), ..Default::default() })],
+            vec![(
+                plain,
+                AccountChange {
+                    info: Some(update(plain)),
+                    ..Default::default()
+                },
+            )],
         ),
         (
             "account insert",
             vec![(
                 Address::repeat_byte(0x42),
-                AccountChange { info: Some(update(Address::repeat_byte(0x42))), ..Default::default() },
+                AccountChange {
+                    info: Some(update(Address::repeat_byte(0x42))),
+                    ..Default::default()
+                },
             )],
         ),
         ("account delete", vec![(plain, AccountChange::default())]),
-        ("storage update (+ its account)", vec![slot_change(existing_slot, U256::from(7))]),
-        ("storage insert (+ its account)", vec![slot_change(new_slot, U256::from(7))]),
-        ("storage delete (+ its account)", vec![slot_change(existing_slot, U256::ZERO)]),
+        (
+            "storage update (+ its account)",
+            vec![slot_change(existing_slot, U256::from(7))],
+        ),
+        (
+            "storage insert (+ its account)",
+            vec![slot_change(new_slot, U256::from(7))],
+        ),
+        (
+            "storage delete (+ its account)",
+            vec![slot_change(existing_slot, U256::ZERO)],
+        ),
         (
             "transfer: 2 account updates",
             vec![
-                (plain, AccountChange { info: Some(update(plain)), ..Default::default() }),
-                (addresses[2], AccountChange { info: Some(update(addresses[2])), ..Default::default() }),
+                (
+                    plain,
+                    AccountChange {
+                        info: Some(update(plain)),
+                        ..Default::default()
+                    },
+                ),
+                (
+                    addresses[2],
+                    AccountChange {
+                        info: Some(update(addresses[2])),
+                        ..Default::default()
+                    },
+                ),
             ],
         ),
         (
             "10 account updates",
             addresses[10..20]
                 .iter()
-                .map(|a| (*a, AccountChange { info: Some(update(*a)), ..Default::default() }))
+                .map(|a| {
+                    (
+                        *a,
+                        AccountChange {
+                            info: Some(update(*a)),
+                            ..Default::default()
+                        },
+                    )
+                })
                 .collect(),
         ),
     ];
     eprintln!("state: 1,000 accounts, root {}", pre.root());
-    eprintln!("{:<34} {:>6} {:>9} {:>9} {:>9} {:>10} {:>10}", "case", "nodes", "open", "reads", "root", "in-call", "tx gas");
+    eprintln!(
+        "{:<34} {:>6} {:>9} {:>9} {:>9} {:>10} {:>10}",
+        "case", "nodes", "open", "reads", "root", "in-call", "tx gas"
+    );
     for (name, changes) in cases {
         let writes = StateChanges {
             accounts: changes.into_iter().collect(),
@@ -454,8 +523,14 @@ fn gas_report() {
             .expect("run");
         assert_eq!(got.newRoot, witness.post_state_root, "{name}");
         let n = ops.len();
-        let reads_gas: U256 = (0..n).filter(|i| ops[*i].kind <= 1).map(|i| got.gas[i]).sum();
-        let writes_gas: U256 = (0..n).filter(|i| ops[*i].kind > 1).map(|i| got.gas[i]).sum();
+        let reads_gas: U256 = (0..n)
+            .filter(|i| ops[*i].kind <= 1)
+            .map(|i| got.gas[i])
+            .sum();
+        let writes_gas: U256 = (0..n)
+            .filter(|i| ops[*i].kind > 1)
+            .map(|i| got.gas[i])
+            .sum();
         let root_gas = got.gas[n] + writes_gas;
         let open_gas = got.gas[n + 1];
         eprintln!(
