@@ -588,14 +588,41 @@ library MptDb {
         }
     }
 
-    /// @dev Length of the common prefix of `path` and `nib[from:]`.
+    /// @dev Length of the common prefix of `path` and `nib[from:]`, compared a word (32
+    ///      nibbles) at a time; in the first differing word, the first differing byte is found by
+    ///      halving. Bytes past either array may be read but the result is capped at their length.
     function _shared(bytes memory path, bytes memory nib, uint256 from) private pure returns (uint256 n) {
         uint256 max = nib.length - from;
         if (path.length < max) max = path.length;
         assembly ("memory-safe") {
             let a := add(path, 0x20)
             let b := add(add(nib, 0x20), from)
-            for {} and(lt(n, max), eq(byte(0, mload(add(a, n))), byte(0, mload(add(b, n))))) {} { n := add(n, 1) }
+            for {} lt(n, max) {} {
+                let x := xor(mload(add(a, n)), mload(add(b, n)))
+                if iszero(x) {
+                    n := add(n, 32)
+                    continue
+                }
+                if iszero(shr(128, x)) {
+                    n := add(n, 16)
+                    x := shl(128, x)
+                }
+                if iszero(shr(192, x)) {
+                    n := add(n, 8)
+                    x := shl(64, x)
+                }
+                if iszero(shr(224, x)) {
+                    n := add(n, 4)
+                    x := shl(32, x)
+                }
+                if iszero(shr(240, x)) {
+                    n := add(n, 2)
+                    x := shl(16, x)
+                }
+                if iszero(shr(248, x)) { n := add(n, 1) }
+                break
+            }
+            if gt(n, max) { n := max }
         }
     }
 }
