@@ -552,6 +552,9 @@ mod tests {
                 trie.insert(key, value.clone());
             }
             assert_eq!(root, trie.root(), "seed {seed}");
+            if hashed {
+                assert_eq!(root, hash_builder_root(&trie), "seed {seed}");
+            }
             let minimal: MemoryNodes = witness.iter().cloned().collect();
             assert_eq!(
                 run(&minimal).expect("witness suffices").0,
@@ -569,6 +572,15 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// alloy-trie's root of the trie's leaves (fixed-length keys: none prefixes another).
+    fn hash_builder_root(trie: &Trie) -> B256 {
+        let mut builder = alloy_trie::HashBuilder::default();
+        trie.for_each_leaf(|path, value| {
+            builder.add_leaf(alloy_trie::Nibbles::from_nibbles(path), value);
+        });
+        builder.root()
     }
 
     #[test]

@@ -8,6 +8,9 @@
 //!   same changes, and the Solidity library, given only the builder's witness and the writes in
 //!   a random order, computes the same root and reads the same values;
 //! - dropping any one witness node makes the Solidity side revert `MissingNode(hash)`;
+//! - raw tries with short keys that prefix each other (branch values, embedded nodes) and short
+//!   values: `MptDb.put` sequences on the twin's witness give the twin's root (and the state
+//!   crate's), and miss nodes exactly where the twin does;
 //! - gas per account update / insert / delete / storage write on a state of 1,000 accounts
 //!   (`gas_report`, printed with `--nocapture`).
 
@@ -25,8 +28,10 @@ use parallax_executor::{
     },
     AccountBasic, AccountChange, StateChanges,
 };
-use parallax_fraud_proof::{MemoryNodes, MptError, StateReads, StateWitnessBuilder, WitnessError};
-use parallax_state::WorldState;
+use parallax_fraud_proof::{
+    MemoryNodes, Mpt, MptError, StateReads, StateWitnessBuilder, WitnessError,
+};
+use parallax_state::{Trie, WorldState};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 alloy::sol!(
@@ -390,6 +395,80 @@ fn solidity_world_state_matches_the_twin() {
                     WitnessError::Trie(MptError::MissingNode(hash))
                 );
             }
+        }
+    }
+}
+
+/// Short keys over a 3-nibble alphabet: they share prefixes and prefix each other.
+fn short_key(rng: &mut StdRng) -> Vec<u8> {
+    let len = rng.random_range(1..4);
+    (0..len)
+        .map(|_| [0x00, 0x11, 0x12][rng.random_range(0..3)])
+        .collect()
+}
+
+/// Mostly values short enough for embedded nodes, some long.
+fn short_value(rng: &mut StdRng) -> Vec<u8> {
+    let len = if rng.random_bool(0.7) {
+        rng.random_range(1..4)
+    } else {
+        rng.random_range(30..40)
+    };
+    (0..len).map(|_| rng.random()).collect()
+}
+
+#[test]
+fn solidity_mpt_matches_the_twin_on_embedded_nodes_and_branch_values() {
+    let mut chain = Chain::new();
+    for seed in 0..60u64 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut trie = Trie::new();
+        for _ in 0..rng.random_range(0..25) {
+            trie.insert(&short_key(&mut rng), short_value(&mut rng));
+        }
+        let pre_root = trie.root();
+        let mut all = Vec::new();
+        trie.unpersisted_nodes(&mut all);
+        let source: MemoryNodes = all.into_iter().map(|(_, rlp)| rlp).collect();
+        let (keys, values): (Vec<Vec<u8>>, Vec<Vec<u8>>) = (0..rng.random_range(1..10))
+            .map(|_| {
+                let value = if rng.random_bool(0.5) {
+                    Vec::new()
+                } else {
+                    short_value(&mut rng)
+                };
+                (short_key(&mut rng), value)
+            })
+            .unzip();
+        let mut mpt = Mpt::new(&source);
+        let mut root = pre_root;
+        for (key, value) in keys.iter().zip(&values) {
+            root = mpt.put(root, key, value).expect("full source");
+            trie.insert(key, value.clone());
+        }
+        assert_eq!(root, trie.root(), "seed {seed}");
+        let witness = mpt.take_witness();
+        let to_bytes = |v: &[Vec<u8>]| v.iter().cloned().map(Bytes::from).collect::<Vec<_>>();
+        let call = |nodes: Vec<Bytes>| MptHarness::mptPutCall {
+            root: pre_root,
+            nodes,
+            keys: to_bytes(&keys),
+            values: to_bytes(&values),
+        };
+        let (got, _) = chain
+            .call(call(witness.clone()))
+            .unwrap_or_else(|revert| panic!("seed {seed}: mptPut reverted {revert}"));
+        assert_eq!(got._0, root, "seed {seed}");
+        for drop in 0..witness.len() {
+            let hash = keccak256(&witness[drop]);
+            let mut nodes = witness.clone();
+            nodes.remove(drop);
+            let revert = chain.call(call(nodes)).expect_err("a missing node reverts");
+            assert_eq!(
+                revert,
+                Bytes::from(MptHarness::MissingNode { hash }.abi_encode()),
+                "seed {seed}"
+            );
         }
     }
 }
