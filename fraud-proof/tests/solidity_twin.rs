@@ -560,6 +560,21 @@ fn gas_report() {
             ],
         ),
         (
+            "100 account updates",
+            addresses[100..200]
+                .iter()
+                .map(|a| {
+                    (
+                        *a,
+                        AccountChange {
+                            info: Some(update(*a)),
+                            ..Default::default()
+                        },
+                    )
+                })
+                .collect(),
+        ),
+        (
             "10 account updates",
             addresses[10..20]
                 .iter()

@@ -95,8 +95,24 @@ library MemoryMap {
     function _grow(Map memory m) private pure {
         uint256[] memory old = m.slots;
         uint256[] memory s = new uint256[](old.length * 2);
-        for (uint256 i; i < old.length; i += 2) {
-            if (old[i] != 0) _insert(s, bytes32(old[i]), old[i + 1]);
+        assembly ("memory-safe") {
+            let mask := sub(shr(1, mload(s)), 1)
+            let base := add(s, 0x20)
+            let end := add(add(old, 0x20), shl(5, mload(old)))
+            for { let p := add(old, 0x20) } lt(p, end) { p := add(p, 0x40) } {
+                let key := mload(p)
+                if key {
+                    // Keys are distinct: probe for the first free slot.
+                    for { let i := and(key, mask) } 1 { i := and(add(i, 1), mask) } {
+                        let q := add(base, shl(6, i))
+                        if iszero(mload(q)) {
+                            mstore(q, key)
+                            mstore(add(q, 0x20), mload(add(p, 0x20)))
+                            break
+                        }
+                    }
+                }
+            }
         }
         m.slots = s;
     }

@@ -36,9 +36,11 @@ library MptDb {
         MemoryMap.Map nodes;
     }
 
-    /// @notice A store holding the witness `nodes` (room for new nodes grows on demand).
+    /// @notice A store holding the witness `nodes`, with room for about as many new nodes (a
+    ///      write creates at most its path's length plus two nodes, and its path is in the
+    ///      witness); the table still grows if more are made.
     function create(bytes[] memory nodes) internal pure returns (Store memory db) {
-        db.nodes = MemoryMap.create(nodes.length + 64);
+        db.nodes = MemoryMap.create(2 * nodes.length + 64);
         for (uint256 i; i < nodes.length; ++i) {
             add(db, nodes[i]);
         }
