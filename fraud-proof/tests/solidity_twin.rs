@@ -339,7 +339,7 @@ fn ops_for(
 #[test]
 fn solidity_world_state_matches_the_twin() {
     let mut chain = Chain::new();
-    for seed in 0..12u64 {
+    for seed in 0..40u64 {
         let mut rng = StdRng::seed_from_u64(seed);
         let max_slots = if seed % 3 == 0 { 3 } else { 40 };
         let accounts = rng.random_range(1..120);
@@ -420,7 +420,7 @@ fn short_value(rng: &mut StdRng) -> Vec<u8> {
 #[test]
 fn solidity_mpt_matches_the_twin_on_embedded_nodes_and_branch_values() {
     let mut chain = Chain::new();
-    for seed in 0..60u64 {
+    for seed in 0..200u64 {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut trie = Trie::new();
         for _ in 0..rng.random_range(0..25) {
