@@ -473,6 +473,50 @@ fn solidity_mpt_matches_the_twin_on_embedded_nodes_and_branch_values() {
     }
 }
 
+/// A delete that collapses a branch needs the remaining sibling's node, which is not on the
+/// deleted key's path: the twin puts it in the witness, and without it the Solidity side
+/// reverts `MissingNode(sibling)`.
+#[test]
+fn collapse_needs_the_sibling_node() {
+    let mut chain = Chain::new();
+    // Two keys under one branch, with values long enough that both leaves are hashed nodes.
+    let (a, b) = (vec![0x10u8], vec![0x20u8]);
+    let mut trie = Trie::new();
+    trie.insert(&a, vec![0xaa; 40]);
+    trie.insert(&b, vec![0xbb; 40]);
+    let pre_root = trie.root();
+    let mut all = Vec::new();
+    trie.unpersisted_nodes(&mut all);
+    let source: MemoryNodes = all.into_iter().map(|(_, rlp)| rlp).collect();
+    let sibling = keccak256(&trie.proof(&b)[1]);
+    let path_of_a: Vec<B256> = trie.proof(&a).iter().map(keccak256).collect();
+    assert!(!path_of_a.contains(&sibling));
+
+    let mut mpt = Mpt::new(&source);
+    let root = mpt.put(pre_root, &a, &[]).expect("full source");
+    trie.remove(&a);
+    assert_eq!(root, trie.root());
+    let witness = mpt.take_witness();
+    assert!(witness.iter().any(|node| keccak256(node) == sibling));
+
+    let call = |nodes: Vec<Bytes>| MptHarness::mptPutCall {
+        root: pre_root,
+        nodes,
+        keys: vec![Bytes::from(a.clone())],
+        values: vec![Bytes::new()],
+    };
+    let (got, _) = chain.call(call(witness.clone())).expect("complete witness");
+    assert_eq!(got._0, root);
+    let without: Vec<Bytes> = witness
+        .into_iter()
+        .filter(|node| keccak256(node) != sibling)
+        .collect();
+    assert_eq!(
+        chain.call(call(without)).expect_err("sibling missing"),
+        Bytes::from(MptHarness::MissingNode { hash: sibling }.abi_encode())
+    );
+}
+
 /// Gas of single-operation transactions on a state of 1,000 accounts (a third with storage).
 #[test]
 fn gas_report() {
