@@ -278,6 +278,14 @@ library MptDb {
         return _store(db, _extNode(merged, 0, merged.length, items[1].readRawBytes()));
     }
 
+    /// @notice Element `index` of the RLP list `list` (an empty view when it has fewer) and the
+    ///         number of elements: the trie's own list scan, offered for short lists the verifier
+    ///         decodes (account leaves), so that RLPReader's general list decoder is not needed.
+    /// @dev Validates what `_scan` validates; read elements through RLPReader's strict accessors.
+    function listElement(bytes memory list, uint256 index) internal pure returns (RLPItem memory el, uint256 count) {
+        return _element(list, index);
+    }
+
     /// @dev Element `index` of the node `node` (empty view when it has fewer) and its number of
     ///      elements. See `_scan`.
     function _element(bytes memory node, uint256 index) private pure returns (RLPItem memory el, uint256 count) {

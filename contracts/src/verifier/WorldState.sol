@@ -309,18 +309,33 @@ library WorldState {
 
     /// @dev Decodes an account leaf.
     function _decodeAccount(bytes memory encoded) private pure returns (Account memory a) {
-        RLPItem[] memory f = RLPReader.toItem(encoded).readList();
-        if (f.length != 4) revert InvalidAccount();
-        uint256 nonce = f[0].readUint256();
+        (RLPItem memory nonceItem, uint256 count) = MptDb.listElement(encoded, 0);
+        if (count != 4) revert InvalidAccount();
+        RLPItem memory balance = _next(nonceItem);
+        RLPItem memory storageRoot = _next(balance);
+        RLPItem memory codeHash = _next(storageRoot);
+        uint256 nonce = nonceItem.readUint256();
         if (nonce > type(uint64).max) revert InvalidAccount();
         a = Account({
             // forge-lint: disable-next-line(unsafe-typecast) -- checked against 2^64 above
             nonce: uint64(nonce),
-            balance: f[1].readUint256(),
-            storageRoot: f[2].readBytes32(),
-            codeHash: f[3].readBytes32(),
+            balance: balance.readUint256(),
+            storageRoot: storageRoot.readBytes32(),
+            codeHash: codeHash.readBytes32(),
             exists: true
         });
+    }
+
+    /// @dev The element after `item` in a list already validated by `MptDb.listElement` (so it
+    ///      lies inside the list); only short strings are accepted, which is all an account holds.
+    function _next(RLPItem memory item) private pure returns (RLPItem memory next) {
+        uint256 ptr = item.ptr + item.length;
+        uint256 q;
+        assembly ("memory-safe") {
+            q := byte(0, mload(ptr))
+        }
+        if (q >= 0xb8) revert InvalidAccount();
+        next = RLPItem(ptr, q <= 0x80 ? 1 : q - 0x7f);
     }
 
     /// @dev The absent account.
