@@ -247,29 +247,31 @@ impl<S: NodeSource> Mpt<S> {
             }
             return Ok(self.store(leaf_node(&nib[idx..], value)));
         }
-        let (leaf, path, second) = match self.decode_ref(reference)? {
+        let (path, second) = match self.decode_ref(reference)? {
             Node::Branch(children, branch_value) => {
                 return self.put_branch(reference, *children, branch_value, nib, idx, value)
             }
-            Node::Leaf(path, leaf_value) => (true, path, Second::Value(leaf_value)),
-            Node::Extension(path, child) => (false, path, Second::Child(child)),
+            Node::Leaf(path, leaf_value) => (path, Second::Value(leaf_value)),
+            Node::Extension(path, child) => (path, Second::Child(child)),
         };
         let shared = shared_prefix(&path, &nib[idx..]);
-        if leaf && shared == path.len() && idx + shared == nib.len() {
-            if value.is_empty() {
-                return Ok(Ref::Empty);
+        match &second {
+            // Same key: replace or delete the value.
+            Second::Value(_) if shared == path.len() && idx + shared == nib.len() => {
+                if value.is_empty() {
+                    return Ok(Ref::Empty);
+                }
+                return Ok(self.store(leaf_node(&path, value)));
             }
-            return Ok(self.store(leaf_node(&path, value)));
-        }
-        if !leaf && shared == path.len() {
-            let Second::Child(child) = second else {
-                unreachable!("extensions have a child")
-            };
-            let new_child = self.put_at(&child, nib, idx + shared, value)?;
-            if new_child == child {
-                return Ok(reference.clone());
+            // The key continues below this extension.
+            Second::Child(child) if shared == path.len() => {
+                let new_child = self.put_at(child, nib, idx + shared, value)?;
+                if new_child == *child {
+                    return Ok(reference.clone());
+                }
+                return self.prefixed(&path, new_child);
             }
-            return self.prefixed(&path, new_child);
+            _ => {}
         }
         if value.is_empty() {
             return Ok(reference.clone());
@@ -379,7 +381,13 @@ impl<S: NodeSource> Mpt<S> {
     /// Decodes the node a non-empty reference points to, fetching (and recording) it if needed.
     fn decode_ref(&mut self, reference: &Ref) -> Result<Node, MptError> {
         let (hash, rlp) = match reference {
-            Ref::Empty => unreachable!("callers check for the empty reference"),
+            // Callers check for the empty reference; never a node.
+            Ref::Empty => {
+                return Err(MptError::Node(NodeError::Malformed {
+                    hash: B256::ZERO,
+                    reason: "empty child reference",
+                }))
+            }
             Ref::Inline(rlp) => (keccak256(rlp), rlp.clone()),
             Ref::Hash(hash) => (*hash, self.load(hash)?),
         };
