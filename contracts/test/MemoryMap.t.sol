@@ -48,6 +48,16 @@ contract MemoryMapTest is Test {
         this.setZero();
     }
 
+    function testValueTooLargeReverts() public {
+        vm.expectRevert(MemoryMap.ValueTooLarge.selector);
+        this.setLarge();
+    }
+
+    function setLarge() external pure {
+        MemoryMap.Map memory m = MemoryMap.create(1);
+        MemoryMap.set(m, keccak256("k"), 1 << 32);
+    }
+
     function setZero() external pure {
         MemoryMap.Map memory m = MemoryMap.create(1);
         MemoryMap.set(m, 0, 1);
