@@ -152,9 +152,11 @@ library MptDb {
         (bool leaf, bytes memory path) = _decodePath(items[0]);
         uint256 shared = _shared(path, nib, idx);
         if (leaf && shared == path.length && idx + shared == nib.length) {
-            // Same key: replace or delete the value.
+            // Same key: replace the value in place (the leaf's path item stays), or delete.
             if (value.length == 0) return hex"80";
-            return _store(db, _leafNode(path, 0, path.length, value));
+            return _store(
+                db, _spliceRange(items[0].ptr, items[1].ptr + items[1].length, items[1], RLPWriter.encodeBytes(value))
+            );
         }
         if (!leaf && shared == path.length) {
             // The key continues below this extension.
@@ -232,23 +234,33 @@ library MptDb {
         returns (bytes memory out)
     {
         // The payload is everything after the list prefix (1 byte, or 1 + length-of-length).
-        uint256 payload = uint8(node[0]);
-        payload = payload < 0xf8 ? 1 : payload - 0xf6;
-        uint256 payloadStart;
+        uint256 prefix = uint8(node[0]);
+        prefix = prefix < 0xf8 ? 1 : prefix - 0xf6;
+        uint256 start;
         assembly ("memory-safe") {
-            payloadStart := add(add(node, 0x20), payload)
+            start := add(add(node, 0x20), prefix)
         }
-        payload = node.length - payload - el.length + newItem.length;
-        uint256 before = el.ptr - payloadStart;
+        return _spliceRange(start, start + node.length - prefix, el, newItem);
+    }
+
+    /// @dev A list whose payload is the memory range [start, end) with its element `el` replaced
+    ///      by the encoded item `newItem`.
+    function _spliceRange(uint256 start, uint256 end, RLPItem memory el, bytes memory newItem)
+        private
+        pure
+        returns (bytes memory out)
+    {
+        uint256 payload = end - start - el.length + newItem.length;
+        uint256 before = el.ptr - start;
         out = RLPWriter.listPrefixed(payload);
         assembly ("memory-safe") {
             let dst := add(add(out, 0x20), sub(mload(out), payload))
-            mcopy(dst, payloadStart, before)
+            mcopy(dst, start, before)
             dst := add(dst, before)
             mcopy(dst, add(newItem, 0x20), mload(newItem))
             dst := add(dst, mload(newItem))
             let elEnd := add(mload(el), mload(add(el, 0x20)))
-            mcopy(dst, elEnd, sub(add(add(node, 0x20), mload(node)), elEnd))
+            mcopy(dst, elEnd, sub(end, elEnd))
         }
     }
 
