@@ -16,4 +16,4 @@ pub mod truth;
 pub mod witness;
 
 pub use mpt::{FnSource, MemoryNodes, Mpt, MptError, NodeSource};
-pub use witness::{StateReads, StateWitness, StateWitnessBuilder, WitnessError};
+pub use witness::{FetchWitnessError, StateReads, StateWitness, StateWitnessBuilder, WitnessError};

@@ -36,9 +36,11 @@ library MptDb {
         MemoryMap.Map nodes;
     }
 
-    /// @notice A store holding the witness `nodes` (room for new nodes grows on demand).
+    /// @notice A store holding the witness `nodes`, with room for about as many new nodes (a
+    ///      write creates at most its path's length plus two nodes, and its path is in the
+    ///      witness); the table still grows if more are made.
     function create(bytes[] memory nodes) internal pure returns (Store memory db) {
-        db.nodes = MemoryMap.create(nodes.length + 64);
+        db.nodes = MemoryMap.create(2 * nodes.length + 64);
         for (uint256 i; i < nodes.length; ++i) {
             add(db, nodes[i]);
         }
@@ -150,9 +152,11 @@ library MptDb {
         (bool leaf, bytes memory path) = _decodePath(items[0]);
         uint256 shared = _shared(path, nib, idx);
         if (leaf && shared == path.length && idx + shared == nib.length) {
-            // Same key: replace or delete the value.
+            // Same key: replace the value in place (the leaf's path item stays), or delete.
             if (value.length == 0) return hex"80";
-            return _store(db, _leafNode(path, 0, path.length, value));
+            return _store(
+                db, _spliceRange(items[0].ptr, items[1].ptr + items[1].length, items[1], RLPWriter.encodeBytes(value))
+            );
         }
         if (!leaf && shared == path.length) {
             // The key continues below this extension.
@@ -230,23 +234,33 @@ library MptDb {
         returns (bytes memory out)
     {
         // The payload is everything after the list prefix (1 byte, or 1 + length-of-length).
-        uint256 payload = uint8(node[0]);
-        payload = payload < 0xf8 ? 1 : payload - 0xf6;
-        uint256 payloadStart;
+        uint256 prefix = uint8(node[0]);
+        prefix = prefix < 0xf8 ? 1 : prefix - 0xf6;
+        uint256 start;
         assembly ("memory-safe") {
-            payloadStart := add(add(node, 0x20), payload)
+            start := add(add(node, 0x20), prefix)
         }
-        payload = node.length - payload - el.length + newItem.length;
-        uint256 before = el.ptr - payloadStart;
+        return _spliceRange(start, start + node.length - prefix, el, newItem);
+    }
+
+    /// @dev A list whose payload is the memory range [start, end) with its element `el` replaced
+    ///      by the encoded item `newItem`.
+    function _spliceRange(uint256 start, uint256 end, RLPItem memory el, bytes memory newItem)
+        private
+        pure
+        returns (bytes memory out)
+    {
+        uint256 payload = end - start - el.length + newItem.length;
+        uint256 before = el.ptr - start;
         out = RLPWriter.listPrefixed(payload);
         assembly ("memory-safe") {
             let dst := add(add(out, 0x20), sub(mload(out), payload))
-            mcopy(dst, payloadStart, before)
+            mcopy(dst, start, before)
             dst := add(dst, before)
             mcopy(dst, add(newItem, 0x20), mload(newItem))
             dst := add(dst, mload(newItem))
             let elEnd := add(mload(el), mload(add(el, 0x20)))
-            mcopy(dst, elEnd, sub(add(add(node, 0x20), mload(node)), elEnd))
+            mcopy(dst, elEnd, sub(end, elEnd))
         }
     }
 
@@ -274,6 +288,14 @@ library MptDb {
         }
         if (leaf) return _store(db, _leafNode(merged, 0, merged.length, items[1].readBytes()));
         return _store(db, _extNode(merged, 0, merged.length, items[1].readRawBytes()));
+    }
+
+    /// @notice Element `index` of the RLP list `list` (an empty view when it has fewer) and the
+    ///         number of elements: the trie's own list scan, offered for short lists the verifier
+    ///         decodes (account leaves), so that RLPReader's general list decoder is not needed.
+    /// @dev Validates what `_scan` validates; read elements through RLPReader's strict accessors.
+    function listElement(bytes memory list, uint256 index) internal pure returns (RLPItem memory el, uint256 count) {
+        return _element(list, index);
     }
 
     /// @dev Element `index` of the node `node` (empty view when it has fewer) and its number of
@@ -588,14 +610,41 @@ library MptDb {
         }
     }
 
-    /// @dev Length of the common prefix of `path` and `nib[from:]`.
+    /// @dev Length of the common prefix of `path` and `nib[from:]`, compared a word (32
+    ///      nibbles) at a time; in the first differing word, the first differing byte is found by
+    ///      halving. Bytes past either array may be read but the result is capped at their length.
     function _shared(bytes memory path, bytes memory nib, uint256 from) private pure returns (uint256 n) {
         uint256 max = nib.length - from;
         if (path.length < max) max = path.length;
         assembly ("memory-safe") {
             let a := add(path, 0x20)
             let b := add(add(nib, 0x20), from)
-            for {} and(lt(n, max), eq(byte(0, mload(add(a, n))), byte(0, mload(add(b, n))))) {} { n := add(n, 1) }
+            for {} lt(n, max) {} {
+                let x := xor(mload(add(a, n)), mload(add(b, n)))
+                if iszero(x) {
+                    n := add(n, 32)
+                    continue
+                }
+                if iszero(shr(128, x)) {
+                    n := add(n, 16)
+                    x := shl(128, x)
+                }
+                if iszero(shr(192, x)) {
+                    n := add(n, 8)
+                    x := shl(64, x)
+                }
+                if iszero(shr(224, x)) {
+                    n := add(n, 4)
+                    x := shl(32, x)
+                }
+                if iszero(shr(240, x)) {
+                    n := add(n, 2)
+                    x := shl(16, x)
+                }
+                if iszero(shr(248, x)) { n := add(n, 1) }
+                break
+            }
+            if gt(n, max) { n := max }
         }
     }
 }
