@@ -31,6 +31,8 @@ echo "deployed: $(cat "$out")"
 config=$(jq_ "$out" systemConfig)
 oracle=$(jq_ "$out" outputOracle)
 portal=$(jq_ "$out" portal)
+factory=$(jq_ "$out" disputeGameFactory)
+verifier=$(jq_ "$out" stepVerifier)
 proposer=$(jq_ "$cfg" proposer)
 batcher=$(jq_ "$cfg" batcher)
 admin=$(jq_ "$cfg" admin)
@@ -47,6 +49,11 @@ lower() { tr 'A-F' 'a-f'; }
 # The upgrade key sees only the proxy's admin interface.
 [ "$("$CAST" call --rpc-url "$rpc" --from "$admin" "$portal" 'admin()(address)' | lower)" = "$(echo "$admin" | lower)" ] || fail "proxy admin"
 [ "$(call "$config" 'startBlock()(uint256)')" -gt 0 ] || fail "startBlock"
+[ "$(call "$oracle" 'disputeGameFactory()(address)' | lower)" = "$(echo "$factory" | lower)" ] || fail "oracle.disputeGameFactory"
+[ "$(call "$factory" 'oracle()(address)' | lower)" = "$(echo "$oracle" | lower)" ] || fail "factory.oracle"
+[ "$(call "$factory" 'verifier()(address)' | lower)" = "$(echo "$verifier" | lower)" ] || fail "factory.verifier"
+[ "$(call "$factory" 'clockSeconds()(uint64)')" = "$(jq_ "$cfg" disputeClockSeconds)" ] || fail "factory.clockSeconds"
+[ "$(call "$factory" 'chainId()(uint256)')" = "$(jq_ "$cfg" l2ChainId)" ] || fail "factory.chainId"
 echo "wiring ok"
 
 # A deposit from an EOA: 1 ether minted, 0.25 ether value, 100000 gas, calldata 0xc0ffee.
@@ -140,5 +147,39 @@ if "$CAST" send --rpc-url "$rpc" --unlocked --from "$user" "$portal" \
   fail "withdrawal replayed"
 fi
 echo "withdrawal ok ($(echo "$storage_proof" | tr -cd , | wc -c | awk '{print $1+1}')-node storage proof)"
+
+# A dispute on chain: a new proposal is challenged (the oracle opens a game through the factory),
+# the proposer defends the midpoint, the challenger disagrees, then the proposer lets its clock
+# run out: the game and the oracle resolve for the challenger and the proposal is deleted.
+next=$(call "$oracle" 'nextBlockNumber()(uint256)')
+"$CAST" rpc --rpc-url "$rpc" evm_increaseTime "$next" >/dev/null
+"$CAST" rpc --rpc-url "$rpc" evm_mine >/dev/null
+index=$(call "$oracle" 'outputCount()(uint256)')
+"$CAST" send --rpc-url "$rpc" --unlocked --from "$proposer" --value 1ether "$oracle" \
+  'propose(uint256,bytes32)' "$next" 0x3333333333333333333333333333333333333333333333333333333333333333 >/dev/null \
+  || fail "propose for the dispute"
+challenge_gas=$("$CAST" send --rpc-url "$rpc" --unlocked --from "$user" --value 0.5ether --json "$oracle" \
+  'challenge(uint256)' "$index" | js 'BigInt(o.gasUsed).toString()') || fail "challenge"
+game=$(call "$factory" 'games(uint256)(address)' 0)
+[ "$(call "$oracle" "getOutput(uint256)((bytes32,address,uint64,uint64,uint64,uint96,address,uint96,address))" "$index" | tr -d '()' | tr ',' '\n' | sed -n 7p | tr -d ' ' | lower)" = "$(echo "$game" | lower)" ] \
+  || fail "the oracle records the factory's game"
+[ "$(call "$game" 'turn()(address)' | lower)" = "$(echo "$proposer" | lower)" ] || fail "the defender moves first"
+defend_gas=$("$CAST" send --rpc-url "$rpc" --unlocked --from "$proposer" --json "$game" \
+  'defendBlock(bytes32)' 0x4444444444444444444444444444444444444444444444444444444444444444 | js 'BigInt(o.gasUsed).toString()') \
+  || fail "defendBlock"
+choose_gas=$("$CAST" send --rpc-url "$rpc" --unlocked --from "$user" --json "$game" 'chooseBlock(bool)' false \
+  | js 'BigInt(o.gasUsed).toString()') || fail "chooseBlock"
+if "$CAST" send --rpc-url "$rpc" --unlocked --from "$user" "$game" 'chooseBlock(bool)' false >/dev/null 2>&1; then
+  fail "a move out of turn"
+fi
+"$CAST" rpc --rpc-url "$rpc" evm_increaseTime "$(( $(jq_ "$cfg" disputeClockSeconds) + 1 ))" >/dev/null
+"$CAST" rpc --rpc-url "$rpc" evm_mine >/dev/null
+resolve_gas=$("$CAST" send --rpc-url "$rpc" --unlocked --from "$user" --json "$game" 'resolve()' \
+  | js 'BigInt(o.gasUsed).toString()') || fail "game resolve"
+[ "$(call "$game" 'status()(uint8)')" = "1" ] || fail "challenger wins by timeout"
+"$CAST" send --rpc-url "$rpc" --unlocked --from "$user" "$oracle" 'resolve(uint256)' "$index" >/dev/null || fail "oracle resolve"
+[ "$(call "$oracle" 'outputCount()(uint256)')" = "$index" ] || fail "the lost proposal is deleted"
+echo "dispute ok (game $game)"
 echo "transaction gas: deposit $deposit_gas, propose $propose_gas, proveWithdrawal $prove_gas, finalizeWithdrawal $finalize_gas"
+echo "dispute gas: challenge (opens the game) $challenge_gas, defendBlock $defend_gas, chooseBlock $choose_gas, resolve (timeout) $resolve_gas"
 echo "deploy-test: all checks passed"

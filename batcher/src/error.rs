@@ -45,6 +45,10 @@ pub enum Error {
     /// An L2 block number before the rollup's genesis (no scheduled timestamp).
     #[error("L2 block {0} is before the rollup genesis")]
     BeforeGenesis(u64),
+    /// The local chain could not answer a question about a block (the malicious proposer's
+    /// fake trace).
+    #[error("local chain: {0}")]
+    Truth(String),
     /// The L1 transaction manager failed.
     #[error(transparent)]
     TxManager(#[from] parallax_txmgr::TxError),
@@ -89,6 +93,7 @@ impl Error {
             | Self::BeforeGenesis(_)
             | Self::DaPlan { .. }
             | Self::WrongKey { .. } => false,
+            Self::Truth(_) => true,
         }
     }
 }

@@ -29,4 +29,4 @@ pub use metrics::Metrics;
 pub use parallax_txmgr::{
     self as txmgr, TxCandidate, TxError, TxEvent, TxManager, TxManagerConfig,
 };
-pub use proposer::{ProposeAfter, Proposer, ProposerConfig};
+pub use proposer::{DefendConfig, ProposeAfter, Proposer, ProposerConfig, LIE_ACCOUNT};

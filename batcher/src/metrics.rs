@@ -7,10 +7,7 @@
 use std::{
     fmt::Write,
     net::SocketAddr,
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
-    },
+    sync::atomic::{AtomicU64, Ordering},
 };
 
 use tokio::net::TcpListener;
@@ -262,11 +259,12 @@ impl Metrics {
     }
 }
 
-/// Serves `metrics` at `http://addr/metrics` until `shutdown` turns true; returns the bound
-/// address (port 0 picks a free one) and the server task.
+/// Serves the Prometheus text `render` produces at `http://addr/metrics` until `shutdown` turns
+/// true; returns the bound address (port 0 picks a free one) and the server task. Any service
+/// of a process (batcher, proposer, challenger) renders into the one endpoint.
 pub async fn serve(
     addr: SocketAddr,
-    metrics: Arc<Metrics>,
+    render: impl Fn() -> String + Clone + Send + Sync + 'static,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
     let listener = TcpListener::bind(addr).await?;
@@ -274,14 +272,14 @@ pub async fn serve(
     let app = axum::Router::new().route(
         "/metrics",
         axum::routing::get(move || {
-            let metrics = metrics.clone();
+            let render = render.clone();
             async move {
                 (
                     [(
                         axum::http::header::CONTENT_TYPE,
                         "text/plain; version=0.0.4",
                     )],
-                    metrics.render(),
+                    render(),
                 )
             }
         }),

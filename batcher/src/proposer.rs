@@ -28,6 +28,12 @@ use parallax_protocol::output_root;
 use parallax_state::store::{output_root_input, ChainStore, HeadKind, Proposal};
 use tokio::sync::watch;
 
+use parallax_fraud_proof::{
+    player::{Action, GamePlayer, PlayerConfig},
+    truth::{ChainTruth, Corruption},
+};
+use parallax_protocol::RollupConfig;
+
 use crate::{
     batcher::confirmed_through,
     metrics::Metrics,
@@ -57,7 +63,24 @@ pub struct ProposerConfig {
     pub poll_interval: Duration,
     /// Which blocks may be proposed.
     pub after: ProposeAfter,
+    /// Defend the proposals in dispute games (the proposer's key is the only one that may).
+    pub defend: Option<DefendConfig>,
 }
+
+/// How the proposer takes part in dispute games over its proposals.
+#[derive(Clone, Debug)]
+pub struct DefendConfig {
+    /// The rollup, to replay disputed blocks.
+    pub rollup: RollupConfig,
+    /// **For demos and tests only** (`parallax devnet --malicious-proposer`): the first proposal
+    /// at or after this L2 block posts a wrong output root (one block's post-state with 1 ETH
+    /// more in [`LIE_ACCOUNT`]) and defends it with a consistent fake trace, so the challenger
+    /// has to take the game down to the one-step proof. Later proposals are honest.
+    pub malicious_from: Option<u64>,
+}
+
+/// The account a malicious proposer credits out of thin air.
+pub const LIE_ACCOUNT: Address = Address::repeat_byte(0x1e);
 
 /// Proposes output roots; see the module docs.
 #[derive(Debug)]
@@ -69,6 +92,10 @@ pub struct Proposer<S> {
     oracle: OutputOracle::OutputOracleInstance<DynProvider>,
     /// Sent proposals by intent, until confirmed.
     in_flight: HashMap<B256, u64>,
+    /// Plays the games over our proposals (with `defend`).
+    player: Option<GamePlayer<S>>,
+    /// The lie still to tell (with `malicious_from`), as the first block it may be told at.
+    lie_from: Option<u64>,
 }
 
 fn to_u64(value: U256) -> u64 {
@@ -110,6 +137,14 @@ impl<S: ChainStore> Proposer<S> {
             open = txmgr.open_intents().await.len(),
             "proposer resuming"
         );
+        let player = config
+            .defend
+            .as_ref()
+            .map(|defend| defender(&store, &txmgr, config.oracle, defend.rollup.clone(), None));
+        let lie_from = config
+            .defend
+            .as_ref()
+            .and_then(|defend| defend.malicious_from);
         Ok(Self {
             store,
             txmgr,
@@ -117,6 +152,8 @@ impl<S: ChainStore> Proposer<S> {
             metrics,
             oracle,
             in_flight,
+            player,
+            lie_from,
         })
     }
 
@@ -158,6 +195,17 @@ impl<S: ChainStore> Proposer<S> {
         if !self.txmgr.open_intents().await.is_empty() {
             return Ok(None);
         }
+        if let Some(player) = &self.player {
+            // Defending comes first: a clock may be running.
+            match player.step(&self.txmgr).await {
+                Ok(Action::Idle | Action::Waiting) => {}
+                Ok(action) => {
+                    tracing::info!(?action, "proposer in a dispute game");
+                    return Ok(None);
+                }
+                Err(error) => tracing::warn!(%error, "dispute game step failed; retrying"),
+            }
+        }
         let next = to_u64(self.oracle.nextBlockNumber().call().await?);
         let ready = self.ready_through().await?;
         if next > ready {
@@ -185,8 +233,31 @@ impl<S: ChainStore> Proposer<S> {
             );
             return Ok(None);
         }
-        let input = output_root_input(&self.store, next).await?;
-        let root = output_root(&input);
+        let root = match (self.lie_from, &self.config.defend) {
+            (Some(from), Some(defend)) if next >= from => {
+                let lie = Corruption {
+                    block: next,
+                    account: LIE_ACCOUNT,
+                    extra_wei: U256::from(10u64).pow(U256::from(18)),
+                };
+                let liar = ChainTruth::corrupted(self.store.clone(), defend.rollup.clone(), lie);
+                let root = liar
+                    .output_root(next)
+                    .await
+                    .map_err(|error| Error::Truth(error.to_string()))?;
+                tracing::warn!(block = next, %root, "MALICIOUS PROPOSER: posting a wrong output root");
+                self.player = Some(defender(
+                    &self.store,
+                    &self.txmgr,
+                    self.config.oracle,
+                    defend.rollup.clone(),
+                    Some(lie),
+                ));
+                self.lie_from = None;
+                root
+            }
+            _ => output_root(&output_root_input(&self.store, next).await?),
+        };
         let bond = self.oracle.proposalBond().call().await?;
         let call = OutputOracle::proposeCall {
             l2BlockNumber: U256::from(next),
@@ -288,4 +359,30 @@ impl<S: ChainStore> Proposer<S> {
         }
         Ok(())
     }
+}
+
+/// A player that defends our proposals (never challenges), judging with the local chain, or
+/// with the chain as `lie` falsifies it.
+fn defender<S: ChainStore>(
+    store: &S,
+    txmgr: &TxManager<S>,
+    oracle: Address,
+    rollup: RollupConfig,
+    lie: Option<Corruption>,
+) -> GamePlayer<S> {
+    let truth = match lie {
+        Some(lie) => ChainTruth::corrupted(store.clone(), rollup, lie),
+        None => ChainTruth::new(store.clone(), rollup),
+    };
+    GamePlayer::new(
+        truth,
+        store.clone(),
+        txmgr.provider().clone(),
+        txmgr.address(),
+        PlayerConfig {
+            oracle,
+            challenge: false,
+            max_scan: 64,
+        },
+    )
 }

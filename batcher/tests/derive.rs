@@ -195,6 +195,7 @@ async fn a_replica_derives_the_posted_chain_from_calldata_and_blobs() {
             genesis: 0,
             poll_interval: Duration::from_millis(50),
             after: ProposeAfter::SafeHead,
+            defend: None,
         },
         metrics,
     )

@@ -31,6 +31,7 @@ async fn proposer(l1: &L1, store: &SqlStore, metrics: &Arc<Metrics>) -> Proposer
             poll_interval: Duration::from_millis(50),
             // This sequencer does not follow L1, so no safe head: confirmed frames decide.
             after: ProposeAfter::ConfirmedFrames,
+            defend: None,
         },
         metrics.clone(),
     )
@@ -75,6 +76,7 @@ async fn proposes_confirmed_outputs_once_and_resumes_after_a_restart() {
             poll_interval: Duration::from_millis(50),
             // This sequencer does not follow L1, so no safe head: confirmed frames decide.
             after: ProposeAfter::ConfirmedFrames,
+            defend: None,
         },
         metrics.clone(),
     )

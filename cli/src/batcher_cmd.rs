@@ -14,8 +14,8 @@ use alloy::{
 use clap::{Args, ValueEnum};
 use parallax_batcher::{
     da::{AutoDa, AutoPolicy, BlobDa, CalldataDa, DaClient},
-    metrics, Batcher, BatcherConfig, CostModel, Metrics, ProposeAfter, Proposer, ProposerConfig,
-    TxManager, TxManagerConfig,
+    metrics, Batcher, BatcherConfig, CostModel, DefendConfig, Metrics, ProposeAfter, Proposer,
+    ProposerConfig, TxManager, TxManagerConfig,
 };
 use parallax_contracts::{Portal, SystemConfig};
 use parallax_protocol::RollupConfig;
@@ -58,6 +58,11 @@ pub(crate) struct BatcherArgs {
     /// sequencer that does not follow L1).
     #[arg(long, env = "PARALLAX_PROPOSE_AFTER", value_enum, default_value_t = ProposeAfterArg::Safe)]
     propose_after: ProposeAfterArg,
+    /// DEMO ONLY: the first proposal at or after this L2 block posts a wrong output root and
+    /// defends it in the dispute game with a consistent fake trace (`parallax devnet
+    /// --malicious-proposer`), to watch a challenger prove it wrong. Never set in production.
+    #[arg(long, env = "PARALLAX_MALICIOUS_PROPOSER_FROM")]
+    malicious_proposer_from: Option<u64>,
     /// OutputOracle address (default: the Portal's oracle).
     #[arg(long, env = "PARALLAX_OUTPUT_ORACLE")]
     output_oracle: Option<Address>,
@@ -117,7 +122,7 @@ enum ProposeAfterArg {
     ConfirmedFrames,
 }
 
-fn parse_key(value: &str, flag: &str) -> eyre::Result<PrivateKeySigner> {
+pub(crate) fn parse_key(value: &str, flag: &str) -> eyre::Result<PrivateKeySigner> {
     let hex = match value.strip_prefix('@') {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|error| eyre::eyre!("{flag}: cannot read {path}: {error}"))?,
@@ -191,7 +196,10 @@ async fn serve(
     if args.metrics_port != 0 {
         let (addr, server) = metrics::serve(
             SocketAddr::new(args.metrics_addr, args.metrics_port),
-            metrics.clone(),
+            {
+                let metrics = metrics.clone();
+                move || metrics.render()
+            },
             stop.clone(),
         )
         .await?;
@@ -298,6 +306,10 @@ async fn serve(
                     ProposeAfterArg::Safe => ProposeAfter::SafeHead,
                     ProposeAfterArg::ConfirmedFrames => ProposeAfter::ConfirmedFrames,
                 },
+                defend: Some(DefendConfig {
+                    rollup: rollup.clone(),
+                    malicious_from: args.malicious_proposer_from,
+                }),
             },
             metrics.clone(),
         )

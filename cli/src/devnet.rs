@@ -75,6 +75,17 @@ pub struct DevnetArgs {
     /// Run without the batcher and proposer (L2 data then never reaches L1).
     #[arg(long)]
     pub no_batcher: bool,
+    /// Run without the challenger.
+    #[arg(long)]
+    pub no_challenger: bool,
+    /// Challenger metrics port.
+    #[arg(long, default_value_t = 9647)]
+    pub challenger_metrics_port: u16,
+    /// Fraud-proof demo: the proposer's first proposal posts a wrong output root (1 ETH out of
+    /// thin air in one block) and defends it; watch the challenger prove it wrong on L1
+    /// (`challenger.log`) and the honest re-proposal finalize.
+    #[arg(long)]
+    pub malicious_proposer: bool,
 }
 
 /// What `devnet.json` records: enough to drive the devnet from scripts and tests.
@@ -95,6 +106,8 @@ pub struct DevnetInfo {
     pub metrics: String,
     /// Prometheus metrics of the batcher and proposer.
     pub batcher_metrics: String,
+    /// Prometheus metrics of the challenger (empty without one).
+    pub challenger_metrics: String,
     /// The sequencer's status page.
     pub status: String,
     /// DA backend of the batcher.
@@ -108,6 +121,9 @@ pub struct DevnetInfo {
     /// Their mnemonic.
     pub mnemonic: String,
 }
+
+/// Start-up steps the progress display counts.
+const STEPS: usize = 7;
 
 /// Prints one start-up step.
 fn step(number: usize, total: usize, what: &str) {
@@ -128,7 +144,6 @@ pub fn run(args: &DevnetArgs) -> eyre::Result<()> {
 }
 
 async fn run_async(args: &DevnetArgs) -> eyre::Result<()> {
-    const STEPS: usize = 6;
     step(
         1,
         STEPS,
@@ -144,7 +159,6 @@ async fn run_async(args: &DevnetArgs) -> eyre::Result<()> {
 }
 
 async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
-    const STEPS: usize = 6;
     let l1_url = anvil.url();
     let deployer: PrivateKeySigner = dev_key(0)?;
     let l1 = ProviderBuilder::new()
@@ -225,8 +239,19 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
         );
         Some(start_batcher(args, &l1_url, &rollup_file).await?)
     };
+    let mut challenger = if args.no_challenger {
+        step(6, STEPS, "not starting the challenger (--no-challenger)");
+        None
+    } else {
+        step(
+            6,
+            STEPS,
+            "starting the challenger (its own replica, watching every proposal)",
+        );
+        Some(start_challenger(args, &l1_url, &rollup_file).await?)
+    };
 
-    step(6, STEPS, "writing devnet.json");
+    step(7, STEPS, "writing devnet.json");
     let info = DevnetInfo {
         l1_rpc: l1_url.clone(),
         l1_chain_id,
@@ -238,6 +263,11 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
             .map(|addr| format!("http://{addr}/metrics"))
             .unwrap_or_default(),
         batcher_metrics: format!("http://127.0.0.1:{}/metrics", args.batcher_metrics_port),
+        challenger_metrics: if args.no_challenger {
+            String::new()
+        } else {
+            format!("http://127.0.0.1:{}/metrics", args.challenger_metrics_port)
+        },
         status: format!("http://{}/status", sequencer.rpc_addr),
         da: args.da.clone(),
         contracts: serde_json::json!({
@@ -246,7 +276,8 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
             "SystemConfig": deployment.system_config,
             "BatchInbox": deployment.batch_inbox,
             "ProxyAdmin": deployment.proxy_admin,
-            "DisputeGameFactory": serde_json::Value::Null,
+            "DisputeGameFactory": deployment.dispute_game_factory,
+            "EvmStepVerifier": deployment.step_verifier,
         }),
         rollup: rollup.clone(),
         accounts: dev_accounts()?
@@ -277,6 +308,9 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
     if let Some(batcher) = batcher.as_mut() {
         batcher.stop().await;
     }
+    if let Some(challenger) = challenger.as_mut() {
+        challenger.stop().await;
+    }
     let sequencer_result = sequencer.stop().await;
     let replica_result = replica.stop().await;
     sequencer_result?;
@@ -306,6 +340,13 @@ fn print_summary(info: &DevnetInfo, datadir: &Path) {
         info.da,
         datadir.join("batcher.log").display()
     );
+    if !info.challenger_metrics.is_empty() {
+        println!(
+            "  challenger   {} (log {})",
+            info.challenger_metrics,
+            datadir.join("challenger.log").display()
+        );
+    }
     println!("  contracts    {}", info.contracts);
     println!(
         "  dev accounts (funded on L1 and L2; mnemonic \"{}\"):",
@@ -424,20 +465,8 @@ impl Child {
 /// process, as in production. The devnet's operator keys (anvil accounts 3 and 4, the batcher
 /// and proposer `contracts/deploy/devnet.json` names) are passed as files, never as arguments.
 async fn start_batcher(args: &DevnetArgs, l1_url: &str, rollup_file: &Path) -> eyre::Result<Child> {
-    let key_file = |name: &str, index: usize| -> eyre::Result<PathBuf> {
-        let path = args.datadir.join(name);
-        let key = dev_accounts()?
-            .into_iter()
-            .nth(index)
-            .ok_or_else(|| eyre!("no dev account {index}"))?
-            .private_key;
-        std::fs::write(&path, key.to_string())?;
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-        Ok(path)
-    };
-    let batcher_key = key_file("batcher.key", 3)?;
-    let proposer_key = key_file("proposer.key", 4)?;
+    let batcher_key = key_file(&args.datadir, "batcher.key", 3)?;
+    let proposer_key = key_file(&args.datadir, "proposer.key", 4)?;
     let mut command = tokio::process::Command::new(std::env::current_exe()?);
     command
         .arg("batcher")
@@ -455,7 +484,51 @@ async fn start_batcher(args: &DevnetArgs, l1_url: &str, rollup_file: &Path) -> e
         .args(["--max-channel-duration", "4"])
         .args(["--metrics-port", &args.batcher_metrics_port.to_string()])
         .env_remove("PARALLAX_CONFIG");
+    if args.malicious_proposer {
+        command.args(["--malicious-proposer-from", "1"]);
+    }
     Child::spawn(command, &args.datadir.join("batcher.log"))
+}
+
+/// `parallax challenger` (this binary): its own replica under `challenger/`, deriving from L1
+/// alone, with dev account 6 as the challenger (the devnet's SystemConfig lets anyone
+/// challenge).
+async fn start_challenger(
+    args: &DevnetArgs,
+    l1_url: &str,
+    rollup_file: &Path,
+) -> eyre::Result<Child> {
+    let key = key_file(&args.datadir, "challenger.key", 6)?;
+    let mut command = tokio::process::Command::new(std::env::current_exe()?);
+    command
+        .arg("challenger")
+        .args(["--l1-rpc", l1_url])
+        .arg("--rollup-config")
+        .arg(rollup_file)
+        .arg("--datadir")
+        .arg(args.datadir.join("challenger"))
+        .arg("--challenger-key")
+        .arg(format!("@{}", key.display()))
+        .args(["--blob-source", "anvil", "--l1-confirmations", "1"])
+        .args(["--poll-interval-ms", "500"])
+        .args(["--metrics-port", &args.challenger_metrics_port.to_string()])
+        .env_remove("PARALLAX_CONFIG");
+    Child::spawn(command, &args.datadir.join("challenger.log"))
+}
+
+/// Writes dev account `index`'s key to `datadir/name` (mode 0600) for a child process: keys
+/// are passed as files, never as arguments.
+fn key_file(datadir: &Path, name: &str, index: usize) -> eyre::Result<PathBuf> {
+    let path = datadir.join(name);
+    let key = dev_accounts()?
+        .into_iter()
+        .nth(index)
+        .ok_or_else(|| eyre!("no dev account {index}"))?
+        .private_key;
+    std::fs::write(&path, key.to_string())?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(path)
 }
 
 /// anvil, saving its state on exit.

@@ -8,6 +8,7 @@ use parallax_executor::{BlockStm, Engine};
 use parallax_state::store::SqlStore;
 
 mod batcher_cmd;
+mod challenger_cmd;
 
 #[derive(Debug, Parser)]
 #[command(name = "parallax", version, about = "Parallax optimistic rollup")]
@@ -32,6 +33,9 @@ enum Command {
     /// Post the sequencer's blocks to L1 (calldata, blobs or auto) and, with --proposer,
     /// propose output roots.
     Batcher(batcher_cmd::BatcherArgs),
+    /// Derive the L2 chain from L1 alone, challenge wrong output roots and play the dispute
+    /// games down to the one-step proof.
+    Challenger(challenger_cmd::ChallengerArgs),
     /// The whole rollup on this machine: anvil as L1, the contracts, a sequencer and a replica.
     Devnet(parallax_cli::devnet::DevnetArgs),
 }
@@ -169,6 +173,10 @@ fn main() -> eyre::Result<ExitCode> {
         Command::Batcher(args) => {
             init_tracing();
             batcher_cmd::run(args)
+        }
+        Command::Challenger(args) => {
+            init_tracing();
+            challenger_cmd::run(args)
         }
         Command::Devnet(args) => {
             init_tracing();

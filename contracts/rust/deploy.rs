@@ -9,7 +9,9 @@ use alloy::{
 };
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::bindings::{OutputOracle, Portal, Proxy, SystemConfig};
+use crate::bindings::{
+    DisputeGameFactory, OutputOracle, Portal, Proxy, SystemConfig, UnavailableStepVerifier,
+};
 
 /// Deployment parameters (`contracts/deploy/devnet.json`).
 #[derive(Clone, Debug, Deserialize)]
@@ -62,8 +64,22 @@ pub struct DeployConfig {
     /// Wei a challenger bonds.
     #[serde(deserialize_with = "u256")]
     pub challenge_bond: U256,
-    /// Dispute-game factory (zero until the dispute game is deployed).
+    /// An existing dispute-game factory to use; zero deploys a new one for the oracle.
     pub dispute_game_factory: Address,
+    /// Step verifier of a newly deployed factory; zero deploys the `UnavailableStepVerifier`
+    /// placeholder (every step reverts) until the EVM step verifier is part of the build.
+    #[serde(default)]
+    pub step_verifier: Address,
+    /// Seconds on each party's chess clock in a newly deployed factory's games.
+    #[serde(default = "default_dispute_clock", deserialize_with = "u256")]
+    pub dispute_clock_seconds: U256,
+    /// The L2 chain id (given to the step verifier as CHAINID).
+    pub l2_chain_id: u64,
+}
+
+/// The protocol's default chess clock: 3.5 days per party.
+fn default_dispute_clock() -> U256 {
+    U256::from(302_400u64)
 }
 
 /// A quantity written as a JSON number or as a decimal / `0x` string (wei amounts exceed JSON's
@@ -97,6 +113,12 @@ pub struct Deployment {
     pub portal: Address,
     /// Its implementation.
     pub portal_impl: Address,
+    /// `DisputeGameFactory` the oracle opens games with (zero in deployments made before it).
+    #[serde(default)]
+    pub dispute_game_factory: Address,
+    /// The factory's step verifier (zero when the factory was given, not deployed).
+    #[serde(default)]
+    pub step_verifier: Address,
     /// Batch inbox address.
     pub batch_inbox: Address,
     /// Proxy admin.
@@ -186,13 +208,26 @@ pub enum DeployError {
         /// The error.
         source: alloy::contract::Error,
     },
+    /// The oracle proxy did not land at the address the dispute-game factory was given.
+    #[error(
+        "OutputOracle proxy deployed at {deployed}, but the dispute-game factory names {predicted}"
+    )]
+    OracleAddressMismatch {
+        /// The address predicted from the deployer's nonce.
+        predicted: Address,
+        /// Where the proxy was deployed.
+        deployed: Address,
+    },
     /// Reading the chain failed.
     #[error("L1 RPC: {0}")]
     Rpc(#[from] alloy::transports::TransportError),
 }
 
 /// Deploys `SystemConfig`, `OutputOracle` and `Portal`, each behind a proxy initialised in its
-/// constructor, from the provider's default sender.
+/// constructor, and (unless the config names one) a `DisputeGameFactory` for the oracle, from the
+/// provider's default sender. The factory must name the oracle proxy, which is deployed after it
+/// (the oracle is initialised with the factory), so that address is predicted from the
+/// deployer's nonce and checked once deployed.
 pub async fn deploy<P: Provider>(
     provider: &P,
     config: &DeployConfig,
@@ -208,10 +243,21 @@ pub async fn deploy<P: Provider>(
         config.genesis_l2_timestamp
     };
 
-    let system_config_impl = *SystemConfig::deploy(provider)
+    // Deployed by hand to learn the deployer from the receipt (the nonce prediction needs it).
+    let receipt = SystemConfig::deploy_builder(provider)
+        .send()
         .await
         .map_err(failed("SystemConfig"))?
-        .address();
+        .get_receipt()
+        .await
+        .map_err(|e| failed("SystemConfig")(e.into()))?;
+    let system_config_impl = receipt
+        .contract_address
+        .filter(|_| receipt.status())
+        .ok_or(failed("SystemConfig")(
+            alloy::contract::Error::ContractNotDeployed,
+        ))?;
+    let deployer = receipt.from;
     let init = SystemConfig::initializeCall {
         init: SystemConfig::SystemConfigInit {
             owner: config.owner,
@@ -237,6 +283,34 @@ pub async fn deploy<P: Provider>(
     .map_err(failed("SystemConfig proxy"))?
     .address();
 
+    let (dispute_game_factory, step_verifier, predicted_oracle) =
+        if config.dispute_game_factory.is_zero() {
+            let step_verifier = if config.step_verifier.is_zero() {
+                *UnavailableStepVerifier::deploy(provider)
+                    .await
+                    .map_err(failed("UnavailableStepVerifier"))?
+                    .address()
+            } else {
+                config.step_verifier
+            };
+            // The factory takes this nonce, the oracle implementation the next, its proxy the one after.
+            let nonce = provider.get_transaction_count(deployer).await?;
+            let predicted_oracle = deployer.create(nonce + 2);
+            let factory = *DisputeGameFactory::deploy(
+                provider,
+                predicted_oracle,
+                step_verifier,
+                config.dispute_clock_seconds,
+                U256::from(config.l2_chain_id),
+            )
+            .await
+            .map_err(failed("DisputeGameFactory"))?
+            .address();
+            (factory, step_verifier, Some(predicted_oracle))
+        } else {
+            (config.dispute_game_factory, Address::ZERO, None)
+        };
+
     let output_oracle_impl = *OutputOracle::deploy(provider)
         .await
         .map_err(failed("OutputOracle"))?
@@ -244,7 +318,7 @@ pub async fn deploy<P: Provider>(
     let init = OutputOracle::initializeCall {
         init: OutputOracle::OutputOracleInit {
             systemConfig: system_config,
-            disputeGameFactory: config.dispute_game_factory,
+            disputeGameFactory: dispute_game_factory,
             proposalInterval: config.proposal_interval,
             l2BlockTimeMs: config.l2_block_time_ms,
             genesisL2Timestamp: genesis_l2_timestamp,
@@ -264,6 +338,12 @@ pub async fn deploy<P: Provider>(
     .await
     .map_err(failed("OutputOracle proxy"))?
     .address();
+    if let Some(predicted) = predicted_oracle.filter(|predicted| *predicted != output_oracle) {
+        return Err(DeployError::OracleAddressMismatch {
+            predicted,
+            deployed: output_oracle,
+        });
+    }
 
     let portal_impl = *Portal::deploy(provider)
         .await
@@ -290,6 +370,8 @@ pub async fn deploy<P: Provider>(
         output_oracle_impl,
         portal,
         portal_impl,
+        dispute_game_factory,
+        step_verifier,
         batch_inbox: config.batch_inbox,
         proxy_admin: config.admin,
         genesis_l2_timestamp,

@@ -9,8 +9,9 @@ pub use deploy::{deploy, DeployConfig, DeployError, Deployment};
 
 pub use bindings::*;
 
-/// Generated bindings (alloy does not document every generated item).
-#[allow(missing_docs)]
+/// Generated bindings (alloy does not document every generated item; the game's calls take as
+/// many arguments as their Solidity functions).
+#[allow(missing_docs, clippy::too_many_arguments)]
 mod bindings {
     alloy::sol!(
         /// Rollup parameters on L1 (batcher, inbox, gas and fee parameters, roles); every change
@@ -80,6 +81,50 @@ mod bindings {
         IDisputeGameFactory,
         "artifacts/IDisputeGameFactory.json"
     );
+
+    alloy::sol!(
+        /// One dispute (contracts/DISPUTE.md): block bisection, `openBlock`, transaction
+        /// bisection, tx-count proofs and the step, with chess clocks. Deployed by the factory as
+        /// a clone; its events (`Defended`, `Chosen`, `BlockOpened`, `StepVerified`,
+        /// `TxCountDisproven`, `Resolved`) let a challenger follow and rebuild a game from logs.
+        #[sol(rpc)]
+        #[derive(Debug)]
+        DisputeGame,
+        "artifacts/DisputeGame.json"
+    );
+
+    alloy::sol!(
+        /// Creates a game per challenge (only for the oracle); `GameCreated` carries each game's
+        /// starting state, `games(i)` lists them.
+        #[sol(rpc)]
+        #[derive(Debug)]
+        DisputeGameFactory,
+        "artifacts/DisputeGameFactory.json"
+    );
+
+    alloy::sol!(
+        /// Executes the one disputed transaction on L1 and returns the post-state commitment.
+        #[sol(rpc)]
+        #[derive(Debug)]
+        IStepVerifier,
+        "artifacts/IStepVerifier.json"
+    );
+
+    alloy::sol!(
+        /// Devnet placeholder verifier: every step reverts (until the EVM step verifier lands).
+        #[sol(rpc)]
+        #[derive(Debug)]
+        UnavailableStepVerifier,
+        "artifacts/UnavailableStepVerifier.json"
+    );
+}
+
+/// The `bytes` form of a trie proof in the dispute game's calls (`openBlock`'s
+/// `messagePasserAccountProof`, `step`'s `txProof`, `proveTxCountTooLow` / `proveTxCountTooHigh`):
+/// `abi.encode(bytes[] nodes)`, the RLP nodes from the root down as `eth_getProof` lists them.
+pub fn encode_proof(nodes: &[alloy::primitives::Bytes]) -> alloy::primitives::Bytes {
+    use alloy::sol_types::SolValue;
+    nodes.to_vec().abi_encode().into()
 }
 
 /// The anvil the project pins: `$PARALLAX_ANVIL` if set, else the npm install under

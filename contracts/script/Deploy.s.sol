@@ -6,11 +6,14 @@ import {Proxy} from "../src/proxy/Proxy.sol";
 import {SystemConfig, SystemConfigInit} from "../src/SystemConfig.sol";
 import {OutputOracle, OutputOracleInit} from "../src/OutputOracle.sol";
 import {Portal} from "../src/Portal.sol";
+import {DisputeGameFactory} from "../src/DisputeGameFactory.sol";
+import {IStepVerifier} from "../src/interfaces/IStepVerifier.sol";
+import {UnavailableStepVerifier} from "../src/UnavailableStepVerifier.sol";
 
 /// @title Deploy
 /// @notice Deploys SystemConfig, OutputOracle and Portal, each as an implementation behind a
-///         `Proxy` initialized in its constructor, from a JSON config, and writes the addresses
-///         to a JSON file that the node's configuration reads.
+///         `Proxy` initialized in its constructor, and the DisputeGameFactory, from a JSON
+///         config, and writes the addresses to a JSON file that the node's configuration reads.
 /// @dev Environment:
 ///        DEPLOY_CONFIG  config file (default deploy/devnet.json; see that file for every key)
 ///        DEPLOY_OUT     output file (default deployments/devnet.json; must be under deployments/)
@@ -19,6 +22,12 @@ import {Portal} from "../src/Portal.sol";
 ///      The deployer key only pays for gas: it gets no role. Roles come from the config, and the
 ///      proxies' upgrade key (`admin`) is separate from the operator keys.
 ///      `genesisL2Timestamp` = 0 in the config means "the L1 timestamp of the deployment block".
+///      Dispute games: with `disputeGameFactory` = 0 in the config, a `DisputeGameFactory` is
+///      deployed for the oracle (clock `disputeClockSeconds`, chain id `l2ChainId`, verifier
+///      `stepVerifier`) and the oracle is initialized with it. The factory must name the oracle
+///      proxy, which is deployed after it, so that address is predicted from the deployer's nonce
+///      (and checked). `stepVerifier` = 0 deploys the `UnavailableStepVerifier` placeholder
+///      (every step reverts) until the real verifier is part of this build.
 contract Deploy {
     struct Deployed {
         address systemConfig;
@@ -27,7 +36,12 @@ contract Deploy {
         address outputOracleImpl;
         address portal;
         address portalImpl;
+        address disputeGameFactory;
+        address stepVerifier;
     }
+
+    /// @notice The predicted oracle proxy address did not come true.
+    error OracleAddressMismatch(address predicted, address deployed);
 
     function run() external returns (Deployed memory d) {
         string memory configPath = vm.envOr("DEPLOY_CONFIG", string("deploy/devnet.json"));
@@ -55,9 +69,27 @@ contract Deploy {
         d.systemConfigImpl = address(new SystemConfig());
         d.systemConfig = address(new Proxy(admin, d.systemConfigImpl, abi.encodeCall(SystemConfig.initialize, (ci))));
 
+        d.disputeGameFactory = vm.parseJsonAddress(cfg, ".disputeGameFactory");
+        address predictedOracle;
+        if (d.disputeGameFactory == address(0)) {
+            d.stepVerifier = vm.parseJsonAddress(cfg, ".stepVerifier");
+            if (d.stepVerifier == address(0)) d.stepVerifier = address(new UnavailableStepVerifier());
+            // The factory is deployed at the current nonce, then the oracle's implementation,
+            // then its proxy.
+            predictedOracle = _createAddress(msg.sender, vm.getNonce(msg.sender) + 2);
+            d.disputeGameFactory = address(
+                new DisputeGameFactory(
+                    predictedOracle,
+                    IStepVerifier(d.stepVerifier),
+                    vm.parseJsonUint(cfg, ".disputeClockSeconds"),
+                    vm.parseJsonUint(cfg, ".l2ChainId")
+                )
+            );
+        }
+
         OutputOracleInit memory oi = OutputOracleInit({
             systemConfig: d.systemConfig,
-            disputeGameFactory: vm.parseJsonAddress(cfg, ".disputeGameFactory"),
+            disputeGameFactory: d.disputeGameFactory,
             proposalInterval: vm.parseJsonUint(cfg, ".proposalInterval"),
             l2BlockTimeMs: vm.parseJsonUint(cfg, ".l2BlockTimeMs"),
             genesisL2Timestamp: genesisL2Timestamp,
@@ -69,6 +101,9 @@ contract Deploy {
         });
         d.outputOracleImpl = address(new OutputOracle());
         d.outputOracle = address(new Proxy(admin, d.outputOracleImpl, abi.encodeCall(OutputOracle.initialize, (oi))));
+        if (predictedOracle != address(0) && predictedOracle != d.outputOracle) {
+            revert OracleAddressMismatch(predictedOracle, d.outputOracle);
+        }
 
         d.portalImpl = address(new Portal());
         d.portal = address(
@@ -83,11 +118,37 @@ contract Deploy {
         vm.serializeAddress(o, "outputOracleImpl", d.outputOracleImpl);
         vm.serializeAddress(o, "portal", d.portal);
         vm.serializeAddress(o, "portalImpl", d.portalImpl);
+        vm.serializeAddress(o, "disputeGameFactory", d.disputeGameFactory);
+        vm.serializeAddress(o, "stepVerifier", d.stepVerifier);
         vm.serializeAddress(o, "batchInbox", ci.batchInbox);
         vm.serializeAddress(o, "proxyAdmin", admin);
         // The L1 block derivation starts from is SystemConfig.startBlock() (set in the deployment
         // transaction; a script's simulated block number is not the block it lands in).
         string memory json = vm.serializeUint(o, "genesisL2Timestamp", genesisL2Timestamp);
         vm.writeJson(json, outPath);
+    }
+
+    /// @dev The address `deployer`'s CREATE at `nonce` gets: keccak256(rlp([deployer, nonce]))[12:].
+    function _createAddress(address deployer, uint256 nonce) internal pure returns (address) {
+        bytes memory n;
+        if (nonce == 0) {
+            n = hex"80";
+        } else if (nonce < 0x80) {
+            // forge-lint: disable-next-line(unsafe-typecast) -- bytes of a nonce, masked by the shift
+            n = abi.encodePacked(uint8(nonce));
+        } else {
+            uint256 len;
+            for (uint256 t = nonce; t != 0; t >>= 8) {
+                ++len;
+            }
+            // forge-lint: disable-next-line(unsafe-typecast) -- bytes of a nonce, masked by the shift
+            n = abi.encodePacked(uint8(0x80 + len));
+            for (uint256 k = len; k > 0; --k) {
+                // forge-lint: disable-next-line(unsafe-typecast) -- bytes of a nonce, masked by the shift
+                n = abi.encodePacked(n, uint8(nonce >> (8 * (k - 1))));
+            }
+        }
+        bytes memory list = abi.encodePacked(bytes1(0x94), deployer, n);
+        return address(uint160(uint256(keccak256(abi.encodePacked(uint8(0xc0 + list.length), list)))));
     }
 }

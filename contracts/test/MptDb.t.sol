@@ -76,6 +76,48 @@ contract MptDbTest is Test {
         harness.mptPut(root, new bytes[](0), keys, values);
     }
 
+    /// Reads `key` from a trie whose only witness node is `node` (the root).
+    function _getFromRoot(bytes memory node, bytes memory key) internal view returns (bool, bytes memory) {
+        bytes[] memory nodes = new bytes[](1);
+        nodes[0] = node;
+        (, bool found, bytes memory value) =
+            harness.mptPutGet(keccak256(node), nodes, new bytes[](0), new bytes[](0), key);
+        return (found, value);
+    }
+
+    function testMalformedNodesRevertInvalidNode() public {
+        bytes[5] memory bad = [
+            // A list of three items: neither a leaf/extension nor a branch.
+            bytes(hex"c3010203"),
+            // A leaf whose path has the invalid flag nibble 4.
+            bytes(hex"c482411101"),
+            // An even path with a non-zero padding nibble.
+            bytes(hex"c482211101"),
+            // An extension whose child is a 5-byte string (neither a hash nor a node).
+            bytes(hex"c98200118501020304" hex"05"),
+            // A list whose declared length runs past the buffer.
+            bytes(hex"c5820011")
+        ];
+        for (uint256 i; i < bad.length; ++i) {
+            vm.expectRevert(MptDb.InvalidNode.selector);
+            this.getFromRoot(bad[i], hex"11");
+        }
+    }
+
+    function getFromRoot(bytes memory node, bytes memory key) external view returns (bool, bytes memory) {
+        return _getFromRoot(node, key);
+    }
+
+    function testSingleLeafRootUnder32Bytes() public view {
+        // A root that is one short leaf (key 0x0011 -> 0x2a): still referenced by its hash.
+        bytes memory leaf = hex"c5832000112a";
+        (bool found, bytes memory value) = _getFromRoot(leaf, hex"0011");
+        assertTrue(found);
+        assertEq(value, hex"2a");
+        (found,) = _getFromRoot(leaf, hex"0012");
+        assertFalse(found);
+    }
+
     /// Random short keys over a small alphabet (shared prefixes, keys that are prefixes of
     /// others, embedded nodes) and short values: insert all, delete some, compare with a fresh
     /// trie of the rest; every remaining key reads back.

@@ -41,7 +41,7 @@ use parallax_executor::{
     TxFunding,
 };
 use parallax_fraud_proof::{
-    trace::TraceState, MemoryNodes, StateReads, StateWitnessBuilder, StepWitness,
+    step::step_witness, trace::TraceState, MemoryNodes, StateReads, StateWitnessBuilder,
 };
 use parallax_protocol::{
     deposit::DepositTx,
@@ -291,6 +291,9 @@ impl Harness {
         }
         let mut trie = TrieWorld::new();
         trie.apply(&genesis);
+        for (hash, code) in &world.codes {
+            trie.insert_code(*hash, Bytecode::new_raw(code.clone()));
+        }
         let nodes = trie
             .unpersisted_nodes()
             .into_iter()
@@ -712,17 +715,22 @@ impl Harness {
         );
         let next = self.trace.advance(receipt, receipt.gas_used, post.root());
 
-        let encoded = StepWitness {
-            nodes: witness.nodes.clone(),
-            codes: needs
-                .codes
-                .iter()
-                .map(|hash| self.world.codes[hash].clone())
-                .collect(),
-            accounts: needs.accounts.clone(),
-            slots: needs.slots.clone(),
-        }
-        .encode();
+        let codes: Vec<Bytes> = needs
+            .codes
+            .iter()
+            .map(|hash| self.world.codes[hash].clone())
+            .collect();
+        let owners: Vec<Address> = needs.slots.iter().map(|(address, _)| *address).collect();
+        let keys: Vec<U256> = needs.slots.iter().map(|(_, slot)| *slot).collect();
+        let encoded: Bytes = (
+            witness.nodes.clone(),
+            codes,
+            needs.accounts.clone(),
+            owners,
+            keys,
+        )
+            .abi_encode_params()
+            .into();
         let ctx = self.ctx();
         let call = EvmStepVerifier::verifyTransactionCall {
             ctx: EvmStepVerifier::BlockContext {
@@ -761,6 +769,45 @@ impl Harness {
             }
             other => panic!("{}: verifier failed: {other:?}", tx.name),
         };
+
+        // The challenger's own witness (`parallax_fraud_proof::step::step_witness`, reads recorded
+        // from revm) must prove the same commitment.
+        let mut call = call;
+        let challenger = step_witness(&self.env, &tx.rollup, &self.trie)
+            .unwrap_or_else(|error| panic!("{}: step_witness: {error}", tx.name));
+        assert_eq!(
+            challenger.post_state_root,
+            post.root(),
+            "{}: step_witness root",
+            tx.name
+        );
+        call.witness = challenger.encoded;
+        match self.chain.call(
+            Address::ZERO,
+            self.verifier,
+            call.abi_encode().into(),
+            1_000_000_000,
+        ) {
+            ExecutionResult::Success { output, .. } => {
+                let commitment =
+                    EvmStepVerifier::verifyTransactionCall::abi_decode_returns(output.data())
+                        .expect("verifier output decodes");
+                assert_eq!(
+                    commitment,
+                    next.commitment(),
+                    "{}: challenger witness",
+                    tx.name
+                );
+            }
+            other => panic!(
+                "{}: verifier on the challenger's witness: {other:?}",
+                tx.name
+            ),
+        }
+
+        for (hash, code) in &changes.contracts {
+            post.insert_code(*hash, code.clone());
+        }
         self.nodes
             .extend(post.unpersisted_nodes().into_iter().map(|(_, rlp)| rlp));
         post.mark_persisted();

@@ -19,6 +19,9 @@ const EXPORTS = [
   ['IDisputeGame.sol', 'IDisputeGame'],
   ['IDisputeGameFactory.sol', 'IDisputeGameFactory'],
   ['IStepVerifier.sol', 'IStepVerifier'],
+  ['DisputeGame.sol', 'DisputeGame'],
+  ['DisputeGameFactory.sol', 'DisputeGameFactory'],
+  ['UnavailableStepVerifier.sol', 'UnavailableStepVerifier'],
   ['EvmInterpreter.sol', 'EvmInterpreter'],
   ['EvmPrecompiles.sol', 'EvmPrecompiles'],
   ['EvmStepVerifier.sol', 'EvmStepVerifier'],
@@ -39,6 +42,8 @@ const LAYOUTS = [
   ['OutputOracle.sol', 'OutputOracle'],
   ['Portal.sol', 'Portal'],
   ['L1Block.sol', 'L1Block'],
+  // Not a proxy, but every game is a clone of it and its NatSpec documents the layout.
+  ['DisputeGame.sol', 'DisputeGame'],
 ];
 
 // Writes forge artifact `src` as {"abi","bytecode","deployedBytecode"} to `dest`.

@@ -8,11 +8,12 @@
 
 pub mod game;
 pub mod mpt;
+pub mod player;
+pub mod service;
 pub mod step;
 pub mod trace;
 pub mod truth;
 pub mod witness;
 
 pub use mpt::{FnSource, MemoryNodes, Mpt, MptError, NodeSource};
-pub use step::{StepWitness, L1_FEE_SLOTS};
-pub use witness::{StateReads, StateWitness, StateWitnessBuilder, WitnessError};
+pub use witness::{FetchWitnessError, StateReads, StateWitness, StateWitnessBuilder, WitnessError};

@@ -247,29 +247,31 @@ impl<S: NodeSource> Mpt<S> {
             }
             return Ok(self.store(leaf_node(&nib[idx..], value)));
         }
-        let (leaf, path, second) = match self.decode_ref(reference)? {
+        let (path, second) = match self.decode_ref(reference)? {
             Node::Branch(children, branch_value) => {
                 return self.put_branch(reference, *children, branch_value, nib, idx, value)
             }
-            Node::Leaf(path, leaf_value) => (true, path, Second::Value(leaf_value)),
-            Node::Extension(path, child) => (false, path, Second::Child(child)),
+            Node::Leaf(path, leaf_value) => (path, Second::Value(leaf_value)),
+            Node::Extension(path, child) => (path, Second::Child(child)),
         };
         let shared = shared_prefix(&path, &nib[idx..]);
-        if leaf && shared == path.len() && idx + shared == nib.len() {
-            if value.is_empty() {
-                return Ok(Ref::Empty);
+        match &second {
+            // Same key: replace or delete the value.
+            Second::Value(_) if shared == path.len() && idx + shared == nib.len() => {
+                if value.is_empty() {
+                    return Ok(Ref::Empty);
+                }
+                return Ok(self.store(leaf_node(&path, value)));
             }
-            return Ok(self.store(leaf_node(&path, value)));
-        }
-        if !leaf && shared == path.len() {
-            let Second::Child(child) = second else {
-                unreachable!("extensions have a child")
-            };
-            let new_child = self.put_at(&child, nib, idx + shared, value)?;
-            if new_child == child {
-                return Ok(reference.clone());
+            // The key continues below this extension.
+            Second::Child(child) if shared == path.len() => {
+                let new_child = self.put_at(child, nib, idx + shared, value)?;
+                if new_child == *child {
+                    return Ok(reference.clone());
+                }
+                return self.prefixed(&path, new_child);
             }
-            return self.prefixed(&path, new_child);
+            _ => {}
         }
         if value.is_empty() {
             return Ok(reference.clone());
@@ -379,7 +381,13 @@ impl<S: NodeSource> Mpt<S> {
     /// Decodes the node a non-empty reference points to, fetching (and recording) it if needed.
     fn decode_ref(&mut self, reference: &Ref) -> Result<Node, MptError> {
         let (hash, rlp) = match reference {
-            Ref::Empty => unreachable!("callers check for the empty reference"),
+            // Callers check for the empty reference; never a node.
+            Ref::Empty => {
+                return Err(MptError::Node(NodeError::Malformed {
+                    hash: B256::ZERO,
+                    reason: "empty child reference",
+                }))
+            }
             Ref::Inline(rlp) => (keccak256(rlp), rlp.clone()),
             Ref::Hash(hash) => (*hash, self.load(hash)?),
         };
@@ -552,6 +560,9 @@ mod tests {
                 trie.insert(key, value.clone());
             }
             assert_eq!(root, trie.root(), "seed {seed}");
+            if hashed {
+                assert_eq!(root, hash_builder_root(&trie), "seed {seed}");
+            }
             let minimal: MemoryNodes = witness.iter().cloned().collect();
             assert_eq!(
                 run(&minimal).expect("witness suffices").0,
@@ -569,6 +580,15 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// alloy-trie's root of the trie's leaves (fixed-length keys: none prefixes another).
+    fn hash_builder_root(trie: &Trie) -> B256 {
+        let mut builder = alloy_trie::HashBuilder::default();
+        trie.for_each_leaf(|path, value| {
+            builder.add_leaf(alloy_trie::Nibbles::from_nibbles(path), value);
+        });
+        builder.root()
     }
 
     #[test]

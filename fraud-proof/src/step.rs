@@ -1,122 +1,158 @@
-//! The `witness` argument of `EvmStepVerifier.verifyTransaction` (contracts/DISPUTE.md,
-//! "EvmStepVerifier as built"): `abi.encode(bytes[] nodes, bytes[] codes, address[] accounts,
-//! address[] slotOwners, uint256[] slotKeys)`.
+//! The one-step proof's witness: what the L1 `EvmStepVerifier` needs to re-execute one
+//! transaction from a committed pre-state (its encoding is documented on the contract):
+//! the pre-state trie nodes, the bytecode that runs, and the list of accounts and slots the
+//! transaction reads, each of which the verifier proves against the pre-state root.
 //!
-//! The account and slot lists are the transaction's reads: every account and slot revm loads,
-//! plus, for a signed transaction, the `L1Block` slots its L1 data fee is computed from
-//! ([`L1_FEE_SLOTS`]). The verifier proves each through `WorldState` against the pre-state root;
-//! `nodes` must therefore come from a [`StateWitnessBuilder`](crate::StateWitnessBuilder) given the
-//! same reads.
+//! The reads are recorded by running the transaction on the sequential engine over a
+//! recording view of the pre-state; the nodes come from the twin of the Solidity trie library
+//! ([`StateWitnessBuilder`]), so they are exactly the ones the verifier's reads and writes
+//! touch.
 
-use alloy_primitives::{Address, Bytes, U256};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Mutex,
+};
+
+use alloy::sol_types::SolValue;
+use alloy_primitives::{Address, Bytes, B256, U256};
+use parallax_executor::{
+    revm::{
+        database_interface::DatabaseRef, primitives::KECCAK_EMPTY, state::AccountInfo,
+        state::Bytecode,
+    },
+    BlockExecutor, BlockTransaction, ExecutionEnv, Sequential, TxFunding,
+};
 use parallax_protocol::predeploys::L1_BLOCK;
+use parallax_state::WorldState;
 
-/// `L1Block` slots the verifier reads for a signed transaction: L1 base fee (1), L1 blob base fee
-/// (2) and the fee scalars (5).
-pub const L1_FEE_SLOTS: [(Address, U256); 3] = [
-    (L1_BLOCK, U256::from_limbs([1, 0, 0, 0])),
-    (L1_BLOCK, U256::from_limbs([2, 0, 0, 0])),
-    (L1_BLOCK, U256::from_limbs([5, 0, 0, 0])),
-];
+use crate::{
+    mpt::MemoryNodes,
+    witness::{StateReads, StateWitnessBuilder, WitnessError},
+};
 
-/// Everything `EvmStepVerifier` needs besides the transaction itself.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// `L1Block` slots the verifier reads to price a signed transaction's L1 data fee: the L1 base
+/// fee (1), blob base fee (2) and the fee scalars (5). The executor is handed the fee instead,
+/// so these reads are added by hand.
+pub const L1_FEE_SLOTS: [u64; 3] = [1, 2, 5];
+
+/// Why a witness could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// The transaction does not execute on the pre-state.
+    #[error("the transaction does not execute: {0}")]
+    Execution(#[from] parallax_executor::ExecutionError),
+    /// The pre-state trie is incomplete or malformed.
+    #[error(transparent)]
+    Witness(#[from] WitnessError),
+}
+
+/// A one-step witness and what the transaction leads to.
+#[derive(Clone, Debug)]
 pub struct StepWitness {
-    /// Pre-state trie nodes ([`StateWitness::nodes`](crate::StateWitness)).
-    pub nodes: Vec<Bytes>,
-    /// Bytecode of every account whose code runs or is read.
-    pub codes: Vec<Bytes>,
-    /// Accounts the transaction reads.
-    pub accounts: Vec<Address>,
-    /// Slots the transaction reads, with their owners.
-    pub slots: Vec<(Address, U256)>,
+    /// `abi.encode(bytes[] nodes, bytes[] codes, address[] accounts, address[] slotOwners,
+    /// uint256[] slotKeys)`, the verifier's `witness` argument.
+    pub encoded: Bytes,
+    /// The state root the verifier must compute (from the twin of its trie library).
+    pub post_state_root: B256,
 }
 
-impl StepWitness {
-    /// The ABI encoding the verifier decodes.
-    pub fn encode(&self) -> Bytes {
-        let heads = [
-            encode_bytes_array(&self.nodes),
-            encode_bytes_array(&self.codes),
-            encode_words(self.accounts.iter().map(|a| address_word(*a))),
-            encode_words(self.slots.iter().map(|(a, _)| address_word(*a))),
-            encode_words(self.slots.iter().map(|(_, slot)| slot.to_be_bytes::<32>())),
-        ];
-        let mut out = Vec::new();
-        let mut offset = 32 * heads.len();
-        for tail in &heads {
-            out.extend_from_slice(&word(offset));
-            offset += tail.len();
+/// A view of the pre-state that records every account, slot and code the execution reads.
+struct Recording<'w> {
+    world: &'w WorldState,
+    accounts: Mutex<BTreeSet<Address>>,
+    slots: Mutex<BTreeMap<Address, BTreeSet<U256>>>,
+    codes: Mutex<BTreeMap<B256, Bytes>>,
+}
+
+impl Recording<'_> {
+    fn note_code(&self, hash: B256, code: Option<&Bytecode>) {
+        if hash == KECCAK_EMPTY {
+            return;
         }
-        for tail in heads {
-            out.extend_from_slice(&tail);
+        if let (Some(code), Ok(mut codes)) = (code, self.codes.lock()) {
+            codes.insert(hash, code.original_bytes());
         }
-        out.into()
     }
 }
 
-fn word(value: usize) -> [u8; 32] {
-    U256::from(value).to_be_bytes::<32>()
-}
+impl DatabaseRef for Recording<'_> {
+    type Error = <WorldState as DatabaseRef>::Error;
 
-fn address_word(address: Address) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out[12..].copy_from_slice(address.as_slice());
-    out
-}
-
-/// A dynamic array of static 32-byte words: length, then the words.
-fn encode_words(words: impl ExactSizeIterator<Item = [u8; 32]>) -> Vec<u8> {
-    let mut out = word(words.len()).to_vec();
-    for w in words {
-        out.extend_from_slice(&w);
+    fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
+        if let Ok(mut accounts) = self.accounts.lock() {
+            accounts.insert(address);
+        }
+        let info = self.world.basic_ref(address)?;
+        if let Some(info) = &info {
+            self.note_code(info.code_hash, info.code.as_ref());
+        }
+        Ok(info)
     }
-    out
+
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Self::Error> {
+        let code = self.world.code_by_hash_ref(code_hash)?;
+        self.note_code(code_hash, Some(&code));
+        Ok(code)
+    }
+
+    fn storage_ref(&self, address: Address, index: U256) -> Result<U256, Self::Error> {
+        if let Ok(mut slots) = self.slots.lock() {
+            slots.entry(address).or_default().insert(index);
+        }
+        self.world.storage_ref(address, index)
+    }
+
+    fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
+        self.world.block_hash_ref(number)
+    }
 }
 
-/// A dynamic array of `bytes`: length, one offset per element (from the end of the length word),
-/// then each element as length + right-padded data.
-fn encode_bytes_array(items: &[Bytes]) -> Vec<u8> {
-    let mut out = word(items.len()).to_vec();
-    let mut tails = Vec::new();
-    for item in items {
-        out.extend_from_slice(&word(32 * items.len() + tails.len()));
-        tails.extend_from_slice(&word(item.len()));
-        tails.extend_from_slice(item);
-        tails.resize(tails.len().next_multiple_of(32), 0);
+/// Builds the witness for executing `tx` under `env` on `pre` (the state after the block's
+/// earlier transactions).
+pub fn step_witness<T: BlockTransaction>(
+    env: &ExecutionEnv,
+    tx: &T,
+    pre: &WorldState,
+) -> Result<StepWitness, StepError> {
+    let recording = Recording {
+        world: pre,
+        accounts: Mutex::default(),
+        slots: Mutex::default(),
+        codes: Mutex::default(),
+    };
+    let outcome = Sequential.execute_block(env, std::slice::from_ref(tx), &recording)?;
+    let Recording {
+        accounts,
+        slots,
+        codes,
+        ..
+    } = recording;
+    let mut reads = StateReads {
+        accounts: accounts.into_inner().unwrap_or_default(),
+        slots: slots.into_inner().unwrap_or_default(),
+    };
+    if matches!(tx.funding(), TxFunding::Signed { .. }) {
+        let l1_block = reads.slots.entry(L1_BLOCK).or_default();
+        l1_block.extend(L1_FEE_SLOTS.map(U256::from));
+        reads.accounts.insert(L1_BLOCK);
     }
-    out.extend_from_slice(&tails);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use alloy::sol_types::SolValue;
-
-    #[test]
-    fn encoding_matches_solidity_abi() {
-        let witness = StepWitness {
-            nodes: vec![
-                Bytes::from_static(&[1, 2, 3]),
-                Bytes::new(),
-                Bytes::from(vec![7u8; 40]),
-            ],
-            codes: vec![Bytes::from(vec![0x60u8; 33])],
-            accounts: vec![Address::repeat_byte(1), Address::repeat_byte(2)],
-            slots: vec![(Address::repeat_byte(3), U256::from(9)), L1_FEE_SLOTS[2]],
-        };
-        let owners: Vec<Address> = witness.slots.iter().map(|(a, _)| *a).collect();
-        let keys: Vec<U256> = witness.slots.iter().map(|(_, k)| *k).collect();
-        let expected = (
-            witness.nodes.clone(),
-            witness.codes.clone(),
-            witness.accounts.clone(),
-            owners,
-            keys,
-        )
-            .abi_encode_params();
-        assert_eq!(witness.encode().to_vec(), expected);
-        assert_eq!(StepWitness::default().encode().len(), 5 * 64);
-    }
+    let nodes: MemoryNodes = pre.trie_nodes().into_iter().map(|(_, rlp)| rlp).collect();
+    let state =
+        StateWitnessBuilder::new(nodes, pre.root()).build(&reads, &outcome.state_changes)?;
+    let codes: Vec<Bytes> = codes
+        .into_inner()
+        .unwrap_or_default()
+        .into_values()
+        .collect();
+    let accounts: Vec<alloy_primitives::Address> = reads.accounts.iter().copied().collect();
+    let (owners, keys): (Vec<Address>, Vec<U256>) = reads
+        .slots
+        .iter()
+        .flat_map(|(owner, slots)| slots.iter().map(move |slot| (*owner, *slot)))
+        .unzip();
+    let encoded = (state.nodes, codes, accounts, owners, keys).abi_encode_params();
+    Ok(StepWitness {
+        encoded: encoded.into(),
+        post_state_root: state.post_state_root,
+    })
 }

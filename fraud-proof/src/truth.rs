@@ -22,6 +22,7 @@ use tokio::sync::Mutex;
 
 use crate::{
     game::{Position, Truth},
+    step::step_witness,
     trace::{trace_block, BlockTrace, TraceError, TraceState},
 };
 
@@ -82,6 +83,19 @@ pub struct OpenBlockArgs {
     pub final_receipts_hash: B256,
     /// Proof of the `L2ToL1MessagePasser` account against `post.state_root`.
     pub message_passer_proof: Vec<Bytes>,
+}
+
+/// Everything `step` needs for one transaction.
+#[derive(Clone, Debug)]
+pub struct StepArgs {
+    /// The agreed trace state before the transaction.
+    pub pre: TraceState,
+    /// The transaction as in the block.
+    pub tx: Bytes,
+    /// Its inclusion proof against the header's transactions root.
+    pub tx_proof: Vec<Bytes>,
+    /// The verifier's witness.
+    pub witness: Bytes,
 }
 
 /// A block as the truth sees it: honest or corrupted, with its trace and post-state.
@@ -259,6 +273,59 @@ impl<S: ChainStore> ChainTruth<S> {
                 .post_state
                 .proof(&L2_TO_L1_MESSAGE_PASSER, &[])
                 .account_proof,
+        })
+    }
+
+    /// The arguments of `step` for transaction `tx_index` of `block`: the agreed pre-state
+    /// (the honest one: a liar never wants to step), the transaction with its inclusion proof,
+    /// and the verifier's witness, built by replaying the block up to the transaction.
+    pub async fn step_args(&self, block: u64, tx_index: u64) -> Result<StepArgs, TruthError> {
+        let view = self.block(block).await?;
+        let index = usize::try_from(tx_index).unwrap_or(usize::MAX);
+        let tx = view
+            .transactions
+            .get(index)
+            .cloned()
+            .ok_or(TruthError::Replay {
+                block,
+                reason: format!("no transaction {tx_index}"),
+            })?;
+        let pre = view.trace.at(index).ok_or(TruthError::Replay {
+            block,
+            reason: format!("no trace position {tx_index}"),
+        })?;
+        let tx_proof = view.transaction_proof(tx_index);
+        let stored = self.stored(block).await?;
+        let mut world = load_world_state(&self.store, block.saturating_sub(1)).await?;
+        let (env, txs) =
+            parallax_sequencer::chain::replay_inputs(&self.rollup, &stored).map_err(|error| {
+                TruthError::Replay {
+                    block,
+                    reason: error.to_string(),
+                }
+            })?;
+        let witness = tokio::task::spawn_blocking(move || {
+            trace_block(&env, &txs[..index.min(txs.len())], &mut world)
+                .map_err(|source| TruthError::Trace { block, source })?;
+            let tx = txs.get(index).ok_or(TruthError::Replay {
+                block,
+                reason: format!("no transaction {tx_index}"),
+            })?;
+            step_witness(&env, tx, &world).map_err(|error| TruthError::Replay {
+                block,
+                reason: format!("witness of transaction {tx_index}: {error}"),
+            })
+        })
+        .await
+        .map_err(|error| TruthError::Replay {
+            block,
+            reason: format!("witness task failed: {error}"),
+        })??;
+        Ok(StepArgs {
+            pre,
+            tx,
+            tx_proof,
+            witness: witness.encoded,
         })
     }
 

@@ -10,12 +10,14 @@
 //! because neither side depends on that order.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
 use alloy_trie::{TrieAccount, EMPTY_ROOT_HASH};
 use parallax_executor::StateChanges;
 
-use crate::mpt::{Mpt, MptError, NodeSource};
+use crate::mpt::{MemoryNodes, Mpt, MptError, NodeSource};
+use parallax_state::store::{ChainStore, StoreError};
 
 /// Why a witness could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,6 +31,20 @@ pub enum WitnessError {
     /// A storage leaf of the pre-state is not an RLP integer.
     #[error("slot {1} of account {0} has a malformed leaf")]
     InvalidSlot(Address, U256),
+}
+
+/// Why a witness could not be built from a node store that is fetched from.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchWitnessError<E> {
+    /// The witness itself failed (malformed pre-state).
+    #[error(transparent)]
+    Witness(WitnessError),
+    /// The store does not have a node the witness needs.
+    #[error("the node store has no trie node {0}")]
+    Missing(B256),
+    /// Fetching failed.
+    #[error("fetching a trie node failed: {0}")]
+    Fetch(E),
 }
 
 /// What a transaction read from the pre-state (in addition to what it wrote).
@@ -179,7 +195,175 @@ impl<S: NodeSource> StateWitnessBuilder<S> {
     }
 }
 
+impl StateWitnessBuilder<MemoryNodes> {
+    /// Builds the witness over a node store that is asked for one node at a time (`fetch(hash)`,
+    /// e.g. a database): the twin runs over the nodes fetched so far, and each node it misses is
+    /// fetched and the run repeated. Only the nodes the witness needs are ever fetched.
+    pub async fn build_fetching<F, Fut, E>(
+        pre_state_root: B256,
+        reads: &StateReads,
+        writes: &StateChanges,
+        mut fetch: F,
+    ) -> Result<StateWitness, FetchWitnessError<E>>
+    where
+        F: FnMut(B256) -> Fut,
+        Fut: Future<Output = Result<Option<Bytes>, E>>,
+    {
+        let mut fetched = MemoryNodes::new();
+        loop {
+            match StateWitnessBuilder::new(&fetched, pre_state_root).build(reads, writes) {
+                Err(WitnessError::Trie(MptError::MissingNode(hash))) => {
+                    let node = fetch(hash)
+                        .await
+                        .map_err(FetchWitnessError::Fetch)?
+                        .ok_or(FetchWitnessError::Missing(hash))?;
+                    if fetched.insert(node) != hash {
+                        return Err(FetchWitnessError::Witness(WitnessError::Trie(
+                            MptError::Corrupt(hash),
+                        )));
+                    }
+                }
+                result => return result.map_err(FetchWitnessError::Witness),
+            }
+        }
+    }
+
+    /// [`StateWitnessBuilder::build_fetching`] over the node's persisted trie nodes.
+    pub async fn build_from_store<C: ChainStore>(
+        store: &C,
+        pre_state_root: B256,
+        reads: &StateReads,
+        writes: &StateChanges,
+    ) -> Result<StateWitness, FetchWitnessError<StoreError>> {
+        Self::build_fetching(pre_state_root, reads, writes, |hash| async move {
+            let mut nodes = store.trie_nodes(&[hash]).await?;
+            Ok(nodes.pop().map(|(_, node)| Bytes::copy_from_slice(&node)))
+        })
+        .await
+    }
+}
+
 /// The storage-trie key of a slot.
 fn slot_key(slot: U256) -> B256 {
     keccak256(slot.to_be_bytes::<32>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parallax_executor::{AccountBasic, AccountChange};
+    use parallax_state::WorldState;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    /// Runs a future whose awaits are all immediately ready.
+    fn ready<T>(future: impl Future<Output = T>) -> T {
+        let mut future = pin!(future);
+        match future
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(value) => value,
+            Poll::Pending => panic!("the test future is not immediately ready"),
+        }
+    }
+
+    fn account(balance: u64) -> AccountChange {
+        AccountChange {
+            info: Some(AccountBasic {
+                balance: U256::from(balance),
+                ..AccountBasic::default()
+            }),
+            ..AccountChange::default()
+        }
+    }
+
+    /// A world, then a transaction that updates, creates, deletes and writes storage.
+    fn fixture() -> (WorldState, MemoryNodes, StateReads, StateChanges) {
+        let mut genesis = StateChanges::default();
+        for i in 1..=50u8 {
+            let mut change = account(u64::from(i));
+            if i % 5 == 0 {
+                change.storage = (0..10u64)
+                    .map(|s| (U256::from(s), U256::from(s + 1)))
+                    .collect();
+            }
+            genesis.accounts.insert(Address::repeat_byte(i), change);
+        }
+        let mut world = WorldState::new();
+        world.apply(&genesis);
+        let nodes: MemoryNodes = world
+            .unpersisted_nodes()
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
+        let mut tx = StateChanges::default();
+        tx.accounts.insert(Address::repeat_byte(1), account(1000));
+        tx.accounts.insert(Address::repeat_byte(0xee), account(7));
+        tx.accounts
+            .insert(Address::repeat_byte(2), AccountChange::default());
+        let mut writer = account(5);
+        writer.storage.insert(U256::from(3), U256::ZERO);
+        writer.storage.insert(U256::from(11), U256::from(9));
+        tx.accounts.insert(Address::repeat_byte(5), writer);
+        let mut reads = StateReads::default();
+        reads.accounts.insert(Address::repeat_byte(9));
+        reads
+            .slots
+            .entry(Address::repeat_byte(10))
+            .or_default()
+            .insert(U256::from(4));
+        (world, nodes, reads, tx)
+    }
+
+    #[test]
+    fn post_root_matches_the_state_crate() {
+        let (world, nodes, reads, tx) = fixture();
+        let witness = StateWitnessBuilder::new(&nodes, world.root())
+            .build(&reads, &tx)
+            .expect("complete pre-state");
+        let mut post = world.clone();
+        post.apply(&tx);
+        assert_eq!(witness.post_state_root, post.root());
+        assert!(witness.nodes.len() < nodes.len());
+    }
+
+    #[test]
+    fn fetching_builds_the_same_witness_from_only_what_it_needs() {
+        let (world, nodes, reads, tx) = fixture();
+        let direct = StateWitnessBuilder::new(&nodes, world.root())
+            .build(&reads, &tx)
+            .expect("complete pre-state");
+        let mut asked = 0;
+        let fetched = ready(StateWitnessBuilder::build_fetching(
+            world.root(),
+            &reads,
+            &tx,
+            |hash| {
+                asked += 1;
+                let node = nodes.node(&hash);
+                async move { Ok::<_, std::convert::Infallible>(node) }
+            },
+        ))
+        .expect("store has every node");
+        assert_eq!(fetched.post_state_root, direct.post_state_root);
+        let mut a = fetched.nodes.clone();
+        let mut b = direct.nodes.clone();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+        assert_eq!(asked, direct.nodes.len());
+
+        let missing = keccak256(&direct.nodes[0]);
+        let result = ready(StateWitnessBuilder::build_fetching(
+            world.root(),
+            &reads,
+            &tx,
+            |hash| {
+                let node = (hash != missing).then(|| nodes.node(&hash)).flatten();
+                async move { Ok::<_, std::convert::Infallible>(node) }
+            },
+        ));
+        assert!(matches!(result, Err(FetchWitnessError::Missing(h)) if h == missing));
+    }
 }

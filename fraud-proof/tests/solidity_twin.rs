@@ -8,6 +8,9 @@
 //!   same changes, and the Solidity library, given only the builder's witness and the writes in
 //!   a random order, computes the same root and reads the same values;
 //! - dropping any one witness node makes the Solidity side revert `MissingNode(hash)`;
+//! - raw tries with short keys that prefix each other (branch values, embedded nodes) and short
+//!   values: `MptDb.put` sequences on the twin's witness give the twin's root (and the state
+//!   crate's), and miss nodes exactly where the twin does;
 //! - gas per account update / insert / delete / storage write on a state of 1,000 accounts
 //!   (`gas_report`, printed with `--nocapture`).
 
@@ -25,8 +28,10 @@ use parallax_executor::{
     },
     AccountBasic, AccountChange, StateChanges,
 };
-use parallax_fraud_proof::{MemoryNodes, MptError, StateReads, StateWitnessBuilder, WitnessError};
-use parallax_state::WorldState;
+use parallax_fraud_proof::{
+    MemoryNodes, Mpt, MptError, StateReads, StateWitnessBuilder, WitnessError,
+};
+use parallax_state::{Trie, WorldState};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 alloy::sol!(
@@ -47,7 +52,10 @@ impl Chain {
     fn new() -> Self {
         let mut db = CacheDB::new(EmptyDB::default());
         let code = Bytecode::new_raw(Bytes::copy_from_slice(&MptHarness::DEPLOYED_BYTECODE));
-        db.insert_account_info(HARNESS, AccountInfo::default().with_code(code).with_nonce(1));
+        db.insert_account_info(
+            HARNESS,
+            AccountInfo::default().with_code(code).with_nonce(1),
+        );
         Self { db }
     }
 
@@ -111,7 +119,12 @@ fn world(rng: &mut StdRng, accounts: usize, max_slots: u64) -> (WorldState, Vec<
         let address = Address::from(rng.random::<[u8; 20]>());
         let storage = if rng.random_bool(0.35) {
             (0..rng.random_range(1..=max_slots))
-                .map(|_| (U256::from(rng.random_range(0..max_slots * 2)), random_value(rng)))
+                .map(|_| {
+                    (
+                        U256::from(rng.random_range(0..max_slots * 2)),
+                        random_value(rng),
+                    )
+                })
                 .collect()
         } else {
             BTreeMap::new()
@@ -133,7 +146,11 @@ fn world(rng: &mut StdRng, accounts: usize, max_slots: u64) -> (WorldState, Vec<
 
 /// Every node of a world built from scratch.
 fn nodes_of(world: &WorldState) -> MemoryNodes {
-    world.unpersisted_nodes().into_iter().map(|(_, rlp)| rlp).collect()
+    world
+        .unpersisted_nodes()
+        .into_iter()
+        .map(|(_, rlp)| rlp)
+        .collect()
 }
 
 /// Slots of `address` in the world (probing the small slot numbers `world` uses).
@@ -203,13 +220,23 @@ fn random_tx(
         writes.accounts.insert(address, change);
     }
     for _ in 0..rng.random_range(0..4) {
-        reads.accounts.insert(addresses[rng.random_range(0..addresses.len())]);
+        reads
+            .accounts
+            .insert(addresses[rng.random_range(0..addresses.len())]);
     }
-    reads.accounts.insert(Address::from(rng.random::<[u8; 20]>()));
+    reads
+        .accounts
+        .insert(Address::from(rng.random::<[u8; 20]>()));
     (reads, writes)
 }
 
-fn op(kind: u8, addr: Address, slot: U256, value: U256, account: MptHarness::Account) -> MptHarness::Op {
+fn op(
+    kind: u8,
+    addr: Address,
+    slot: U256,
+    value: U256,
+    account: MptHarness::Account,
+) -> MptHarness::Op {
     MptHarness::Op {
         kind,
         addr,
@@ -274,7 +301,13 @@ fn ops_for(
                 seq.push(op(2, *address, U256::ZERO, U256::ZERO, sol_account(None)));
             }
             if let Some(info) = change.info {
-                seq.push(op(2, *address, U256::ZERO, U256::ZERO, sol_account(Some(info))));
+                seq.push(op(
+                    2,
+                    *address,
+                    U256::ZERO,
+                    U256::ZERO,
+                    sol_account(Some(info)),
+                ));
                 for (slot, value) in &change.storage {
                     // Sometimes write an intermediate value first.
                     if rng.random_bool(0.3) {
@@ -306,7 +339,7 @@ fn ops_for(
 #[test]
 fn solidity_world_state_matches_the_twin() {
     let mut chain = Chain::new();
-    for seed in 0..12u64 {
+    for seed in 0..40u64 {
         let mut rng = StdRng::seed_from_u64(seed);
         let max_slots = if seed % 3 == 0 { 3 } else { 40 };
         let accounts = rng.random_range(1..120);
@@ -366,6 +399,124 @@ fn solidity_world_state_matches_the_twin() {
     }
 }
 
+/// Short keys over a 3-nibble alphabet: they share prefixes and prefix each other.
+fn short_key(rng: &mut StdRng) -> Vec<u8> {
+    let len = rng.random_range(1..4);
+    (0..len)
+        .map(|_| [0x00, 0x11, 0x12][rng.random_range(0..3)])
+        .collect()
+}
+
+/// Mostly values short enough for embedded nodes, some long.
+fn short_value(rng: &mut StdRng) -> Vec<u8> {
+    let len = if rng.random_bool(0.7) {
+        rng.random_range(1..4)
+    } else {
+        rng.random_range(30..40)
+    };
+    (0..len).map(|_| rng.random()).collect()
+}
+
+#[test]
+fn solidity_mpt_matches_the_twin_on_embedded_nodes_and_branch_values() {
+    let mut chain = Chain::new();
+    for seed in 0..200u64 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut trie = Trie::new();
+        for _ in 0..rng.random_range(0..25) {
+            trie.insert(&short_key(&mut rng), short_value(&mut rng));
+        }
+        let pre_root = trie.root();
+        let mut all = Vec::new();
+        trie.unpersisted_nodes(&mut all);
+        let source: MemoryNodes = all.into_iter().map(|(_, rlp)| rlp).collect();
+        let (keys, values): (Vec<Vec<u8>>, Vec<Vec<u8>>) = (0..rng.random_range(1..10))
+            .map(|_| {
+                let value = if rng.random_bool(0.5) {
+                    Vec::new()
+                } else {
+                    short_value(&mut rng)
+                };
+                (short_key(&mut rng), value)
+            })
+            .unzip();
+        let mut mpt = Mpt::new(&source);
+        let mut root = pre_root;
+        for (key, value) in keys.iter().zip(&values) {
+            root = mpt.put(root, key, value).expect("full source");
+            trie.insert(key, value.clone());
+        }
+        assert_eq!(root, trie.root(), "seed {seed}");
+        let witness = mpt.take_witness();
+        let to_bytes = |v: &[Vec<u8>]| v.iter().cloned().map(Bytes::from).collect::<Vec<_>>();
+        let call = |nodes: Vec<Bytes>| MptHarness::mptPutCall {
+            root: pre_root,
+            nodes,
+            keys: to_bytes(&keys),
+            values: to_bytes(&values),
+        };
+        let (got, _) = chain
+            .call(call(witness.clone()))
+            .unwrap_or_else(|revert| panic!("seed {seed}: mptPut reverted {revert}"));
+        assert_eq!(got._0, root, "seed {seed}");
+        for drop in 0..witness.len() {
+            let hash = keccak256(&witness[drop]);
+            let mut nodes = witness.clone();
+            nodes.remove(drop);
+            let revert = chain.call(call(nodes)).expect_err("a missing node reverts");
+            assert_eq!(
+                revert,
+                Bytes::from(MptHarness::MissingNode { hash }.abi_encode()),
+                "seed {seed}"
+            );
+        }
+    }
+}
+
+/// A delete that collapses a branch needs the remaining sibling's node, which is not on the
+/// deleted key's path: the twin puts it in the witness, and without it the Solidity side
+/// reverts `MissingNode(sibling)`.
+#[test]
+fn collapse_needs_the_sibling_node() {
+    let mut chain = Chain::new();
+    // Two keys under one branch, with values long enough that both leaves are hashed nodes.
+    let (a, b) = (vec![0x10u8], vec![0x20u8]);
+    let mut trie = Trie::new();
+    trie.insert(&a, vec![0xaa; 40]);
+    trie.insert(&b, vec![0xbb; 40]);
+    let pre_root = trie.root();
+    let mut all = Vec::new();
+    trie.unpersisted_nodes(&mut all);
+    let source: MemoryNodes = all.into_iter().map(|(_, rlp)| rlp).collect();
+    let sibling = keccak256(&trie.proof(&b)[1]);
+    let path_of_a: Vec<B256> = trie.proof(&a).iter().map(keccak256).collect();
+    assert!(!path_of_a.contains(&sibling));
+
+    let mut mpt = Mpt::new(&source);
+    let root = mpt.put(pre_root, &a, &[]).expect("full source");
+    trie.remove(&a);
+    assert_eq!(root, trie.root());
+    let witness = mpt.take_witness();
+    assert!(witness.iter().any(|node| keccak256(node) == sibling));
+
+    let call = |nodes: Vec<Bytes>| MptHarness::mptPutCall {
+        root: pre_root,
+        nodes,
+        keys: vec![Bytes::from(a.clone())],
+        values: vec![Bytes::new()],
+    };
+    let (got, _) = chain.call(call(witness.clone())).expect("complete witness");
+    assert_eq!(got._0, root);
+    let without: Vec<Bytes> = witness
+        .into_iter()
+        .filter(|node| keccak256(node) != sibling)
+        .collect();
+    assert_eq!(
+        chain.call(call(without)).expect_err("sibling missing"),
+        Bytes::from(MptHarness::MissingNode { hash: sibling }.abi_encode())
+    );
+}
+
 /// Gas of single-operation transactions on a state of 1,000 accounts (a third with storage).
 #[test]
 fn gas_report() {
@@ -402,36 +553,92 @@ fn gas_report() {
     let cases: Vec<(&str, Vec<(Address, AccountChange)>)> = vec![
         (
             "account update",
-            vec![(plain, AccountChange { info: Some(update(plain)), ..Default::default() })],
+            vec![(
+                plain,
+                AccountChange {
+                    info: Some(update(plain)),
+                    ..Default::default()
+                },
+            )],
         ),
         (
             "account insert",
             vec![(
                 Address::repeat_byte(0x42),
-                AccountChange { info: Some(update(Address::repeat_byte(0x42))), ..Default::default() },
+                AccountChange {
+                    info: Some(update(Address::repeat_byte(0x42))),
+                    ..Default::default()
+                },
             )],
         ),
         ("account delete", vec![(plain, AccountChange::default())]),
-        ("storage update (+ its account)", vec![slot_change(existing_slot, U256::from(7))]),
-        ("storage insert (+ its account)", vec![slot_change(new_slot, U256::from(7))]),
-        ("storage delete (+ its account)", vec![slot_change(existing_slot, U256::ZERO)]),
+        (
+            "storage update (+ its account)",
+            vec![slot_change(existing_slot, U256::from(7))],
+        ),
+        (
+            "storage insert (+ its account)",
+            vec![slot_change(new_slot, U256::from(7))],
+        ),
+        (
+            "storage delete (+ its account)",
+            vec![slot_change(existing_slot, U256::ZERO)],
+        ),
         (
             "transfer: 2 account updates",
             vec![
-                (plain, AccountChange { info: Some(update(plain)), ..Default::default() }),
-                (addresses[2], AccountChange { info: Some(update(addresses[2])), ..Default::default() }),
+                (
+                    plain,
+                    AccountChange {
+                        info: Some(update(plain)),
+                        ..Default::default()
+                    },
+                ),
+                (
+                    addresses[2],
+                    AccountChange {
+                        info: Some(update(addresses[2])),
+                        ..Default::default()
+                    },
+                ),
             ],
+        ),
+        (
+            "100 account updates",
+            addresses[100..200]
+                .iter()
+                .map(|a| {
+                    (
+                        *a,
+                        AccountChange {
+                            info: Some(update(*a)),
+                            ..Default::default()
+                        },
+                    )
+                })
+                .collect(),
         ),
         (
             "10 account updates",
             addresses[10..20]
                 .iter()
-                .map(|a| (*a, AccountChange { info: Some(update(*a)), ..Default::default() }))
+                .map(|a| {
+                    (
+                        *a,
+                        AccountChange {
+                            info: Some(update(*a)),
+                            ..Default::default()
+                        },
+                    )
+                })
                 .collect(),
         ),
     ];
     eprintln!("state: 1,000 accounts, root {}", pre.root());
-    eprintln!("{:<34} {:>6} {:>9} {:>9} {:>9} {:>10} {:>10}", "case", "nodes", "open", "reads", "root", "in-call", "tx gas");
+    eprintln!(
+        "{:<34} {:>6} {:>9} {:>9} {:>9} {:>10} {:>10}",
+        "case", "nodes", "open", "reads", "root", "in-call", "tx gas"
+    );
     for (name, changes) in cases {
         let writes = StateChanges {
             accounts: changes.into_iter().collect(),
@@ -454,8 +661,14 @@ fn gas_report() {
             .expect("run");
         assert_eq!(got.newRoot, witness.post_state_root, "{name}");
         let n = ops.len();
-        let reads_gas: U256 = (0..n).filter(|i| ops[*i].kind <= 1).map(|i| got.gas[i]).sum();
-        let writes_gas: U256 = (0..n).filter(|i| ops[*i].kind > 1).map(|i| got.gas[i]).sum();
+        let reads_gas: U256 = (0..n)
+            .filter(|i| ops[*i].kind <= 1)
+            .map(|i| got.gas[i])
+            .sum();
+        let writes_gas: U256 = (0..n)
+            .filter(|i| ops[*i].kind > 1)
+            .map(|i| got.gas[i])
+            .sum();
         let root_gas = got.gas[n] + writes_gas;
         let open_gas = got.gas[n + 1];
         eprintln!(

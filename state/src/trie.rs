@@ -457,6 +457,24 @@ impl Trie {
         }
     }
 
+    /// Every node referenced by hash (RLP of 32 bytes or more) and the root, as `(keccak,
+    /// RLP)`, persisted or not: a complete node source for proofs over this trie (the
+    /// challenger's one-step witnesses). O(size of the trie).
+    pub fn all_nodes(&self, out: &mut Vec<(B256, Vec<u8>)>) {
+        fn visit(node: &Node, is_root: bool, out: &mut Vec<(B256, Vec<u8>)>) {
+            let encoded = node.encoded();
+            if is_root || encoded.len() >= 32 {
+                out.push((node.hash(), encoded.to_vec()));
+            }
+            for child in children(node) {
+                visit(child, false, out);
+            }
+        }
+        if let Some(root) = &self.root {
+            visit(root, true, out);
+        }
+    }
+
     /// Records that [`Trie::unpersisted_nodes`] were committed, so the next call skips them.
     pub fn mark_persisted(&self) {
         fn visit(node: &Node) {

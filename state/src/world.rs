@@ -253,6 +253,17 @@ impl WorldState {
         }
     }
 
+    /// Every trie node of the state (account trie and all storage tries), as `(keccak, RLP)`:
+    /// a complete node source for building proofs and one-step witnesses. O(state size).
+    pub fn trie_nodes(&self) -> Vec<(B256, Vec<u8>)> {
+        let mut nodes = Vec::new();
+        self.account_trie.all_nodes(&mut nodes);
+        for trie in self.storage_tries.values() {
+            trie.all_nodes(&mut nodes);
+        }
+        nodes
+    }
+
     /// Trie nodes created since the last [`WorldState::mark_persisted`], as `(keccak, RLP)`:
     /// exactly what the chain store must add so that this state's root can be read back.
     pub fn unpersisted_nodes(&self) -> Vec<(B256, Vec<u8>)> {

@@ -78,22 +78,24 @@ library RLPWriter {
     /// @dev A buffer of prefix + `len` bytes with the length prefix for `len` written at the start
     ///      (`base` = 0x80 for strings, 0xc0 for lists); the payload is left for the caller.
     function _withPrefix(uint256 len, uint256 base) private pure returns (bytes memory out) {
-        if (len < 56) {
-            out = new bytes(1 + len);
-            // forge-lint: disable-next-line(unsafe-typecast) -- base + len < 0xf8
-            out[0] = bytes1(uint8(base + len));
-            return out;
-        }
         uint256 lenOfLen;
-        for (uint256 t = len; t != 0; t >>= 8) {
-            ++lenOfLen;
+        if (len >= 56) {
+            for (uint256 t = len; t != 0; t >>= 8) {
+                ++lenOfLen;
+            }
         }
         out = new bytes(1 + lenOfLen + len);
-        // forge-lint: disable-next-line(unsafe-typecast) -- lenOfLen <= 32
-        out[0] = bytes1(uint8(base + 55 + lenOfLen));
-        for (uint256 i; i < lenOfLen; ++i) {
-            // forge-lint: disable-next-line(unsafe-typecast) -- one byte of len, truncation intended
-            out[1 + i] = bytes1(uint8(len >> (8 * (lenOfLen - 1 - i))));
+        assembly ("memory-safe") {
+            let p := add(out, 0x20)
+            switch lenOfLen
+            case 0 { mstore8(p, add(base, len)) }
+            default {
+                // The prefix byte, then `len` big-endian in `lenOfLen` bytes.
+                mstore8(p, add(base, add(55, lenOfLen)))
+                for { let i := 0 } lt(i, lenOfLen) { i := add(i, 1) } {
+                    mstore8(add(add(p, 1), i), byte(sub(32, sub(lenOfLen, i)), len))
+                }
+            }
         }
     }
 }

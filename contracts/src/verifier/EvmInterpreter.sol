@@ -176,7 +176,9 @@ contract EvmInterpreter {
         _setBal(m, s, m.accs[s].balance - t.gasLimit * m.gasPrice - m.l1Fee);
         if (!t.isCreate) _setNonce(m, s, m.accs[s].nonce + 1);
         _warmTx(m, t);
-        (uint256 status, uint256 remaining, int256 refund) = _runTx(m, t, t.gasLimit - intrinsic);
+        // The first frame and every frame it spawns: outcome, unused gas, refund.
+        (uint256 status, uint256 remaining, int256 refund) =
+            t.isCreate ? _startCreate(m, t, t.gasLimit - intrinsic) : _startCall(m, t, t.gasLimit - intrinsic);
         r.status = (status == STOP || status == RETURN) ? 1 : 0;
         uint256 used = _settle(m, t, s, r.status == 1 ? refund : int256(0), remaining);
         r.gasUsed = t.isSystem ? 0 : uint64(used);
@@ -245,7 +247,6 @@ contract EvmInterpreter {
         Acc memory a = m.accs[s];
         if (a.codeHash != EMPTY_CODE_HASH) return 6;
         if (!deposit && t.nonce != a.nonce) return 7;
-        if (!deposit && a.nonce == type(uint64).max) return 7;
         uint256 maxSpend;
         unchecked {
             // revm rejects a fee cap whose product with the gas limit (plus value) overflows.
@@ -318,19 +319,6 @@ contract EvmInterpreter {
             uint256 l = _acc(m, m.fees.l1FeeVault);
             _setBal(m, l, m.accs[l].balance + m.l1Fee);
         }
-    }
-
-    /// @dev Runs the first frame and every frame it spawns; returns the outcome, unused gas and refund.
-    function _runTx(M memory m, TxInput memory t, uint256 gas) private view returns (uint256, uint256, int256) {
-        uint256 status;
-        uint256 remaining;
-        int256 refund;
-        if (t.isCreate) {
-            (status, remaining, refund) = _startCreate(m, t, gas);
-        } else {
-            (status, remaining, refund) = _startCall(m, t, gas);
-        }
-        return (status, remaining, refund);
     }
 
     function _startCall(M memory m, TxInput memory t, uint256 gas) private view returns (uint256, uint256, int256) {
@@ -605,14 +593,12 @@ contract EvmInterpreter {
             if (f.gas < g) return ERROR;
             f.gas -= g;
             f.pc = pc + 1;
-            if (op < 0x20) {
-                // `_fast` runs every other opcode of this range (and PUSH/DUP/SWAP) whenever the
-                // checks above pass; only STOP and EXP (dynamic gas) get here.
-                if (op == 0) return STOP;
-                if (op != 0x0a) revert Unsupported(uint8(op));
+            // `_fast` runs every other opcode below 0x20 and PUSH/DUP/SWAP whenever the checks above
+            // pass, so of those only STOP and EXP (dynamic gas) get here.
+            if ((op < 0x20 && op != 0 && op != 0x0a) || (op >= 0x60 && op < 0xa0)) revert Unsupported(uint8(op));
+            if (op == 0) return STOP;
+            if (op == 0x0a) {
                 status = _exp(f);
-            } else if (op >= 0x60 && op < 0xa0) {
-                revert Unsupported(uint8(op));
             } else if (op < 0x50) {
                 status = _env(m, f, op);
             } else if (op < 0x60) {
@@ -674,8 +660,13 @@ contract EvmInterpreter {
         } else if (op == 0x37 || op == 0x39 || op == 0x3e) {
             return _copy(f, op == 0x37 ? f.input : op == 0x39 ? f.code : f.retData, op == 0x3e);
         } else if (op == 0x3c) {
+            // As revm: copy gas and memory first, then the account access, so that a failure before
+            // the access reads no account (the witness holds only what revm read).
             address a = address(uint160(_pop(f)));
+            uint256 copyGas = 3 * _words(f.stack[f.sp - 3]);
+            if (!_charge(f, copyGas) || !_expand(f, f.stack[f.sp - 1], f.stack[f.sp - 3])) return ERROR;
             if (!_charge(f, _warm(m, a) ? 2600 : 100)) return ERROR;
+            f.gas += copyGas; // `_copy` charges it again
             return _copy(f, _code(m, _acc(m, a)), false);
         } else if (op == 0x40) {
             uint256 n = _pop(f);
@@ -878,12 +869,13 @@ contract EvmInterpreter {
         c.retSize = _pop(f);
         if (op == 0xf1 && f.isStatic && c.value != 0) return ERROR;
         if (!_expand(f, inOff, inLen) || !_expand(f, c.retOffset, c.retSize)) return ERROR;
-        uint256 cost = _warm(m, to) ? 2600 : 100;
+        // The access first: revm does not load a cold account it cannot pay for.
+        if (!_charge(f, _warm(m, to) ? 2600 : 100)) return ERROR;
         if (c.value != 0) {
-            cost += 9000;
+            uint256 cost = 9000;
             if (op == 0xf1 && _isEmpty(m.accs[_acc(m, to)])) cost += 25000;
+            if (!_charge(f, cost)) return ERROR;
         }
-        if (!_charge(f, cost)) return ERROR;
         c.gas = f.gas - f.gas / 64;
         if (gasReq < c.gas) c.gas = gasReq;
         f.gas -= c.gas;
@@ -1001,6 +993,8 @@ contract EvmInterpreter {
         uint256 self = _acc(m, f.target);
         uint256 balance = m.accs[self].balance;
         uint256 cost = _warm(m, to) ? 2600 : 0;
+        // revm does not load a cold target it cannot pay for.
+        if (f.gas < cost) return ERROR;
         uint256 t = _acc(m, to);
         if (balance != 0 && _isEmpty(m.accs[t])) cost += 25000;
         if (!_charge(f, cost)) return ERROR;

@@ -36,9 +36,11 @@ library MptDb {
         MemoryMap.Map nodes;
     }
 
-    /// @notice A store holding the witness `nodes` (room for new nodes grows on demand).
+    /// @notice A store holding the witness `nodes`, with room for about as many new nodes (a
+    ///      write creates at most its path's length plus two nodes, and its path is in the
+    ///      witness); the table still grows if more are made.
     function create(bytes[] memory nodes) internal pure returns (Store memory db) {
-        db.nodes = MemoryMap.create(nodes.length + 64);
+        db.nodes = MemoryMap.create(2 * nodes.length + 64);
         for (uint256 i; i < nodes.length; ++i) {
             add(db, nodes[i]);
         }
@@ -150,9 +152,11 @@ library MptDb {
         (bool leaf, bytes memory path) = _decodePath(items[0]);
         uint256 shared = _shared(path, nib, idx);
         if (leaf && shared == path.length && idx + shared == nib.length) {
-            // Same key: replace or delete the value.
+            // Same key: replace the value in place (the leaf's path item stays), or delete.
             if (value.length == 0) return hex"80";
-            return _store(db, _leafNode(path, 0, path.length, value));
+            return _store(
+                db, _spliceRange(items[0].ptr, items[1].ptr + items[1].length, items[1], RLPWriter.encodeBytes(value))
+            );
         }
         if (!leaf && shared == path.length) {
             // The key continues below this extension.
@@ -230,23 +234,33 @@ library MptDb {
         returns (bytes memory out)
     {
         // The payload is everything after the list prefix (1 byte, or 1 + length-of-length).
-        uint256 payload = uint8(node[0]);
-        payload = payload < 0xf8 ? 1 : payload - 0xf6;
-        uint256 payloadStart;
+        uint256 prefix = uint8(node[0]);
+        prefix = prefix < 0xf8 ? 1 : prefix - 0xf6;
+        uint256 start;
         assembly ("memory-safe") {
-            payloadStart := add(add(node, 0x20), payload)
+            start := add(add(node, 0x20), prefix)
         }
-        payload = node.length - payload - el.length + newItem.length;
-        uint256 before = el.ptr - payloadStart;
+        return _spliceRange(start, start + node.length - prefix, el, newItem);
+    }
+
+    /// @dev A list whose payload is the memory range [start, end) with its element `el` replaced
+    ///      by the encoded item `newItem`.
+    function _spliceRange(uint256 start, uint256 end, RLPItem memory el, bytes memory newItem)
+        private
+        pure
+        returns (bytes memory out)
+    {
+        uint256 payload = end - start - el.length + newItem.length;
+        uint256 before = el.ptr - start;
         out = RLPWriter.listPrefixed(payload);
         assembly ("memory-safe") {
             let dst := add(add(out, 0x20), sub(mload(out), payload))
-            mcopy(dst, payloadStart, before)
+            mcopy(dst, start, before)
             dst := add(dst, before)
             mcopy(dst, add(newItem, 0x20), mload(newItem))
             dst := add(dst, mload(newItem))
             let elEnd := add(mload(el), mload(add(el, 0x20)))
-            mcopy(dst, elEnd, sub(add(add(node, 0x20), mload(node)), elEnd))
+            mcopy(dst, elEnd, sub(end, elEnd))
         }
     }
 
@@ -276,12 +290,57 @@ library MptDb {
         return _store(db, _extNode(merged, 0, merged.length, items[1].readRawBytes()));
     }
 
+    /// @notice Element `index` of the RLP list `list` (an empty view when it has fewer) and the
+    ///         number of elements: the trie's own list scan, offered for short lists the verifier
+    ///         decodes (account leaves), so that RLPReader's general list decoder is not needed.
+    /// @dev Validates what `_scan` validates; read elements through RLPReader's strict accessors.
+    function listElement(bytes memory list, uint256 index) internal pure returns (RLPItem memory el, uint256 count) {
+        return _element(list, index);
+    }
+
     /// @dev Element `index` of the node `node` (empty view when it has fewer) and its number of
     ///      elements. See `_scan`.
     function _element(bytes memory node, uint256 index) private pure returns (RLPItem memory el, uint256 count) {
         uint256 ptr;
         uint256 len;
-        (count, ptr, len,,) = _scan(node, index);
+        assembly ("memory-safe") {
+            let start := add(node, 0x20)
+            // Fast path for the commonest node of a large trie, a full branch: 16 hashes and no
+            // value, i.e. 0xf90211, sixteen times 0xa0 ‖ hash, 0x80 (532 bytes). Every element's
+            // prefix is checked, so this accepts exactly what the full scan would.
+            if and(eq(mload(node), 532), eq(shr(232, mload(start)), 0xf90211)) {
+                let bad := xor(byte(0, mload(add(start, 531))), 0x80)
+                bad := or(bad, xor(byte(0, mload(add(start, 3))), 0xa0))
+                bad := or(bad, xor(byte(0, mload(add(start, 36))), 0xa0))
+                bad := or(bad, xor(byte(0, mload(add(start, 69))), 0xa0))
+                bad := or(bad, xor(byte(0, mload(add(start, 102))), 0xa0))
+                bad := or(bad, xor(byte(0, mload(add(start, 135))), 0xa0))
+                bad := or(bad, xor(byte(0, mload(add(start, 168))), 0xa0))
+                bad := or(bad, xor(byte(0, mload(add(start, 201))), 0xa0))
+                bad := or(bad, xor(byte(0, mload(add(start, 234))), 0xa0))
+                bad := or(bad, xor(byte(0, mload(add(start, 267))), 0xa0))
+                bad := or(bad, xor(byte(0, mload(add(start, 300))), 0xa0))
+                bad := or(bad, xor(byte(0, mload(add(start, 333))), 0xa0))
+                bad := or(bad, xor(byte(0, mload(add(start, 366))), 0xa0))
+                bad := or(bad, xor(byte(0, mload(add(start, 399))), 0xa0))
+                bad := or(bad, xor(byte(0, mload(add(start, 432))), 0xa0))
+                bad := or(bad, xor(byte(0, mload(add(start, 465))), 0xa0))
+                bad := or(bad, xor(byte(0, mload(add(start, 498))), 0xa0))
+                let ok := iszero(bad)
+                if ok {
+                    count := 17
+                    if lt(index, 16) {
+                        ptr := add(start, add(3, mul(index, 33)))
+                        len := 33
+                    }
+                    if eq(index, 16) {
+                        ptr := add(start, 531)
+                        len := 1
+                    }
+                }
+            }
+        }
+        if (count == 0) (count, ptr, len,,) = _scan(node, index);
         el = RLPItem(ptr, len);
     }
 
@@ -289,10 +348,14 @@ library MptDb {
     function _pair(bytes memory node) private pure returns (RLPItem[] memory items) {
         (uint256 count, uint256 p0, uint256 l0,,) = _scan(node, 0);
         if (count != 2) revert InvalidNode();
-        (, uint256 p1, uint256 l1,,) = _scan(node, 1);
+        // The scan checked that the two elements fill the list exactly: the second runs to its end.
+        uint256 end;
+        assembly ("memory-safe") {
+            end := add(add(node, 0x20), mload(node))
+        }
         items = new RLPItem[](2);
         items[0] = RLPItem(p0, l0);
-        items[1] = RLPItem(p1, l1);
+        items[1] = RLPItem(p0 + l0, end - p0 - l0);
     }
 
     /// @dev Number of non-empty elements of a branch (children and value) and the last one's index.
@@ -336,33 +399,24 @@ library MptDb {
             if bad { end := c }
             for {} lt(c, end) {} {
                 let q := byte(0, mload(c))
-                let t := 33
-                let nonEmpty := 1
-                // Hash references (0xa0) and empty strings (0x80) are what branches are made of.
-                if iszero(eq(q, 0xa0)) {
-                    t := 1
-                    if gt(q, 0x80) {
-                        switch lt(q, 0xb8)
-                        case 1 { t := sub(q, 0x7f) }
-                        default {
-                            switch and(gt(q, 0xbf), lt(q, 0xf8))
-                            case 1 { t := sub(q, 0xbf) }
-                            default {
-                                // Long string or long list: 1 + length-of-length + length.
-                                let ll := sub(q, add(0xb7, mul(gt(q, 0xbf), 0x40)))
-                                t := add(add(1, ll), shr(mul(8, sub(32, ll)), mload(add(c, 1))))
-                            }
-                        }
+                // 1 for a single byte and the empty string, 33 for a hash, 1 + n for short strings.
+                let t := add(1, mul(gt(q, 0x80), sub(q, 0x80)))
+                if gt(q, 0xb7) {
+                    switch and(gt(q, 0xbf), lt(q, 0xf8))
+                    case 1 { t := sub(q, 0xbf) }
+                    default {
+                        // Long string or long list: 1 + length-of-length + length.
+                        let ll := sub(q, add(0xb7, mul(gt(q, 0xbf), 0x40)))
+                        t := add(add(1, ll), shr(mul(8, sub(32, ll)), mload(add(c, 1))))
                     }
-                    nonEmpty := iszero(eq(q, 0x80))
+                }
+                if iszero(eq(q, 0x80)) {
+                    used := add(used, 1)
+                    last := count
                 }
                 if eq(count, index) {
                     ptr := c
                     len := t
-                }
-                if nonEmpty {
-                    used := add(used, 1)
-                    last := count
                 }
                 c := add(c, t)
                 count := add(count, 1)
@@ -392,12 +446,16 @@ library MptDb {
 
     /// @dev The node a child item of a node being read points to.
     function _resolveItem(Store memory db, RLPItem memory item) private pure returns (bytes memory) {
-        if (item.isList()) {
-            if (item.length >= 32) revert InvalidNode();
-            return item.readRawBytes();
+        uint256 ptr = item.ptr;
+        uint256 first;
+        bytes32 h;
+        assembly ("memory-safe") {
+            first := byte(0, mload(ptr))
+            h := mload(add(ptr, 1))
         }
-        if (item.length != 33) revert InvalidNode();
-        return _load(db, item.readBytes32());
+        if (first == 0xa0 && item.length == 33) return _load(db, h);
+        if (first < 0xc0 || item.length >= 32) revert InvalidNode();
+        return item.readRawBytes();
     }
 
     /// @dev The stored node with hash `h`, or `MissingNode(h)`.
@@ -463,39 +521,57 @@ library MptDb {
         out = new bytes(len / 2 + 1);
         assembly ("memory-safe") {
             let odd := and(len, 1)
-            let flag := add(mul(leaf, 2), odd)
             let src := add(add(nib, 0x20), from)
-            let end := add(add(nib, 0x20), to)
             let dst := add(out, 0x20)
             switch odd
             case 1 {
-                mstore8(dst, or(shl(4, flag), byte(0, mload(src))))
+                mstore8(dst, or(shl(4, add(mul(leaf, 2), 1)), byte(0, mload(src))))
                 src := add(src, 1)
             }
-            default { mstore8(dst, shl(4, flag)) }
+            default { mstore8(dst, shl(4, mul(leaf, 2))) }
             dst := add(dst, 1)
-            for {} lt(src, end) {
-                src := add(src, 2)
-                dst := add(dst, 1)
-            } {
-                let w := mload(src)
-                mstore8(dst, or(shl(4, byte(0, w)), byte(1, w)))
+            // Pack 32 nibbles (one per byte) into 16 bytes per step: pair them into 16-bit
+            // lanes, then squeeze the lanes together by shift-and-mask rounds.
+            let pairs := shr(1, len)
+            for { let i := 0 } lt(i, pairs) { i := add(i, 16) } {
+                let w := mload(add(src, shl(1, i)))
+                let t := and(or(shr(4, w), w), 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff)
+                t := and(or(t, shr(8, t)), 0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff)
+                t := and(or(t, shr(16, t)), 0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff)
+                t := and(or(t, shr(32, t)), 0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff)
+                t := and(or(t, shr(64, t)), 0xffffffffffffffffffffffffffffffff)
+                mstore(add(dst, i), shl(128, t))
             }
+            // The last step may have written bytes past the path: clear them (free memory).
+            mstore(add(dst, pairs), 0)
         }
     }
 
     /// @dev Decodes a leaf/extension path item into (is leaf, nibbles).
     function _decodePath(RLPItem memory item) private pure returns (bool leaf, bytes memory path) {
-        bytes memory enc = item.readBytes();
-        if (enc.length == 0) revert InvalidNode();
-        uint256 first = uint8(enc[0]);
+        // The path is a byte string of 1 to 33 bytes (a short string, or a single byte).
+        uint256 ptr = item.ptr;
+        uint256 p0;
+        uint256 b1;
+        assembly ("memory-safe") {
+            p0 := byte(0, mload(ptr))
+            b1 := byte(1, mload(ptr))
+        }
+        uint256 dataLen = 1;
+        if (p0 >= 0x80) {
+            if (p0 >= 0xb8 || p0 == 0x80 || (p0 == 0x81 && b1 < 0x80)) revert InvalidNode();
+            dataLen = p0 - 0x80;
+            ptr += 1;
+        }
+        if (item.length != (p0 >= 0x80 ? 1 + dataLen : 1)) revert InvalidNode();
+        uint256 first = p0 >= 0x80 ? b1 : p0;
         uint256 flag = first >> 4;
         if (flag > 3) revert InvalidNode();
         leaf = flag >= 2;
         uint256 skip = 2 - (flag & 1);
         if (skip == 2 && first & 0x0f != 0) revert InvalidNode();
-        // All nibbles of `enc`, minus the flag nibble and (for even paths) the padding nibble.
-        bytes memory all = _nibbles(enc);
+        // All nibbles of the string, minus the flag nibble and (for even paths) the padding one.
+        bytes memory all = _nibblesAt(ptr, dataLen);
         uint256 len = all.length - skip;
         assembly ("memory-safe") {
             // Reuse `all` in place: shift its start by `skip` bytes and shorten it.
@@ -507,10 +583,17 @@ library MptDb {
     /// @dev The nibbles of `key`, high nibble first, one per byte: 16 input bytes per step, spread
     ///      into 16-bit lanes by shift-and-mask rounds, each lane split into (high, low) nibble.
     function _nibbles(bytes memory data) private pure returns (bytes memory nib) {
-        uint256 n = data.length;
+        uint256 src;
+        assembly ("memory-safe") {
+            src := add(data, 0x20)
+        }
+        return _nibblesAt(src, data.length);
+    }
+
+    /// @dev `_nibbles` of the `n` bytes at memory address `src`.
+    function _nibblesAt(uint256 src, uint256 n) private pure returns (bytes memory nib) {
         nib = new bytes(n * 2);
         assembly ("memory-safe") {
-            let src := add(data, 0x20)
             let dst := add(nib, 0x20)
             for { let i := 0 } lt(i, n) { i := add(i, 16) } {
                 let t := shr(128, mload(add(src, i)))
@@ -527,14 +610,41 @@ library MptDb {
         }
     }
 
-    /// @dev Length of the common prefix of `path` and `nib[from:]`.
+    /// @dev Length of the common prefix of `path` and `nib[from:]`, compared a word (32
+    ///      nibbles) at a time; in the first differing word, the first differing byte is found by
+    ///      halving. Bytes past either array may be read but the result is capped at their length.
     function _shared(bytes memory path, bytes memory nib, uint256 from) private pure returns (uint256 n) {
         uint256 max = nib.length - from;
         if (path.length < max) max = path.length;
         assembly ("memory-safe") {
             let a := add(path, 0x20)
             let b := add(add(nib, 0x20), from)
-            for {} and(lt(n, max), eq(byte(0, mload(add(a, n))), byte(0, mload(add(b, n))))) {} { n := add(n, 1) }
+            for {} lt(n, max) {} {
+                let x := xor(mload(add(a, n)), mload(add(b, n)))
+                if iszero(x) {
+                    n := add(n, 32)
+                    continue
+                }
+                if iszero(shr(128, x)) {
+                    n := add(n, 16)
+                    x := shl(128, x)
+                }
+                if iszero(shr(192, x)) {
+                    n := add(n, 8)
+                    x := shl(64, x)
+                }
+                if iszero(shr(224, x)) {
+                    n := add(n, 4)
+                    x := shl(32, x)
+                }
+                if iszero(shr(240, x)) {
+                    n := add(n, 2)
+                    x := shl(16, x)
+                }
+                if iszero(shr(248, x)) { n := add(n, 1) }
+                break
+            }
+            if gt(n, max) { n := max }
         }
     }
 }

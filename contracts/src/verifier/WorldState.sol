@@ -55,6 +55,9 @@ library WorldState {
         MemoryMap.Map accounts;
         /// keccak256(address, slot) -> SlotEntry pointer, for every slot touched.
         MemoryMap.Map slots;
+        /// Accounts written since the last `stateRoot` (a list through `AccountEntry.nextDirty`).
+        uint256 dirtyHead;
+        uint256 dirtyCount;
     }
 
     /// @dev A touched account: its value in the tries (`original`) and now (`current`).
@@ -69,6 +72,9 @@ library WorldState {
         uint256 generation;
         /// Head of the list of this account's slot entries (SlotEntry pointer, 0 = none).
         uint256 slotsHead;
+        /// On the DB's dirty list (written since the last `stateRoot`), and the next entry there.
+        bool dirty;
+        uint256 nextDirty;
     }
 
     /// @dev A touched slot.
@@ -110,6 +116,7 @@ library WorldState {
     /// @dev An absent account is always stored as the empty account, whatever the other fields say.
     function setAccount(DB memory db, address a, Account memory acct) internal pure {
         AccountEntry memory e = _account(db, a);
+        _markDirty(db, e);
         if (!acct.exists) {
             e.current = _absent();
             e.storageBase = EMPTY_ROOT;
@@ -123,13 +130,15 @@ library WorldState {
 
     /// @notice Sets slot `slot` of account `a`; 0 deletes the slot.
     function setStorage(DB memory db, address a, uint256 slot, uint256 value) internal pure {
-        _slot(db, _account(db, a), a, slot).current = value;
+        AccountEntry memory e = _account(db, a);
+        _markDirty(db, e);
+        _slot(db, e, a, slot).current = value;
     }
 
     /// @notice Applies all pending writes (storage tries first, then accounts) and returns the root.
     /// @dev May be called again after further writes; each call applies what changed since.
     function stateRoot(DB memory db) internal pure returns (bytes32) {
-        uint256[] memory accts = _sortedEntries(db.accounts);
+        uint256[] memory accts = _takeDirty(db);
         bytes32 root = db.root;
         for (uint256 i; i < accts.length; ++i) {
             AccountEntry memory e = _asAccount(accts[i]);
@@ -144,7 +153,8 @@ library WorldState {
             } else if (o.exists) {
                 root = MptDb.put(db.store, root, abi.encodePacked(e.key), "");
             }
-            e.original = Account(c.nonce, c.balance, c.storageRoot, c.codeHash, c.exists);
+            (o.nonce, o.balance, o.storageRoot, o.codeHash, o.exists) =
+            (c.nonce, c.balance, c.storageRoot, c.codeHash, c.exists);
         }
         db.root = root;
         return root;
@@ -196,7 +206,9 @@ library WorldState {
             current: Account(acct.nonce, acct.balance, acct.storageRoot, acct.codeHash, acct.exists),
             storageBase: acct.storageRoot,
             generation: 0,
-            slotsHead: 0
+            slotsHead: 0,
+            dirty: false,
+            nextDirty: 0
         });
         assembly ("memory-safe") {
             ptr := e
@@ -235,18 +247,34 @@ library WorldState {
         MemoryMap.set(db.slots, mapKey, ptr);
     }
 
-    /// @dev The entries of a map (pointers to structs whose first word is their key), sorted by key.
-    function _sortedEntries(MemoryMap.Map memory m) private pure returns (uint256[] memory ptrs) {
-        ptrs = new uint256[](m.count);
-        uint256 n;
-        uint256 cap = MemoryMap.capacity(m);
-        for (uint256 i; i < cap; ++i) {
-            (bytes32 k, uint256 v) = MemoryMap.at(m, i);
-            if (k != 0) {
-                ptrs[n] = v;
-                n += 1;
-            }
+    /// @dev Puts an account on the dirty list (once).
+    function _markDirty(DB memory db, AccountEntry memory e) private pure {
+        if (e.dirty) return;
+        e.dirty = true;
+        e.nextDirty = db.dirtyHead;
+        uint256 ptr;
+        assembly ("memory-safe") {
+            ptr := e
         }
+        db.dirtyHead = ptr;
+        db.dirtyCount += 1;
+    }
+
+    /// @dev The dirty accounts sorted by key, emptying the dirty list. Only these can have
+    ///      writes: accounts that were only read are never revisited.
+    function _takeDirty(DB memory db) private pure returns (uint256[] memory ptrs) {
+        ptrs = new uint256[](db.dirtyCount);
+        uint256 n;
+        for (uint256 p = db.dirtyHead; p != 0;) {
+            AccountEntry memory e = _asAccount(p);
+            ptrs[n] = p;
+            n += 1;
+            e.dirty = false;
+            p = e.nextDirty;
+            e.nextDirty = 0;
+        }
+        db.dirtyHead = 0;
+        db.dirtyCount = 0;
         _sortByKey(ptrs);
     }
 
@@ -281,18 +309,33 @@ library WorldState {
 
     /// @dev Decodes an account leaf.
     function _decodeAccount(bytes memory encoded) private pure returns (Account memory a) {
-        RLPItem[] memory f = RLPReader.toItem(encoded).readList();
-        if (f.length != 4) revert InvalidAccount();
-        uint256 nonce = f[0].readUint256();
+        (RLPItem memory nonceItem, uint256 count) = MptDb.listElement(encoded, 0);
+        if (count != 4) revert InvalidAccount();
+        RLPItem memory balance = _next(nonceItem);
+        RLPItem memory storageRoot = _next(balance);
+        RLPItem memory codeHash = _next(storageRoot);
+        uint256 nonce = nonceItem.readUint256();
         if (nonce > type(uint64).max) revert InvalidAccount();
         a = Account({
             // forge-lint: disable-next-line(unsafe-typecast) -- checked against 2^64 above
             nonce: uint64(nonce),
-            balance: f[1].readUint256(),
-            storageRoot: f[2].readBytes32(),
-            codeHash: f[3].readBytes32(),
+            balance: balance.readUint256(),
+            storageRoot: storageRoot.readBytes32(),
+            codeHash: codeHash.readBytes32(),
             exists: true
         });
+    }
+
+    /// @dev The element after `item` in a list already validated by `MptDb.listElement` (so it
+    ///      lies inside the list); only short strings are accepted, which is all an account holds.
+    function _next(RLPItem memory item) private pure returns (RLPItem memory next) {
+        uint256 ptr = item.ptr + item.length;
+        uint256 q;
+        assembly ("memory-safe") {
+            q := byte(0, mload(ptr))
+        }
+        if (q >= 0xb8) revert InvalidAccount();
+        next = RLPItem(ptr, q <= 0x80 ? 1 : q - 0x7f);
     }
 
     /// @dev The absent account.

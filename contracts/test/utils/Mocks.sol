@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {GameStatus, IDisputeGame} from "../../src/interfaces/IDisputeGame.sol";
 import {GameParams, IDisputeGameFactory} from "../../src/interfaces/IDisputeGameFactory.sol";
+import {BlockContext, IStepVerifier} from "../../src/interfaces/IStepVerifier.sol";
 
 /// @notice A dispute game whose outcome the test sets (the real game comes with its own issue).
 contract MockDisputeGame is IDisputeGame {
@@ -109,5 +110,50 @@ contract EthRejecter {
 
     receive() external payable {
         revert("no ETH");
+    }
+}
+
+/// @notice A step verifier whose answer the test sets; it records a hash of its last call's
+///         arguments so tests can check what the game passed.
+contract MockStepVerifier is IStepVerifier {
+    bytes32 public result;
+    bytes32 public lastCall;
+    uint256 public calls;
+
+    function setResult(bytes32 r) external {
+        result = r;
+    }
+
+    function verifyTransaction(
+        BlockContext calldata ctx,
+        uint256 txIndex,
+        bytes32 preStateRoot,
+        uint256 preCumulativeGas,
+        bytes32 preReceiptsHash,
+        bytes calldata txRlp,
+        bytes calldata witness
+    ) external returns (bytes32) {
+        lastCall = keccak256(
+            abi.encode(
+                ctx, txIndex, preStateRoot, preCumulativeGas, preReceiptsHash, keccak256(txRlp), keccak256(witness)
+            )
+        );
+        ++calls;
+        return result;
+    }
+}
+
+/// @notice A step verifier that costs (almost) nothing: for measuring the game's own step gas.
+contract ConstStepVerifier is IStepVerifier {
+    function verifyTransaction(
+        BlockContext calldata,
+        uint256,
+        bytes32,
+        uint256,
+        bytes32,
+        bytes calldata,
+        bytes calldata
+    ) external pure returns (bytes32) {
+        return bytes32(uint256(1));
     }
 }

@@ -24,6 +24,7 @@ interface Vm {
     function label(address account, string calldata name) external;
     function addr(uint256 privateKey) external pure returns (address);
     function load(address target, bytes32 slot) external view returns (bytes32);
+    function getNonce(address account) external view returns (uint64 nonce);
     function assume(bool condition) external pure;
 
     // Expectations
@@ -31,6 +32,7 @@ interface Vm {
     function expectRevert(bytes4 revertData) external;
     function expectRevert(bytes calldata revertData) external;
     function expectEmit() external;
+    function expectEmit(address emitter) external;
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData) external;
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter) external;
     function expectCall(address callee, bytes calldata data) external;

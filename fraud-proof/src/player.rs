@@ -1,0 +1,379 @@
+//! Plays dispute games on L1: watches the `OutputOracle`, challenges proposals whose output
+//! root differs from the local chain's, and plays every move of the games it is a party to
+//! (as challenger, or as defender of its own proposals) until they are resolved and the bonds
+//! claimed.
+//!
+//! # Restarts
+//! The player keeps no game state of its own: every step reads the oracle and the games from
+//! L1 and decides from what it finds ([`crate::game::honest_move`] is a function of the
+//! position). Its transactions go through the shared [`TxManager`], whose journal survives
+//! restarts; while one of its transactions is unconfirmed the player waits, so a restart never
+//! sends a move twice.
+
+use alloy::{
+    primitives::{Address, Bytes, U256},
+    providers::{DynProvider, Provider},
+    sol_types::SolCall,
+};
+use parallax_contracts::{DisputeGame, OutputOracle};
+use parallax_state::store::{ChainStore, HeadKind};
+use parallax_txmgr::{TxCandidate, TxError, TxManager};
+
+use crate::{
+    game::{honest_move, Bisection, Move, Party, Position},
+    truth::{ChainTruth, TruthError},
+};
+
+/// Why a step of the player failed. All are retried on the next step; none is fatal to the
+/// service (a game it does not understand is skipped, never played wrongly).
+#[derive(Debug, thiserror::Error)]
+pub enum PlayerError {
+    /// An L1 call failed.
+    #[error("L1 contract call: {0}")]
+    Contract(#[from] alloy::contract::Error),
+    /// An L1 JSON-RPC request failed.
+    #[error("L1 RPC: {0}")]
+    Rpc(#[from] alloy::transports::TransportError),
+    /// The local chain could not answer.
+    #[error(transparent)]
+    Truth(#[from] TruthError),
+    /// The transaction manager failed.
+    #[error(transparent)]
+    Tx(#[from] TxError),
+    /// The chain store failed.
+    #[error(transparent)]
+    Store(#[from] parallax_state::store::StoreError),
+    /// The game reports a position the protocol does not have.
+    #[error("game {game}: {reason}")]
+    UnexpectedGame {
+        /// The game.
+        game: Address,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// What the player is for.
+#[derive(Clone, Debug)]
+pub struct PlayerConfig {
+    /// The `OutputOracle` (proxy).
+    pub oracle: Address,
+    /// Whether to challenge proposals that differ from the local chain (the challenger);
+    /// a proposer only defends.
+    pub challenge: bool,
+    /// Most proposals examined per step (from the finalized checkpoint on).
+    pub max_scan: u64,
+}
+
+/// What one step did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing to do.
+    Idle,
+    /// A transaction of ours is still unconfirmed.
+    Waiting,
+    /// Opened a game on proposal `index`.
+    Challenged {
+        /// The proposal.
+        index: u64,
+    },
+    /// Played `the_move` in the game of proposal `index`.
+    Moved {
+        /// The proposal.
+        index: u64,
+        /// The move.
+        the_move: Move,
+    },
+    /// Ended a game whose party to move ran out of time.
+    TimedOut {
+        /// The proposal.
+        index: u64,
+    },
+    /// Told the oracle the outcome of the game on proposal `index`.
+    Settled {
+        /// The proposal.
+        index: u64,
+    },
+    /// Withdrew the bonds credited to us.
+    ClaimedCredit {
+        /// Wei withdrawn.
+        amount: U256,
+    },
+}
+
+/// The game player of one L1 account.
+pub struct GamePlayer<S> {
+    truth: ChainTruth<S>,
+    store: S,
+    provider: DynProvider,
+    me: Address,
+    config: PlayerConfig,
+}
+
+impl<S> std::fmt::Debug for GamePlayer<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GamePlayer")
+            .field("me", &self.me)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: ChainStore> GamePlayer<S> {
+    /// A player for `me` (the tx manager's key) judging with `truth` over `store`.
+    pub fn new(
+        truth: ChainTruth<S>,
+        store: S,
+        provider: DynProvider,
+        me: Address,
+        config: PlayerConfig,
+    ) -> Self {
+        Self {
+            truth,
+            store,
+            provider,
+            me,
+            config,
+        }
+    }
+
+    /// The local chain the player judges with.
+    pub fn truth(&self) -> &ChainTruth<S> {
+        &self.truth
+    }
+
+    /// Looks at the oracle and its games and sends at most one transaction.
+    pub async fn step(&self, txmgr: &TxManager<S>) -> Result<Action, PlayerError> {
+        if !txmgr.open_intents().await.is_empty() {
+            return Ok(Action::Waiting);
+        }
+        let oracle = OutputOracle::new(self.config.oracle, self.provider.clone());
+        let count = to_u64(oracle.outputCount().call().await?);
+        let first = to_u64(oracle.finalizedCheckpoint().call().await?);
+        let safe = self
+            .store
+            .head(HeadKind::Safe)
+            .await?
+            .map_or(0, |head| head.number);
+        let now = self
+            .provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await?
+            .map_or(0, |block| block.header.timestamp);
+        for index in first..count.min(first.saturating_add(self.config.max_scan)) {
+            let proposal = oracle.getOutput(U256::from(index)).call().await?;
+            if proposal.game != Address::ZERO {
+                if let Some(action) = self.play(index, &proposal, txmgr).await? {
+                    return Ok(action);
+                }
+                continue;
+            }
+            let open = now < proposal.challengeDeadline;
+            if !self.config.challenge || proposal.proposer == self.me || !open {
+                continue;
+            }
+            if proposal.l2BlockNumber > safe {
+                // The local chain has not derived that far yet; later proposals are higher.
+                break;
+            }
+            let ours = self.truth.output_root(proposal.l2BlockNumber).await?;
+            if ours != proposal.outputRoot {
+                tracing::warn!(
+                    index,
+                    block = proposal.l2BlockNumber,
+                    posted = %proposal.outputRoot,
+                    local = %ours,
+                    "wrong output root; challenging"
+                );
+                let bond = oracle.challengeBond().call().await?;
+                let call = OutputOracle::challengeCall {
+                    index: U256::from(index),
+                };
+                self.send(txmgr, self.config.oracle, call.abi_encode(), bond)
+                    .await?;
+                return Ok(Action::Challenged { index });
+            }
+        }
+        let credit = oracle.credit(self.me).call().await?;
+        if !credit.is_zero() {
+            let call = OutputOracle::claimCreditCall {};
+            self.send(txmgr, self.config.oracle, call.abi_encode(), U256::ZERO)
+                .await?;
+            return Ok(Action::ClaimedCredit { amount: credit });
+        }
+        Ok(Action::Idle)
+    }
+
+    /// One move in the game on proposal `index`, if it is ours to make.
+    async fn play(
+        &self,
+        index: u64,
+        proposal: &OutputOracle::Proposal,
+        txmgr: &TxManager<S>,
+    ) -> Result<Option<Action>, PlayerError> {
+        let us = if proposal.proposer == self.me {
+            Party::Defender
+        } else if proposal.challenger == self.me {
+            Party::Challenger
+        } else {
+            return Ok(None);
+        };
+        let address = proposal.game;
+        let game = DisputeGame::new(address, self.provider.clone());
+        if game.status().call().await? != 0 {
+            let call = OutputOracle::resolveCall {
+                index: U256::from(index),
+            };
+            self.send(txmgr, self.config.oracle, call.abi_encode(), U256::ZERO)
+                .await?;
+            return Ok(Some(Action::Settled { index }));
+        }
+        if game.expired().call().await? {
+            let call = DisputeGame::resolveCall {};
+            self.send(txmgr, address, call.abi_encode(), U256::ZERO)
+                .await?;
+            return Ok(Some(Action::TimedOut { index }));
+        }
+        let position = read_position(&game).await?;
+        let answers = self.truth.prefetch(&position).await?;
+        let the_move = honest_move(us, &position, &answers)?;
+        let data = match &the_move {
+            Move::Wait => return Ok(None),
+            Move::ClaimBlock(root) => DisputeGame::defendBlockCall { midRoot: *root }.abi_encode(),
+            Move::ChooseBlock(agree) => DisputeGame::chooseBlockCall { agree: *agree }.abi_encode(),
+            Move::ClaimTx(claim) => DisputeGame::defendTxCall {
+                midCommitment: *claim,
+            }
+            .abi_encode(),
+            Move::ChooseTx(agree) => DisputeGame::chooseTxCall { agree: *agree }.abi_encode(),
+            Move::OpenBlock { block, .. } => {
+                let args = self.truth.open_block_args(*block).await?;
+                DisputeGame::openBlockCall {
+                    preStateRoot: args.pre.state_root,
+                    preMessagePasserRoot: args.pre.message_passer_storage_root,
+                    preBlockHash: args.pre.block_hash,
+                    postStateRoot: args.post.state_root,
+                    postMessagePasserRoot: args.post.message_passer_storage_root,
+                    headerRlp: args.header_rlp,
+                    txCount_: U256::from(args.tx_count),
+                    finalReceiptsHash: args.final_receipts_hash,
+                    messagePasserAccountProof: proof_bytes(args.message_passer_proof),
+                }
+                .abi_encode()
+            }
+            Move::DisputeTxCount { block, actual } => {
+                let claimed = to_u64(game.txCount().call().await?);
+                let view = self.truth.block(*block).await?;
+                if *actual > claimed {
+                    let proof = proof_bytes(view.transaction_proof(claimed));
+                    DisputeGame::proveTxCountTooLowCall { proof }.abi_encode()
+                } else {
+                    let proof = proof_bytes(view.transaction_proof(claimed.saturating_sub(1)));
+                    DisputeGame::proveTxCountTooHighCall { proof }.abi_encode()
+                }
+            }
+            Move::Step { block, tx_index } => {
+                let step = self.truth.step_args(*block, *tx_index).await?;
+                DisputeGame::stepCall {
+                    preStateRoot: step.pre.state_root,
+                    preCumulativeGas: U256::from(step.pre.cumulative_gas),
+                    preReceiptsHash: step.pre.receipts_hash,
+                    txRlp: step.tx,
+                    txProof: proof_bytes(step.tx_proof),
+                    witness: step.witness,
+                }
+                .abi_encode()
+            }
+        };
+        tracing::info!(index, game = %address, ?us, ?the_move, "dispute game move");
+        self.send(txmgr, address, data, U256::ZERO).await?;
+        Ok(Some(Action::Moved { index, the_move }))
+    }
+
+    async fn send(
+        &self,
+        txmgr: &TxManager<S>,
+        to: Address,
+        data: Vec<u8>,
+        value: U256,
+    ) -> Result<(), PlayerError> {
+        txmgr
+            .send(vec![TxCandidate {
+                to,
+                data: data.into(),
+                value,
+                gas_limit: None,
+                sidecar: None,
+            }])
+            .await?;
+        Ok(())
+    }
+}
+
+/// `abi.encode(bytes[])`, the proof encoding of the game's proof arguments.
+fn proof_bytes(nodes: Vec<Bytes>) -> Bytes {
+    parallax_contracts::encode_proof(&nodes)
+}
+
+fn to_u64(value: U256) -> u64 {
+    u64::try_from(value).unwrap_or(u64::MAX)
+}
+
+/// The game's position as its getters report it.
+pub async fn read_position(
+    game: &DisputeGame::DisputeGameInstance<DynProvider>,
+) -> Result<Position, PlayerError> {
+    let unexpected = |reason: String| PlayerError::UnexpectedGame {
+        game: *game.address(),
+        reason,
+    };
+    let status = game.status().call().await?;
+    if status != 0 {
+        let winner = match status {
+            1 => Party::Challenger,
+            2 => Party::Defender,
+            other => return Err(unexpected(format!("status {other}"))),
+        };
+        return Ok(Position::Resolved { winner });
+    }
+    let stage = game.stage().call().await?;
+    let lo = to_u64(game.lo().call().await?);
+    let hi = to_u64(game.hi().call().await?);
+    if lo >= hi {
+        return Err(unexpected(format!("interval ({lo}, {hi})")));
+    }
+    let bisection = Bisection { lo, hi };
+    let mid_claimed = game.midClaimed().call().await?;
+    Ok(match stage {
+        0 if mid_claimed => Position::ChooseBlock {
+            bisection,
+            claim: game.midClaim().call().await?,
+        },
+        0 => Position::ClaimBlock { bisection },
+        1 => Position::OpenBlock { block: hi },
+        2 | 3 => {
+            let block = to_u64(game.blockContext().call().await?.number);
+            let tx_count = to_u64(game.txCount().call().await?);
+            match stage {
+                3 => Position::Step {
+                    block,
+                    tx_count,
+                    tx_index: lo,
+                    claim_after: game.claimHi().call().await?,
+                },
+                _ if mid_claimed => Position::ChooseTx {
+                    block,
+                    tx_count,
+                    bisection,
+                    claim: game.midClaim().call().await?,
+                },
+                _ => Position::ClaimTx {
+                    block,
+                    tx_count,
+                    bisection,
+                },
+            }
+        }
+        other => return Err(unexpected(format!("stage {other}"))),
+    })
+}
