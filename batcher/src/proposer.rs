@@ -310,6 +310,17 @@ impl<S: ChainStore> Proposer<S> {
             u64::try_from(confirmation.fee_wei() / 1_000_000_000).unwrap_or(u64::MAX),
         );
         let sent = self.in_flight.remove(&confirmation.intent);
+        if sent.is_none() {
+            // Not a proposal: a move in a dispute game over one of ours (the player reads the
+            // game's new position from L1 on its next step).
+            tracing::info!(
+                hash = %confirmation.hash,
+                success = confirmation.success(),
+                gas = confirmation.receipt.gas_used,
+                "dispute game transaction confirmed"
+            );
+            return Ok(());
+        }
         let proposed = confirmation.receipt.inner.logs().iter().find_map(|log| {
             (log.address() == self.config.oracle)
                 .then(|| log.log_decode::<OutputOracle::OutputProposed>().ok())

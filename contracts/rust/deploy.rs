@@ -10,7 +10,8 @@ use alloy::{
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::bindings::{
-    DisputeGameFactory, OutputOracle, Portal, Proxy, SystemConfig, UnavailableStepVerifier,
+    DisputeGameFactory, EvmInterpreter, EvmPrecompiles, EvmStepVerifier, OutputOracle, Portal,
+    Proxy, SystemConfig,
 };
 
 /// Deployment parameters (`contracts/deploy/devnet.json`).
@@ -66,8 +67,8 @@ pub struct DeployConfig {
     pub challenge_bond: U256,
     /// An existing dispute-game factory to use; zero deploys a new one for the oracle.
     pub dispute_game_factory: Address,
-    /// Step verifier of a newly deployed factory; zero deploys the `UnavailableStepVerifier`
-    /// placeholder (every step reverts) until the EVM step verifier is part of the build.
+    /// Step verifier of a newly deployed factory; zero deploys the EVM step verifier
+    /// ([`deploy_step_verifier`]).
     #[serde(default)]
     pub step_verifier: Address,
     /// Seconds on each party's chess clock in a newly deployed factory's games.
@@ -223,6 +224,34 @@ pub enum DeployError {
     Rpc(#[from] alloy::transports::TransportError),
 }
 
+/// Deploys the EVM one-step verifier for L2 chain `l2_chain_id`: `EvmPrecompiles`, then
+/// `EvmInterpreter` over it, then `EvmStepVerifier` crediting the L2 fee-vault predeploys (three
+/// contracts because one would exceed EIP-170's code size limit). Returns the verifier.
+pub async fn deploy_step_verifier<P: Provider>(
+    provider: &P,
+    l2_chain_id: u64,
+) -> Result<Address, DeployError> {
+    let failed = |what| move |source| DeployError::Contract { what, source };
+    let precompiles = *EvmPrecompiles::deploy(provider)
+        .await
+        .map_err(failed("EvmPrecompiles"))?
+        .address();
+    let interpreter = *EvmInterpreter::deploy(provider, precompiles)
+        .await
+        .map_err(failed("EvmInterpreter"))?
+        .address();
+    Ok(*EvmStepVerifier::deploy(
+        provider,
+        interpreter,
+        U256::from(l2_chain_id),
+        parallax_protocol::predeploys::BASE_FEE_VAULT,
+        parallax_protocol::predeploys::L1_FEE_VAULT,
+    )
+    .await
+    .map_err(failed("EvmStepVerifier"))?
+    .address())
+}
+
 /// Deploys `SystemConfig`, `OutputOracle` and `Portal`, each behind a proxy initialised in its
 /// constructor, and (unless the config names one) a `DisputeGameFactory` for the oracle, from the
 /// provider's default sender. The factory must name the oracle proxy, which is deployed after it
@@ -286,10 +315,7 @@ pub async fn deploy<P: Provider>(
     let (dispute_game_factory, step_verifier, predicted_oracle) =
         if config.dispute_game_factory.is_zero() {
             let step_verifier = if config.step_verifier.is_zero() {
-                *UnavailableStepVerifier::deploy(provider)
-                    .await
-                    .map_err(failed("UnavailableStepVerifier"))?
-                    .address()
+                deploy_step_verifier(provider, config.l2_chain_id).await?
             } else {
                 config.step_verifier
             };

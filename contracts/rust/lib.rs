@@ -5,7 +5,7 @@
 
 mod deploy;
 
-pub use deploy::{deploy, DeployConfig, DeployError, Deployment};
+pub use deploy::{deploy, deploy_step_verifier, DeployConfig, DeployError, Deployment};
 
 pub use bindings::*;
 
@@ -111,11 +111,29 @@ mod bindings {
     );
 
     alloy::sol!(
-        /// Devnet placeholder verifier: every step reverts (until the EVM step verifier lands).
+        /// Precompiles, opcode table and fee helpers of the EVM one-step verifier (split off the
+        /// interpreter for EIP-170).
         #[sol(rpc)]
         #[derive(Debug)]
-        UnavailableStepVerifier,
-        "artifacts/UnavailableStepVerifier.json"
+        EvmPrecompiles,
+        "artifacts/EvmPrecompiles.json"
+    );
+
+    alloy::sol!(
+        /// The EVM interpreter of the one-step verifier, over an already proven pre-state.
+        #[sol(rpc)]
+        #[derive(Debug)]
+        EvmInterpreter,
+        "artifacts/EvmInterpreter.json"
+    );
+
+    alloy::sol!(
+        /// The one-step verifier: decodes and re-executes one L2 transaction on L1 from a
+        /// witness proven against the pre-state root, and returns the post-state commitment.
+        #[sol(rpc)]
+        #[derive(Debug)]
+        EvmStepVerifier,
+        "artifacts/EvmStepVerifier.json"
     );
 }
 

@@ -8,7 +8,9 @@ import {OutputOracle, OutputOracleInit} from "../src/OutputOracle.sol";
 import {Portal} from "../src/Portal.sol";
 import {DisputeGameFactory} from "../src/DisputeGameFactory.sol";
 import {IStepVerifier} from "../src/interfaces/IStepVerifier.sol";
-import {UnavailableStepVerifier} from "../src/UnavailableStepVerifier.sol";
+import {EvmPrecompiles} from "../src/verifier/EvmPrecompiles.sol";
+import {EvmInterpreter} from "../src/verifier/EvmInterpreter.sol";
+import {EvmStepVerifier} from "../src/verifier/EvmStepVerifier.sol";
 
 /// @title Deploy
 /// @notice Deploys SystemConfig, OutputOracle and Portal, each as an implementation behind a
@@ -26,9 +28,13 @@ import {UnavailableStepVerifier} from "../src/UnavailableStepVerifier.sol";
 ///      deployed for the oracle (clock `disputeClockSeconds`, chain id `l2ChainId`, verifier
 ///      `stepVerifier`) and the oracle is initialized with it. The factory must name the oracle
 ///      proxy, which is deployed after it, so that address is predicted from the deployer's nonce
-///      (and checked). `stepVerifier` = 0 deploys the `UnavailableStepVerifier` placeholder
-///      (every step reverts) until the real verifier is part of this build.
+///      (and checked). `stepVerifier` = 0 deploys the EVM step verifier (`EvmPrecompiles`,
+///      `EvmInterpreter`, `EvmStepVerifier` crediting the L2 fee vault predeploys).
 contract Deploy {
+    /// @dev L2 predeploys the verifier credits fees to (`parallax_protocol::predeploys`).
+    address internal constant BASE_FEE_VAULT = 0x4200000000000000000000000000000000000019;
+    address internal constant L1_FEE_VAULT = 0x420000000000000000000000000000000000001A;
+
     struct Deployed {
         address systemConfig;
         address systemConfigImpl;
@@ -73,7 +79,13 @@ contract Deploy {
         address predictedOracle;
         if (d.disputeGameFactory == address(0)) {
             d.stepVerifier = vm.parseJsonAddress(cfg, ".stepVerifier");
-            if (d.stepVerifier == address(0)) d.stepVerifier = address(new UnavailableStepVerifier());
+            if (d.stepVerifier == address(0)) {
+                // The EVM one-step verifier: three contracts, each under EIP-170.
+                EvmInterpreter interpreter = new EvmInterpreter(new EvmPrecompiles());
+                d.stepVerifier = address(
+                    new EvmStepVerifier(interpreter, vm.parseJsonUint(cfg, ".l2ChainId"), BASE_FEE_VAULT, L1_FEE_VAULT)
+                );
+            }
             // The factory is deployed at the current nonce, then the oracle's implementation,
             // then its proxy.
             predictedOracle = _createAddress(msg.sender, vm.getNonce(msg.sender) + 2);

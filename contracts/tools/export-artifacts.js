@@ -21,7 +21,6 @@ const EXPORTS = [
   ['IStepVerifier.sol', 'IStepVerifier'],
   ['DisputeGame.sol', 'DisputeGame'],
   ['DisputeGameFactory.sol', 'DisputeGameFactory'],
-  ['UnavailableStepVerifier.sol', 'UnavailableStepVerifier'],
   ['EvmInterpreter.sol', 'EvmInterpreter'],
   ['EvmPrecompiles.sol', 'EvmPrecompiles'],
   ['EvmStepVerifier.sol', 'EvmStepVerifier'],

@@ -64,6 +64,15 @@ impl L1 {
     /// anvil on Cancun with extra arguments (e.g. `--block-time 1` for an L1 that moves on its
     /// own, as L1 origins need).
     pub async fn start_with(args: &[&str]) -> Option<Self> {
+        Self::start_configured(args, |_| {}).await
+    }
+
+    /// As [`L1::start_with`], with the deployment configuration changed by `configure` (after
+    /// the test defaults) before the contracts are deployed.
+    pub async fn start_configured(
+        args: &[&str],
+        configure: impl FnOnce(&mut DeployConfig),
+    ) -> Option<Self> {
         let binary = anvil_binary()?;
         let anvil = Anvil::at(binary)
             .args(["--hardfork", "cancun"])
@@ -79,6 +88,7 @@ impl L1 {
                 .expect("devnet.json parses");
         config.proposal_interval = U256::from(4);
         config.l2_block_time_ms = U256::from(L2_BLOCK_TIME_MS);
+        configure(&mut config);
         let deployment = deploy(&deployer_provider, &config)
             .await
             .expect("contracts deploy");

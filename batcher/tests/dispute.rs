@@ -1,0 +1,422 @@
+//! Fraud proofs end to end on anvil: a sequencer follows L1 and the batcher posts its blocks; a
+//! malicious proposer posts a wrong output root (1 ETH more in one account after one block) and
+//! defends it with a consistent fake trace; a challenger whose replica derives the chain from
+//! L1 alone challenges it, bisects over blocks and transactions, and proves the transaction on
+//! L1 with the EVM step verifier. The lie is deleted, the challenger collects both bonds, and
+//! the proposer's honest re-proposal of the same block is left alone and finalizes.
+//!
+//! The reverse: a challenger who believes a wrong chain challenges a correct proposal and loses
+//! its bond to the proposer.
+//!
+//! Each move's L1 gas is printed (`--nocapture`).
+
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use alloy::{
+    primitives::{Address, U256},
+    providers::Provider,
+    rpc::types::Filter,
+    signers::local::PrivateKeySigner,
+    sol_types::SolEvent,
+};
+use common::{txmgr_config, L1, L2};
+use parallax_batcher::{
+    da::CalldataDa, Batcher, BatcherConfig, DefendConfig, Metrics, ProposeAfter, Proposer,
+    ProposerConfig,
+};
+use parallax_contracts::{DisputeGame, OutputOracle};
+use parallax_fraud_proof::{
+    player::{Action, GamePlayer, PlayerConfig},
+    truth::{ChainTruth, Corruption},
+};
+use parallax_l1::{AnvilBlobs, RpcL1};
+use parallax_protocol::RollupConfig;
+use parallax_sequencer::{follow::PipelineDeriver, node::Roles, origin::L1Origins};
+use parallax_state::store::{ChainStore, HeadKind, SqlStore};
+use parallax_txmgr::TxManager;
+
+fn deriver(l1: &L1, rollup: &RollupConfig) -> Box<PipelineDeriver<RpcL1, AnvilBlobs>> {
+    let source = Arc::new(RpcL1::connect(l1.anvil.endpoint().as_str()).expect("L1 client"));
+    let blobs = Arc::new(AnvilBlobs::new(source.clone()));
+    Box::new(PipelineDeriver::new(
+        Arc::new(rollup.clone()),
+        source,
+        blobs,
+        &rollup.genesis_block_info(),
+    ))
+}
+
+/// The rollup on anvil: a sequencer following L1 origins, its batcher, and a replica that
+/// derives from L1 alone (the challenger's view).
+struct Rollup {
+    l1: L1,
+    sequencer: L2,
+    replica: L2,
+    batcher: Batcher<SqlStore, CalldataDa>,
+}
+
+async fn rollup() -> Option<Rollup> {
+    // Short windows and clocks: a game takes a few dozen L1 blocks of one second.
+    let l1 = L1::start_configured(&["--block-time", "1"], |config| {
+        config.challenge_window = U256::from(40);
+        config.dispute_clock_seconds = U256::from(90);
+    })
+    .await?;
+    let rollup = l1.rollup();
+    let source = Arc::new(RpcL1::connect(l1.anvil.endpoint().as_str()).expect("L1 client"));
+    let sequencer = L2::start_with(
+        &rollup,
+        Roles {
+            sequencer: Some(Box::new(L1Origins::new(
+                source,
+                Arc::new(rollup.clone()),
+                0,
+            ))),
+            derivation: Some(deriver(&l1, &rollup)),
+        },
+    )
+    .await;
+    let replica = L2::start_with(
+        &rollup,
+        Roles {
+            sequencer: None,
+            derivation: Some(deriver(&l1, &rollup)),
+        },
+    )
+    .await;
+    let txmgr = l1
+        .txmgr(
+            sequencer.store.clone(),
+            l1.batcher_key(),
+            txmgr_config("batcher"),
+        )
+        .await;
+    let batcher = Batcher::new(
+        sequencer.store.clone(),
+        CalldataDa::new(rollup.batch_inbox_address),
+        txmgr,
+        BatcherConfig {
+            poll_interval: Duration::from_millis(50),
+            max_channel_duration: Duration::ZERO,
+            ..BatcherConfig::new(rollup.clone())
+        },
+        Arc::new(Metrics::default()),
+    )
+    .await
+    .expect("batcher starts");
+    Some(Rollup {
+        l1,
+        sequencer,
+        replica,
+        batcher,
+    })
+}
+
+async fn proposer(rollup: &Rollup, malicious_from: Option<u64>) -> Proposer<SqlStore> {
+    let l1 = &rollup.l1;
+    let txmgr = l1
+        .txmgr(
+            rollup.sequencer.store.clone(),
+            l1.proposer_key(),
+            txmgr_config("proposer"),
+        )
+        .await;
+    Proposer::new(
+        rollup.sequencer.store.clone(),
+        txmgr,
+        ProposerConfig {
+            oracle: l1.deployment.output_oracle,
+            genesis: 0,
+            poll_interval: Duration::from_millis(50),
+            after: ProposeAfter::SafeHead,
+            defend: Some(DefendConfig {
+                rollup: l1.rollup(),
+                malicious_from,
+            }),
+        },
+        Arc::new(Metrics::default()),
+    )
+    .await
+    .expect("proposer starts")
+}
+
+/// A challenger (anvil account 6) judging with `truth` over the replica's store.
+async fn challenger(
+    rollup: &Rollup,
+    truth: ChainTruth<SqlStore>,
+) -> (GamePlayer<SqlStore>, TxManager<SqlStore>, Address) {
+    let l1 = &rollup.l1;
+    let key: PrivateKeySigner = l1.anvil.keys()[6].clone().into();
+    let me = key.address();
+    let txmgr = l1
+        .txmgr(
+            rollup.replica.store.clone(),
+            key,
+            txmgr_config("challenger"),
+        )
+        .await;
+    let player = GamePlayer::new(
+        truth,
+        rollup.replica.store.clone(),
+        l1.provider.clone(),
+        me,
+        PlayerConfig {
+            oracle: l1.deployment.output_oracle,
+            challenge: true,
+            max_scan: 64,
+        },
+    );
+    (player, txmgr, me)
+}
+
+/// The L1 gas of every transaction to `game`, by the event it emitted.
+async fn move_gas(l1: &L1, game: Address) -> Vec<(String, u64)> {
+    let logs = l1
+        .provider
+        .get_logs(&Filter::new().address(game).from_block(0))
+        .await
+        .expect("game logs");
+    let mut gas = Vec::new();
+    for log in logs {
+        let name = match log.topic0().copied() {
+            Some(t) if t == DisputeGame::Defended::SIGNATURE_HASH => "defend",
+            Some(t) if t == DisputeGame::Chosen::SIGNATURE_HASH => "choose",
+            Some(t) if t == DisputeGame::BlockOpened::SIGNATURE_HASH => "openBlock",
+            Some(t) if t == DisputeGame::StepVerified::SIGNATURE_HASH => "step (EVM verifier)",
+            Some(t) if t == DisputeGame::TxCountDisproven::SIGNATURE_HASH => "tx count proof",
+            _ => continue,
+        };
+        let hash = log.transaction_hash.expect("mined log");
+        gas.push((name.to_string(), l1.receipt(hash).await.gas_used));
+    }
+    gas
+}
+
+/// The statuses the game's `StepVerified` events report (1 = challenger wins, 2 = defender).
+async fn step_verdicts(l1: &L1, game: Address) -> Vec<u8> {
+    let logs = l1
+        .provider
+        .get_logs(
+            &Filter::new()
+                .address(game)
+                .event_signature(DisputeGame::StepVerified::SIGNATURE_HASH)
+                .from_block(0),
+        )
+        .await
+        .expect("game logs");
+    logs.iter()
+        .filter_map(|log| log.log_decode::<DisputeGame::StepVerified>().ok())
+        .map(|event| event.inner.data.status)
+        .collect()
+}
+
+/// The game opened on proposal `index`, from the oracle's `OutputChallenged` events (the
+/// proposal forgets its game once the outcome is applied).
+async fn game_of(l1: &L1, index: u64) -> Option<Address> {
+    let logs = l1
+        .provider
+        .get_logs(
+            &Filter::new()
+                .address(l1.deployment.output_oracle)
+                .event_signature(OutputOracle::OutputChallenged::SIGNATURE_HASH)
+                .from_block(0),
+        )
+        .await
+        .expect("oracle logs");
+    logs.iter().rev().find_map(|log| {
+        let event = log.log_decode::<OutputOracle::OutputChallenged>().ok()?;
+        (event.inner.data.outputIndex == U256::from(index)).then_some(event.inner.data.game)
+    })
+}
+
+async fn safe_head(store: &SqlStore) -> u64 {
+    store
+        .head(HeadKind::Safe)
+        .await
+        .expect("head")
+        .map_or(0, |head| head.number)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_output_root_is_proven_wrong_on_l1_and_its_bond_slashed() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let Some(mut rollup) = rollup().await else {
+        return;
+    };
+    rollup.sequencer.transfer(2, 2, 0).await;
+    // The first proposal (block 4) is the lie.
+    let mut proposer = proposer(&rollup, Some(1)).await;
+    let truth = ChainTruth::new(rollup.replica.store.clone(), rollup.l1.rollup());
+    let (player, txmgr, me) = challenger(&rollup, truth).await;
+    let oracle = OutputOracle::new(
+        rollup.l1.deployment.output_oracle,
+        rollup.l1.provider.clone(),
+    );
+    let balance_before = rollup.l1.provider.get_balance(me).await.unwrap();
+
+    let mut challenged = None;
+    let mut claimed = U256::ZERO;
+    for _ in 0..1_200 {
+        rollup.batcher.step().await.expect("batcher step");
+        proposer.step().await.expect("proposer step");
+        txmgr.poll().await.expect("challenger tx manager");
+        // A failed step is retried, as the service does (e.g. both parties sent the step and
+        // the second one's gas estimate meets a decided game).
+        let action = match player.step(&txmgr).await {
+            Ok(action) => action,
+            Err(error) => {
+                eprintln!("challenger step failed (retrying): {error}");
+                Action::Idle
+            }
+        };
+        match action {
+            Action::Challenged { index } => challenged = Some(index),
+            Action::ClaimedCredit { amount } => {
+                claimed = amount;
+                break;
+            }
+            Action::Idle
+            | Action::Waiting
+            | Action::Moved { .. }
+            | Action::Settled { .. }
+            | Action::TimedOut { .. } => {}
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let index = challenged.expect("the challenger opened a game");
+    let game = game_of(&rollup.l1, index)
+        .await
+        .expect("the game's address");
+    assert_eq!(index, 0, "the first proposal was the lie");
+    let steps = step_verdicts(&rollup.l1, game).await;
+    assert_eq!(
+        steps,
+        vec![1],
+        "one one-step proof decided the game for the challenger"
+    );
+    let status = DisputeGame::new(game, rollup.l1.provider.clone())
+        .status()
+        .call()
+        .await
+        .unwrap();
+    assert_eq!(status, 1, "CHALLENGER_WINS");
+    let bonds =
+        oracle.proposalBond().call().await.unwrap() + oracle.challengeBond().call().await.unwrap();
+    assert_eq!(claimed, bonds, "the challenger collected both bonds");
+    // The claim is sent; once it is confirmed the challenger has more than it started with
+    // (both bonds, minus the L1 fees of its moves).
+    for _ in 0..100 {
+        txmgr.poll().await.expect("challenger tx manager");
+        if txmgr.open_intents().await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(rollup.l1.provider.get_balance(me).await.unwrap() > balance_before);
+
+    println!("L1 gas per move of the game that proved the lie:");
+    for (name, gas) in move_gas(&rollup.l1, game).await {
+        println!("  {name:<22} {gas:>10}");
+    }
+
+    // The proposer re-proposes block 4, honestly this time; nobody challenges it and it
+    // finalizes after the window.
+    let honest_root = ChainTruth::new(rollup.replica.store.clone(), rollup.l1.rollup())
+        .output_root(4)
+        .await
+        .expect("output root");
+    let mut finalized = false;
+    for _ in 0..1_200 {
+        rollup.batcher.step().await.expect("batcher step");
+        proposer.step().await.expect("proposer step");
+        txmgr.poll().await.expect("challenger tx manager");
+        let action = player.step(&txmgr).await.unwrap_or(Action::Idle);
+        assert!(
+            !matches!(action, Action::Challenged { .. }),
+            "an honest proposal was challenged"
+        );
+        if oracle.outputCount().call().await.unwrap() > U256::ZERO
+            && oracle.isFinalized(U256::ZERO).call().await.unwrap()
+        {
+            finalized = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(finalized, "the honest re-proposal finalized");
+    let first = oracle.getOutput(U256::ZERO).call().await.unwrap();
+    assert_eq!(first.l2BlockNumber, 4);
+    assert_eq!(first.outputRoot, honest_root);
+    assert!(safe_head(&rollup.replica.store).await >= 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenge_against_a_correct_output_root_loses() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let Some(mut rollup) = rollup().await else {
+        return;
+    };
+    rollup.sequencer.transfer(2, 1, 0).await;
+    let mut proposer = proposer(&rollup, None).await;
+    // This challenger's chain has 1 wei too much somewhere in block 4: it disputes the truth.
+    let wrong = ChainTruth::corrupted(
+        rollup.replica.store.clone(),
+        rollup.l1.rollup(),
+        Corruption {
+            block: 4,
+            account: Address::repeat_byte(0x77),
+            extra_wei: U256::from(1),
+        },
+    );
+    let (player, txmgr, _) = challenger(&rollup, wrong).await;
+    let mut challenged = None;
+    let mut game = Address::ZERO;
+    let mut resolved = false;
+    for _ in 0..1_200 {
+        rollup.batcher.step().await.expect("batcher step");
+        proposer.step().await.expect("proposer step");
+        txmgr.poll().await.expect("challenger tx manager");
+        match player.step(&txmgr).await {
+            Ok(Action::Challenged { index }) => challenged = Some(index),
+            Ok(_) => {}
+            Err(error) => eprintln!("challenger step failed (retrying): {error}"),
+        }
+        if let (Some(index), Address::ZERO) = (challenged, game) {
+            game = game_of(&rollup.l1, index).await.unwrap_or_default();
+        }
+        if game != Address::ZERO {
+            let status = DisputeGame::new(game, rollup.l1.provider.clone())
+                .status()
+                .call()
+                .await
+                .unwrap();
+            if status != 0 {
+                assert_eq!(status, 2, "DEFENDER_WINS");
+                resolved = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        resolved,
+        "the game against the correct proposal was decided"
+    );
+    assert_eq!(
+        step_verdicts(&rollup.l1, game).await,
+        vec![2],
+        "the one-step proof confirmed the proposal"
+    );
+    println!("L1 gas per move of the game the defender won:");
+    for (name, gas) in move_gas(&rollup.l1, game).await {
+        println!("  {name:<22} {gas:>10}");
+    }
+}
