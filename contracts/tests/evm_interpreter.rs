@@ -50,26 +50,15 @@ use parallax_protocol::{
     predeploys::{BASE_FEE_VAULT, L1_BLOCK, L1_FEE_VAULT, SEQUENCER_FEE_VAULT},
     L1FeeScalars,
 };
+use parallax_contracts::{EvmInterpreter, EvmPrecompiles, EvmStepVerifier, L1Block};
 use parallax_state::WorldState as TrieWorld;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 alloy::sol!(
     #[derive(Debug)]
-    EvmInterpreter,
-    "artifacts/EvmInterpreter.json"
-);
-alloy::sol!(EvmPrecompiles, "artifacts/EvmPrecompiles.json");
-alloy::sol!(
-    #[derive(Debug)]
-    EvmStepVerifier,
-    "artifacts/EvmStepVerifier.json"
-);
-alloy::sol!(
-    #[derive(Debug)]
     EvmSamples,
     "artifacts/test/EvmSamples.json"
 );
-alloy::sol!(L1Block, "artifacts/L1Block.json");
 alloy::sol! {
     /// `Child` of test/harness/EvmSamples.sol.
     interface IChild {
