@@ -12,27 +12,16 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use alloy::primitives::U256;
-use common::{txmgr_config, L1, L2};
+use common::{batcher, deriver, txmgr_config, L1, L2};
 use parallax_batcher::{
     da::{BlobDa, CalldataDa, DaClient},
-    Batcher, BatcherConfig, Metrics, ProposeAfter, Proposer, ProposerConfig,
+    Batcher, Metrics, ProposeAfter, Proposer, ProposerConfig,
 };
 use parallax_contracts::OutputOracle;
-use parallax_l1::{AnvilBlobs, RpcL1};
-use parallax_protocol::{output_root, RollupConfig};
-use parallax_sequencer::{follow::PipelineDeriver, node::Roles, origin::L1Origins};
+use parallax_l1::RpcL1;
+use parallax_protocol::output_root;
+use parallax_sequencer::{node::Roles, origin::L1Origins};
 use parallax_state::store::{output_root_input, ChainStore, HeadKind, SqlStore};
-
-fn deriver(l1: &L1, rollup: &RollupConfig) -> Box<PipelineDeriver<RpcL1, AnvilBlobs>> {
-    let source = Arc::new(RpcL1::connect(l1.anvil.endpoint().as_str()).expect("L1 client"));
-    let blobs = Arc::new(AnvilBlobs::new(source.clone()));
-    Box::new(PipelineDeriver::new(
-        Arc::new(rollup.clone()),
-        source,
-        blobs,
-        &rollup.genesis_block_info(),
-    ))
-}
 
 async fn post_until<D: DaClient>(batcher: &mut Batcher<SqlStore, D>, block: u64) {
     for _ in 0..600 {
@@ -43,25 +32,6 @@ async fn post_until<D: DaClient>(batcher: &mut Batcher<SqlStore, D>, block: u64)
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("batcher did not confirm block {block}");
-}
-
-async fn batcher<D: DaClient>(l1: &L1, l2: &L2, da: D) -> Batcher<SqlStore, D> {
-    let txmgr = l1
-        .txmgr(l2.store.clone(), l1.batcher_key(), txmgr_config("batcher"))
-        .await;
-    Batcher::new(
-        l2.store.clone(),
-        da,
-        txmgr,
-        BatcherConfig {
-            poll_interval: Duration::from_millis(50),
-            max_channel_duration: Duration::ZERO,
-            ..BatcherConfig::new(l2.rollup.clone())
-        },
-        Arc::new(Metrics::default()),
-    )
-    .await
-    .expect("batcher starts")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

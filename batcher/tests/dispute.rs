@@ -21,32 +21,19 @@ use alloy::{
     signers::local::PrivateKeySigner,
     sol_types::SolEvent,
 };
-use common::{txmgr_config, L1, L2};
+use common::{batcher, deriver, txmgr_config, L1, L2};
 use parallax_batcher::{
-    da::CalldataDa, Batcher, BatcherConfig, DefendConfig, Metrics, ProposeAfter, Proposer,
-    ProposerConfig,
+    da::CalldataDa, Batcher, DefendConfig, Metrics, ProposeAfter, Proposer, ProposerConfig,
 };
 use parallax_contracts::{DisputeGame, OutputOracle};
 use parallax_fraud_proof::{
     player::{Action, GamePlayer, PlayerConfig},
     truth::{ChainTruth, Corruption},
 };
-use parallax_l1::{AnvilBlobs, RpcL1};
-use parallax_protocol::RollupConfig;
-use parallax_sequencer::{follow::PipelineDeriver, node::Roles, origin::L1Origins};
+use parallax_l1::RpcL1;
+use parallax_sequencer::{node::Roles, origin::L1Origins};
 use parallax_state::store::{ChainStore, HeadKind, SqlStore};
 use parallax_txmgr::TxManager;
-
-fn deriver(l1: &L1, rollup: &RollupConfig) -> Box<PipelineDeriver<RpcL1, AnvilBlobs>> {
-    let source = Arc::new(RpcL1::connect(l1.anvil.endpoint().as_str()).expect("L1 client"));
-    let blobs = Arc::new(AnvilBlobs::new(source.clone()));
-    Box::new(PipelineDeriver::new(
-        Arc::new(rollup.clone()),
-        source,
-        blobs,
-        &rollup.genesis_block_info(),
-    ))
-}
 
 /// The rollup on anvil: a sequencer following L1 origins, its batcher, and a replica that
 /// derives from L1 alone (the challenger's view).
@@ -86,26 +73,7 @@ async fn rollup() -> Option<Rollup> {
         },
     )
     .await;
-    let txmgr = l1
-        .txmgr(
-            sequencer.store.clone(),
-            l1.batcher_key(),
-            txmgr_config("batcher"),
-        )
-        .await;
-    let batcher = Batcher::new(
-        sequencer.store.clone(),
-        CalldataDa::new(rollup.batch_inbox_address),
-        txmgr,
-        BatcherConfig {
-            poll_interval: Duration::from_millis(50),
-            max_channel_duration: Duration::ZERO,
-            ..BatcherConfig::new(rollup.clone())
-        },
-        Arc::new(Metrics::default()),
-    )
-    .await
-    .expect("batcher starts");
+    let batcher = batcher(&l1, &sequencer, CalldataDa::new(rollup.batch_inbox_address)).await;
     Some(Rollup {
         l1,
         sequencer,

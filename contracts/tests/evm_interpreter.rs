@@ -30,6 +30,7 @@ use alloy::{
     sol_types::{SolCall, SolConstructor, SolInterface, SolValue},
 };
 use common::Chain;
+use parallax_contracts::{EvmInterpreter, EvmPrecompiles, EvmStepVerifier, L1Block};
 use parallax_executor::{
     revm::{
         context::{result::ExecutionResult, BlockEnv},
@@ -50,7 +51,6 @@ use parallax_protocol::{
     predeploys::{BASE_FEE_VAULT, L1_BLOCK, L1_FEE_VAULT, SEQUENCER_FEE_VAULT},
     L1FeeScalars,
 };
-use parallax_contracts::{EvmInterpreter, EvmPrecompiles, EvmStepVerifier, L1Block};
 use parallax_state::WorldState as TrieWorld;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 

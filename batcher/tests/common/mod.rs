@@ -20,8 +20,9 @@ use alloy::{
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
-use parallax_batcher::{TxManager, TxManagerConfig};
+use parallax_batcher::{da::DaClient, Batcher, BatcherConfig, Metrics, TxManager, TxManagerConfig};
 use parallax_contracts::{deploy, DeployConfig, Deployment};
+use parallax_l1::{AnvilBlobs, RpcL1};
 use parallax_protocol::{
     batch::Batch,
     blob::decode_blob,
@@ -30,12 +31,14 @@ use parallax_protocol::{
     frame::{parse_frames_payload, Frame},
     RollupConfig,
 };
+use parallax_sequencer::follow::PipelineDeriver;
 use parallax_sequencer::{
     genesis::{dev_accounts, Genesis},
     node::{self, NodeConfig, Roles, RunningNode},
     origin::FixedOrigin,
 };
 use parallax_state::store::{ChainStore, HeadKind, SqlStore};
+use std::sync::Arc;
 
 /// L2 block time of the test chains.
 pub const L2_BLOCK_TIME_MS: u64 = 100;
@@ -468,4 +471,36 @@ pub fn decode_batches(posts: &[InboxPost], rollup: &RollupConfig) -> Vec<Batch> 
         "incomplete channels left: {channels:?}"
     );
     batches
+}
+
+/// Derivation from `l1` (calldata, and blobs read back from anvil) for a node of `rollup`.
+pub fn deriver(l1: &L1, rollup: &RollupConfig) -> Box<PipelineDeriver<RpcL1, AnvilBlobs>> {
+    let source = Arc::new(RpcL1::connect(l1.anvil.endpoint().as_str()).expect("L1 client"));
+    let blobs = Arc::new(AnvilBlobs::new(source.clone()));
+    Box::new(PipelineDeriver::new(
+        Arc::new(rollup.clone()),
+        source,
+        blobs,
+        &rollup.genesis_block_info(),
+    ))
+}
+
+/// The batcher of `l2` posting through `da`, posting every block at once (no channel wait).
+pub async fn batcher<D: DaClient>(l1: &L1, l2: &L2, da: D) -> Batcher<SqlStore, D> {
+    let txmgr = l1
+        .txmgr(l2.store.clone(), l1.batcher_key(), txmgr_config("batcher"))
+        .await;
+    Batcher::new(
+        l2.store.clone(),
+        da,
+        txmgr,
+        BatcherConfig {
+            poll_interval: Duration::from_millis(50),
+            max_channel_duration: Duration::ZERO,
+            ..BatcherConfig::new(l2.rollup.clone())
+        },
+        Arc::new(Metrics::default()),
+    )
+    .await
+    .expect("batcher starts")
 }
