@@ -146,10 +146,7 @@ pub(crate) fn run(args: BatcherArgs) -> eyre::Result<ExitCode> {
         (true, None) => eyre::bail!("--proposer needs --proposer-key"),
         (false, _) => None,
     };
-    let database_url = args
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite:{}", args.datadir.join("chain.db").display()));
+    let database_url = crate::database_url(args.database_url.as_deref(), &args.datadir);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -93,10 +93,7 @@ pub(crate) fn run(args: ChallengerArgs) -> eyre::Result<ExitCode> {
         None => Genesis::dev(rollup.genesis.l2_timestamp)?,
     };
     std::fs::create_dir_all(&args.datadir)?;
-    let database_url = args
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite:{}", args.datadir.join("chain.db").display()));
+    let database_url = crate::database_url(args.database_url.as_deref(), &args.datadir);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

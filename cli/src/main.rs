@@ -208,6 +208,14 @@ fn main() -> eyre::Result<ExitCode> {
     }
 }
 
+/// The chain database: the given URL, or the SQLite file `chain.db` under `datadir`.
+fn database_url(given: Option<&str>, datadir: &std::path::Path) -> String {
+    given.map_or_else(
+        || format!("sqlite:{}", datadir.join("chain.db").display()),
+        str::to_owned,
+    )
+}
+
 /// Logs to stderr, `info` unless RUST_LOG says otherwise.
 fn init_tracing() {
     tracing_subscriber::fmt()
@@ -259,10 +267,7 @@ fn run_sequencer(args: SequencerArgs) -> eyre::Result<ExitCode> {
     use parallax_sequencer::{follow, genesis, node, origin};
     init_tracing();
     std::fs::create_dir_all(&args.datadir)?;
-    let database_url = args
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite:{}", args.datadir.join("chain.db").display()));
+    let database_url = crate::database_url(args.database_url.as_deref(), &args.datadir);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

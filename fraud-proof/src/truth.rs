@@ -10,7 +10,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use alloy_consensus::Header;
 use alloy_primitives::{Address, Bytes, B256, U256};
-use parallax_executor::{AccountChange, StateChanges};
+use parallax_executor::{AccountChange, ExecutionEnv, RollupTx, StateChanges};
 use parallax_protocol::{
     output_root, predeploys::L2_TO_L1_MESSAGE_PASSER, OutputRootInput, RollupConfig,
 };
@@ -192,17 +192,18 @@ impl<S: ChainStore> ChainTruth<S> {
             .ok_or(TruthError::Unknown(block))
     }
 
-    /// `block` replayed one transaction at a time on its parent's state (cached).
-    pub async fn block(&self, block: u64) -> Result<Arc<BlockView>, TruthError> {
-        if let Some(view) = self.blocks.lock().await.get(&block) {
-            return Ok(view.clone());
-        }
+    /// What replaying `block` starts from: the stored block, its parent's state, and its
+    /// execution environment and transactions.
+    async fn replay_start(
+        &self,
+        block: u64,
+    ) -> Result<(StoredBlock, WorldState, ExecutionEnv, Vec<RollupTx>), TruthError> {
         let stored = self.stored(block).await?;
         let parent = block.checked_sub(1).ok_or_else(|| TruthError::Replay {
             block,
             reason: "genesis has no transactions".into(),
         })?;
-        let mut world = load_world_state(&self.store, parent).await?;
+        let world = load_world_state(&self.store, parent).await?;
         let (env, txs) =
             parallax_sequencer::chain::replay_inputs(&self.rollup, &stored).map_err(|error| {
                 TruthError::Replay {
@@ -210,6 +211,15 @@ impl<S: ChainStore> ChainTruth<S> {
                     reason: error.to_string(),
                 }
             })?;
+        Ok((stored, world, env, txs))
+    }
+
+    /// `block` replayed one transaction at a time on its parent's state (cached).
+    pub async fn block(&self, block: u64) -> Result<Arc<BlockView>, TruthError> {
+        if let Some(view) = self.blocks.lock().await.get(&block) {
+            return Ok(view.clone());
+        }
+        let (stored, mut world, env, txs) = self.replay_start(block).await?;
         let corruption = self.corruption.filter(|lie| lie.block == block);
         // Re-execution is CPU work: off the async runtime.
         let view = tokio::task::spawn_blocking(move || {
@@ -295,15 +305,7 @@ impl<S: ChainStore> ChainTruth<S> {
             reason: format!("no trace position {tx_index}"),
         })?;
         let tx_proof = view.transaction_proof(tx_index);
-        let stored = self.stored(block).await?;
-        let mut world = load_world_state(&self.store, block.saturating_sub(1)).await?;
-        let (env, txs) =
-            parallax_sequencer::chain::replay_inputs(&self.rollup, &stored).map_err(|error| {
-                TruthError::Replay {
-                    block,
-                    reason: error.to_string(),
-                }
-            })?;
+        let (_, mut world, env, txs) = self.replay_start(block).await?;
         let witness = tokio::task::spawn_blocking(move || {
             trace_block(&env, &txs[..index.min(txs.len())], &mut world)
                 .map_err(|source| TruthError::Trace { block, source })?;

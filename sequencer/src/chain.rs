@@ -634,14 +634,7 @@ pub fn replay_inputs(
     rollup: &RollupConfig,
     block: &StoredBlock,
 ) -> Result<(ExecutionEnv, Vec<RollupTx>), ChainError> {
-    let first = block.transactions.first().ok_or_else(|| {
-        ChainError::Attributes(format!(
-            "block {} has no L1-info deposit",
-            block.header.number
-        ))
-    })?;
-    let l1_info = L1Info::from_deposit(&first.raw)
-        .map_err(|error| ChainError::Attributes(format!("L1-info deposit: {error}")))?;
+    let l1_info = stored_l1_info(block)?;
     let txs = block
         .transactions
         .iter()
@@ -680,15 +673,19 @@ fn execution_env(rollup: &RollupConfig, header: &Header) -> ExecutionEnv {
 
 /// A stored block's origin and position, from its L1-info deposit.
 pub fn block_info(block: &StoredBlock) -> Result<L2BlockInfo, ChainError> {
+    Ok(stored_l1_info(block)?.l2_block_info(block.header.number, block.hash))
+}
+
+/// The values of a stored block's L1-info deposit (its first transaction).
+fn stored_l1_info(block: &StoredBlock) -> Result<L1Info, ChainError> {
     let first = block.transactions.first().ok_or_else(|| {
         ChainError::Attributes(format!(
             "block {} has no L1-info deposit",
             block.header.number
         ))
     })?;
-    let info = L1Info::from_deposit(&first.raw)
-        .map_err(|error| ChainError::Attributes(format!("L1-info deposit: {error}")))?;
-    Ok(info.l2_block_info(block.header.number, block.hash))
+    L1Info::from_deposit(&first.raw)
+        .map_err(|error| ChainError::Attributes(format!("L1-info deposit: {error}")))
 }
 
 /// The base fee of a block after `parent` under `eip1559` (the SystemConfig values in force at
