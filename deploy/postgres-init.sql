@@ -1,2 +1,3 @@
--- The replica keeps its own chain database next to the sequencer's.
+-- The replica and the challenger keep their own chain databases next to the sequencer's.
 CREATE DATABASE parallax_replica OWNER parallax;
+CREATE DATABASE parallax_challenger OWNER parallax;

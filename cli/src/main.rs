@@ -135,7 +135,7 @@ enum EngineKind {
 }
 
 /// Subcommands that take `--config FILE`.
-const CONFIGURABLE: &[&str] = &["sequencer", "batcher"];
+const CONFIGURABLE: &[&str] = &["sequencer", "batcher", "challenger"];
 
 /// Exports a service's `--config FILE` as environment defaults before clap parses (see
 /// `parallax_cli::config_file`).
