@@ -2,8 +2,9 @@
 //! malicious proposer posts a wrong output root (1 ETH more in one account after one block) and
 //! defends it with a consistent fake trace; a challenger whose replica derives the chain from
 //! L1 alone challenges it, bisects over blocks and transactions, and proves the transaction on
-//! L1 with the EVM step verifier. The lie is deleted, the challenger collects both bonds, and
-//! the proposer's honest re-proposal of the same block is left alone and finalizes.
+//! L1 with the EVM step verifier, surviving a restart in the middle of the game. The lie is
+//! deleted, the challenger collects both bonds, and the proposer's honest re-proposal of the
+//! same block is left alone and finalizes.
 //!
 //! The reverse: a challenger who believes a wrong chain challenges a correct proposal and loses
 //! its bond to the proposer.
@@ -220,7 +221,7 @@ async fn a_wrong_output_root_is_proven_wrong_on_l1_and_its_bond_slashed() {
     // The first proposal (block 4) is the lie.
     let mut proposer = proposer(&rollup, Some(1)).await;
     let truth = ChainTruth::new(rollup.replica.store.clone(), rollup.l1.rollup());
-    let (player, txmgr, me) = challenger(&rollup, truth).await;
+    let (mut player, mut txmgr, me) = challenger(&rollup, truth).await;
     let oracle = OutputOracle::new(
         rollup.l1.deployment.output_oracle,
         rollup.l1.provider.clone(),
@@ -229,6 +230,7 @@ async fn a_wrong_output_root_is_proven_wrong_on_l1_and_its_bond_slashed() {
 
     let mut challenged = None;
     let mut claimed = U256::ZERO;
+    let mut restarted = false;
     for _ in 0..1_200 {
         rollup.batcher.step().await.expect("batcher step");
         proposer.step().await.expect("proposer step");
@@ -248,6 +250,15 @@ async fn a_wrong_output_root_is_proven_wrong_on_l1_and_its_bond_slashed() {
                 claimed = amount;
                 break;
             }
+            Action::Moved { .. } if !restarted => {
+                // Restart the challenger in the middle of the game, with a move maybe still
+                // unconfirmed: a new player and tx manager on the same store carry on from L1
+                // and the journal.
+                drop((player, txmgr));
+                let truth = ChainTruth::new(rollup.replica.store.clone(), rollup.l1.rollup());
+                (player, txmgr, _) = challenger(&rollup, truth).await;
+                restarted = true;
+            }
             Action::Idle
             | Action::Waiting
             | Action::Moved { .. }
@@ -257,6 +268,7 @@ async fn a_wrong_output_root_is_proven_wrong_on_l1_and_its_bond_slashed() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let index = challenged.expect("the challenger opened a game");
+    assert!(restarted, "the challenger was restarted during the game");
     let game = game_of(&rollup.l1, index)
         .await
         .expect("the game's address");
