@@ -299,6 +299,27 @@ async fn a_wrong_output_root_is_proven_wrong_on_l1_and_its_bond_slashed() {
     }
     assert!(rollup.l1.provider.get_balance(me).await.unwrap() > balance_before);
 
+    // Both players recorded the game for their operators: the sequencer's status page shows
+    // the proposer's loss, the challenger's store its win.
+    let status: serde_json::Value = reqwest::get(format!("{}/status.json", rollup.sequencer.rpc))
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("status JSON");
+    let row = &status["disputeGames"][0];
+    assert_eq!(row["game"], game.to_string(), "{status}");
+    assert_eq!(
+        (row["role"].as_str(), row["status"].as_str()),
+        (Some("defender"), Some("lost"))
+    );
+    let ours = rollup.replica.store.dispute_games().await.expect("records");
+    assert_eq!(ours.len(), 1);
+    assert_eq!(
+        (ours[0].role.as_str(), ours[0].status.as_str()),
+        ("challenger", "won")
+    );
+
     println!("L1 gas per move of the game that proved the lie:");
     for (name, gas) in move_gas(&rollup.l1, game).await {
         println!("  {name:<22} {gas:>10}");
@@ -394,6 +415,31 @@ async fn a_challenge_against_a_correct_output_root_loses() {
         step_verdicts(&rollup.l1, game).await,
         vec![2],
         "the one-step proof confirmed the proposal"
+    );
+    // The defender may record its win a step later than the challenger sees the loss.
+    for _ in 0..50 {
+        proposer.step().await.expect("proposer step");
+        let records = rollup
+            .sequencer
+            .store
+            .dispute_games()
+            .await
+            .expect("records");
+        if records.iter().any(|record| record.status == "won") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let records = rollup
+        .sequencer
+        .store
+        .dispute_games()
+        .await
+        .expect("records");
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        (records[0].role.as_str(), records[0].status.as_str()),
+        ("defender", "won")
     );
     println!("L1 gas per move of the game the defender won:");
     for (name, gas) in move_gas(&rollup.l1, game).await {

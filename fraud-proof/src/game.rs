@@ -145,6 +145,56 @@ impl Position {
     }
 }
 
+impl std::fmt::Display for Position {
+    /// A one-line summary for operators (status page, logs).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ClaimBlock { bisection } => write!(
+                f,
+                "blocks ({}, {}]: defender claims block {}",
+                bisection.lo,
+                bisection.hi,
+                bisection.mid()
+            ),
+            Self::ChooseBlock { bisection, .. } => write!(
+                f,
+                "blocks ({}, {}]: challenger judges block {}",
+                bisection.lo,
+                bisection.hi,
+                bisection.mid()
+            ),
+            Self::OpenBlock { block } => write!(f, "block {block}: defender opens it"),
+            Self::ClaimTx {
+                block,
+                tx_count,
+                bisection,
+            } => write!(
+                f,
+                "block {block}, transactions ({}, {}] of {tx_count}: defender claims {}",
+                bisection.lo,
+                bisection.hi,
+                bisection.mid()
+            ),
+            Self::ChooseTx {
+                block,
+                tx_count,
+                bisection,
+                ..
+            } => write!(
+                f,
+                "block {block}, transactions ({}, {}] of {tx_count}: challenger judges {}",
+                bisection.lo,
+                bisection.hi,
+                bisection.mid()
+            ),
+            Self::Step {
+                block, tx_index, ..
+            } => write!(f, "block {block}, transaction {tx_index}: one-step proof"),
+            Self::Resolved { winner } => write!(f, "decided: {winner:?} won"),
+        }
+    }
+}
+
 /// A move, as the contract takes it (the L1 encoding of `OpenBlock` and `Step`, with their
 /// proofs, is built by the caller from the local chain).
 #[derive(Clone, Debug, PartialEq, Eq)]

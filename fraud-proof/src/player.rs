@@ -16,7 +16,7 @@ use alloy::{
     sol_types::SolCall,
 };
 use parallax_contracts::{DisputeGame, OutputOracle};
-use parallax_state::store::{ChainStore, HeadKind};
+use parallax_state::store::{ChainStore, DisputeGameRecord, HeadKind};
 use parallax_txmgr::{TxCandidate, TxError, TxManager};
 
 use crate::{
@@ -155,15 +155,18 @@ impl<S: ChainStore> GamePlayer<S> {
             .head(HeadKind::Safe)
             .await?
             .map_or(0, |head| head.number);
-        let now = self
+        let (l1_block, now) = self
             .provider
             .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
             .await?
-            .map_or(0, |block| block.header.timestamp);
+            .map_or((0, 0), |block| {
+                (block.header.number, block.header.timestamp)
+            });
+        self.refresh_records(l1_block).await?;
         for index in first..count.min(first.saturating_add(self.config.max_scan)) {
             let proposal = oracle.getOutput(U256::from(index)).call().await?;
             if proposal.game != Address::ZERO {
-                if let Some(action) = self.play(index, &proposal, txmgr).await? {
+                if let Some(action) = self.play(index, &proposal, l1_block, txmgr).await? {
                     return Ok(action);
                 }
                 continue;
@@ -204,11 +207,42 @@ impl<S: ChainStore> GamePlayer<S> {
         Ok(Action::Idle)
     }
 
-    /// One move in the game on proposal `index`, if it is ours to make.
+    /// Updates the recorded games that were decided while the oracle no longer pointed at them
+    /// (the opponent reported the outcome first), so none stays "in progress" forever.
+    async fn refresh_records(&self, l1_block: u64) -> Result<(), PlayerError> {
+        for mut record in self.store.dispute_games().await? {
+            if record.status != "in_progress" {
+                continue;
+            }
+            let game = DisputeGame::new(record.address, self.provider.clone());
+            let winner = match game.status().call().await? {
+                1 => Party::Challenger,
+                2 => Party::Defender,
+                _ => continue,
+            };
+            let ours = if record.role == "defender" {
+                Party::Defender
+            } else {
+                Party::Challenger
+            };
+            record.status = if winner == ours { "won" } else { "lost" }.into();
+            record.state = Position::Resolved { winner }
+                .to_string()
+                .into_bytes()
+                .into();
+            record.updated_block = l1_block;
+            self.store.put_dispute_game(&record).await?;
+        }
+        Ok(())
+    }
+
+    /// One move in the game on proposal `index`, if it is ours to make. The game's position is
+    /// recorded in the store for operators (the status page lists it).
     async fn play(
         &self,
         index: u64,
         proposal: &OutputOracle::Proposal,
+        l1_block: u64,
         txmgr: &TxManager<S>,
     ) -> Result<Option<Action>, PlayerError> {
         let us = if proposal.proposer == self.me {
@@ -220,7 +254,26 @@ impl<S: ChainStore> GamePlayer<S> {
         };
         let address = proposal.game;
         let game = DisputeGame::new(address, self.provider.clone());
-        if game.status().call().await? != 0 {
+        let position = read_position(&game).await?;
+        let status = match &position {
+            Position::Resolved { winner } if *winner == us => "won",
+            Position::Resolved { .. } => "lost",
+            _ => "in_progress",
+        };
+        self.store
+            .put_dispute_game(&DisputeGameRecord {
+                address,
+                oracle_index: index,
+                role: match us {
+                    Party::Defender => "defender".into(),
+                    Party::Challenger => "challenger".into(),
+                },
+                status: status.into(),
+                state: position.to_string().into_bytes().into(),
+                updated_block: l1_block,
+            })
+            .await?;
+        if matches!(position, Position::Resolved { .. }) {
             let call = OutputOracle::resolveCall {
                 index: U256::from(index),
             };
@@ -234,7 +287,6 @@ impl<S: ChainStore> GamePlayer<S> {
                 .await?;
             return Ok(Some(Action::TimedOut { index }));
         }
-        let position = read_position(&game).await?;
         let answers = self.truth.prefetch(&position).await?;
         let the_move = honest_move(us, &position, &answers)?;
         let data = match &the_move {

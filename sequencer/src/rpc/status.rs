@@ -1,5 +1,6 @@
 //! `/status`: a small page for operators (and `/status.json` for scripts): the three heads and
-//! the L1 origin, recent batches on DA and proposals on L1, the pool, and Block-STM figures.
+//! the L1 origin, recent batches on DA and proposals on L1, the dispute games this node plays,
+//! the pool, and Block-STM figures.
 //! Rendered on the server, no scripts; the page refreshes itself every few seconds.
 
 use std::{fmt::Write, sync::atomic::Ordering, sync::Arc};
@@ -37,6 +38,18 @@ pub struct Status {
     sequential_blocks: u64,
     recent_frames: Vec<FrameRow>,
     recent_proposals: Vec<ProposalRow>,
+    dispute_games: Vec<GameRow>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GameRow {
+    game: String,
+    proposal: u64,
+    role: String,
+    status: String,
+    position: String,
+    l1_block: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -75,6 +88,10 @@ impl<S: ChainStore> EthApi<S> {
             .frames_after(unsafe_head.saturating_sub(10_000))
             .await?;
         let proposals: Vec<Proposal> = store.proposals(0).await?;
+        // Games the node's own player (the proposer defending, or a challenger on this store)
+        // records; open ones first, then the latest decided.
+        let mut games = store.dispute_games().await?;
+        games.sort_by_key(|game| (game.status == "in_progress", game.updated_block));
         let metrics = self.metrics();
         let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
         Ok(Status {
@@ -110,6 +127,19 @@ impl<S: ChainStore> EthApi<S> {
                     l2_block: proposal.l2_block_number,
                     output_root: proposal.output_root.to_string(),
                     status: proposal.status.clone(),
+                })
+                .collect(),
+            dispute_games: games
+                .iter()
+                .rev()
+                .take(RECENT)
+                .map(|game| GameRow {
+                    game: game.address.to_string(),
+                    proposal: game.oracle_index,
+                    role: game.role.clone(),
+                    status: game.status.clone(),
+                    position: String::from_utf8_lossy(&game.state).into_owned(),
+                    l1_block: game.updated_block,
                 })
                 .collect(),
         })
@@ -189,6 +219,19 @@ th{{background:#f4f4f4}}code{{font-size:12px}}.heads td{{font-size:1.3em}}</styl
             proposal.l2_block,
             proposal.output_root,
             escape(&proposal.status)
+        );
+    }
+    html.push_str("</table><h2>Dispute games</h2><table id=\"games\"><tr><th>game</th><th>proposal</th><th>role</th><th>status</th><th>position</th><th>L1 block</th></tr>");
+    for game in &status.dispute_games {
+        let _ = write!(
+            html,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            game.game,
+            game.proposal,
+            escape(&game.role),
+            escape(&game.status),
+            escape(&game.position),
+            game.l1_block
         );
     }
     html.push_str("</table><p><a href=\"/status.json\">JSON</a></p></body></html>");
