@@ -45,11 +45,13 @@ struct Rollup {
     batcher: Batcher<SqlStore, CalldataDa>,
 }
 
-async fn rollup() -> Option<Rollup> {
+/// The rollup with a proposal every `interval` L2 blocks.
+async fn rollup(interval: u64) -> Option<Rollup> {
     // Short windows and clocks: a game takes a few dozen L1 blocks of one second.
     let l1 = L1::start_configured(&["--block-time", "1"], |config| {
         config.challenge_window = U256::from(40);
         config.dispute_clock_seconds = U256::from(90);
+        config.proposal_interval = U256::from(interval);
     })
     .await?;
     let rollup = l1.rollup();
@@ -214,7 +216,7 @@ async fn a_wrong_output_root_is_proven_wrong_on_l1_and_its_bond_slashed() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
-    let Some(mut rollup) = rollup().await else {
+    let Some(mut rollup) = rollup(4).await else {
         return;
     };
     rollup.sequencer.transfer(2, 2, 0).await;
@@ -362,7 +364,7 @@ async fn a_challenge_against_a_correct_output_root_loses() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
-    let Some(mut rollup) = rollup().await else {
+    let Some(mut rollup) = rollup(4).await else {
         return;
     };
     rollup.sequencer.transfer(2, 1, 0).await;
@@ -442,6 +444,81 @@ async fn a_challenge_against_a_correct_output_root_loses() {
         ("defender", "won")
     );
     println!("L1 gas per move of the game the defender won:");
+    for (name, gas) in move_gas(&rollup.l1, game).await {
+        println!("  {name:<22} {gas:>10}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lie_after_a_signed_transaction_is_proven_by_executing_it_on_l1() {
+    // A proposal for every block, so the lie can sit in a block that holds user transfers: the
+    // one-step proof then re-executes a signed transaction (signature, nonce, L1 data fee, the
+    // three fee vaults) on L1.
+    let Some(mut rollup) = rollup(1).await else {
+        return;
+    };
+    rollup.sequencer.transfer(2, 1, 0).await;
+    let mut block = 0;
+    for number in 1..=rollup.sequencer.head().await {
+        let stored = rollup
+            .sequencer
+            .store
+            .block(number)
+            .await
+            .unwrap()
+            .expect("sealed");
+        if stored.transactions.len() > 1 {
+            block = number;
+            break;
+        }
+    }
+    assert!(block > 0, "a block with user transactions");
+    let mut proposer = proposer(&rollup, Some(block)).await;
+    let truth = ChainTruth::new(rollup.replica.store.clone(), rollup.l1.rollup());
+    let (player, txmgr, _) = challenger(&rollup, truth).await;
+    let mut challenged = None;
+    for _ in 0..1_200 {
+        rollup.batcher.step().await.expect("batcher step");
+        proposer.step().await.expect("proposer step");
+        txmgr.poll().await.expect("challenger tx manager");
+        match player.step(&txmgr).await {
+            Ok(Action::Challenged { index }) => challenged = Some(index),
+            Ok(Action::ClaimedCredit { .. }) => break,
+            Ok(_) => {}
+            Err(error) => eprintln!("challenger step failed (retrying): {error}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let index = challenged.expect("the challenger opened a game");
+    let game = game_of(&rollup.l1, index)
+        .await
+        .expect("the game's address");
+    assert_eq!(step_verdicts(&rollup.l1, game).await, vec![1]);
+    // The step was on the block's last transaction, a signed transfer.
+    let logs = rollup
+        .l1
+        .provider
+        .get_logs(
+            &Filter::new()
+                .address(game)
+                .event_signature(DisputeGame::StepVerified::SIGNATURE_HASH)
+                .from_block(0),
+        )
+        .await
+        .expect("game logs");
+    let step = logs[0]
+        .log_decode::<DisputeGame::StepVerified>()
+        .expect("StepVerified");
+    let stored = rollup
+        .sequencer
+        .store
+        .block(block)
+        .await
+        .unwrap()
+        .expect("sealed");
+    let proven = &stored.transactions[usize::try_from(step.inner.data.txIndex).unwrap()];
+    assert_ne!(proven.raw[0], 0x7e, "a signed transaction, not a deposit");
+    println!("L1 gas per move of the game over a signed transfer:");
     for (name, gas) in move_gas(&rollup.l1, game).await {
         println!("  {name:<22} {gas:>10}");
     }
