@@ -272,19 +272,7 @@ async fn serve(
     }
 
     if let Some(key) = proposer_key {
-        let oracle = match args.output_oracle {
-            Some(oracle) => oracle,
-            None => Portal::new(rollup.portal_address, provider.clone())
-                .oracle()
-                .call()
-                .await
-                .map_err(|error| {
-                    eyre::eyre!(
-                        "reading the oracle from Portal {}: {error}; give --output-oracle",
-                        rollup.portal_address
-                    )
-                })?,
-        };
+        let oracle = output_oracle(args.output_oracle, &rollup, &provider).await?;
         let txmgr = TxManager::new(
             store.clone(),
             provider.clone(),
@@ -349,6 +337,27 @@ async fn serve(
     match failed {
         Some(error) => Err(error),
         None => Ok(()),
+    }
+}
+
+/// The `OutputOracle` to use: the one given, or the one the rollup's `Portal` settles against.
+pub(crate) async fn output_oracle(
+    given: Option<alloy::primitives::Address>,
+    rollup: &RollupConfig,
+    provider: &DynProvider,
+) -> eyre::Result<alloy::primitives::Address> {
+    match given {
+        Some(oracle) => Ok(oracle),
+        None => Portal::new(rollup.portal_address, provider.clone())
+            .oracle()
+            .call()
+            .await
+            .map_err(|error| {
+                eyre::eyre!(
+                    "reading the oracle from Portal {}: {error}; give --output-oracle",
+                    rollup.portal_address
+                )
+            }),
     }
 }
 

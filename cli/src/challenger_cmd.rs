@@ -7,7 +7,6 @@ use std::{net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc, time::Du
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use clap::{Args, ValueEnum};
 use parallax_batcher::{metrics, TxManager, TxManagerConfig};
-use parallax_contracts::Portal;
 use parallax_fraud_proof::{
     player::{GamePlayer, PlayerConfig},
     service::{run_player, PlayerMetrics},
@@ -17,7 +16,7 @@ use parallax_protocol::RollupConfig;
 use parallax_sequencer::{follow::PipelineDeriver, genesis::Genesis, node};
 use parallax_state::store::SqlStore;
 
-use crate::batcher_cmd::parse_key;
+use crate::batcher_cmd::{output_oracle, parse_key};
 
 #[derive(Debug, Args)]
 pub(crate) struct ChallengerArgs {
@@ -130,14 +129,7 @@ pub(crate) fn run(args: ChallengerArgs) -> eyre::Result<ExitCode> {
         let provider: DynProvider = ProviderBuilder::new()
             .connect_http(args.l1_rpc.clone())
             .erased();
-        let oracle = match args.output_oracle {
-            Some(oracle) => oracle,
-            None => Portal::new(rollup.portal_address, provider.clone())
-                .oracle()
-                .call()
-                .await
-                .map_err(|error| eyre::eyre!("reading the oracle from the Portal: {error}"))?,
-        };
+        let oracle = output_oracle(args.output_oracle, &rollup, &provider).await?;
         let me = key.address();
         let txmgr = TxManager::new(
             store.clone(),
