@@ -12,15 +12,13 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use alloy::primitives::U256;
-use common::{batcher, deriver, txmgr_config, L1, L2};
+use common::{batcher, txmgr_config, L1, L2};
 use parallax_batcher::{
     da::{BlobDa, CalldataDa, DaClient},
     Batcher, Metrics, ProposeAfter, Proposer, ProposerConfig,
 };
 use parallax_contracts::OutputOracle;
-use parallax_l1::RpcL1;
 use parallax_protocol::output_root;
-use parallax_sequencer::{node::Roles, origin::L1Origins};
 use parallax_state::store::{output_root_input, ChainStore, HeadKind, SqlStore};
 
 async fn post_until<D: DaClient>(batcher: &mut Batcher<SqlStore, D>, block: u64) {
@@ -46,19 +44,7 @@ async fn a_replica_derives_the_posted_chain_from_calldata_and_blobs() {
         return;
     };
     let rollup = l1.rollup();
-    let source = Arc::new(RpcL1::connect(l1.anvil.endpoint().as_str()).expect("L1 client"));
-    let mut sequencer = L2::start_with(
-        &rollup,
-        Roles {
-            sequencer: Some(Box::new(L1Origins::new(
-                source,
-                Arc::new(rollup.clone()),
-                0,
-            ))),
-            derivation: Some(deriver(&l1, &rollup)),
-        },
-    )
-    .await;
+    let mut sequencer = L2::sequencer_on(&l1).await;
 
     // Calldata first.
     sequencer.transact(3, 5, 0).await;
@@ -74,14 +60,7 @@ async fn a_replica_derives_the_posted_chain_from_calldata_and_blobs() {
     post_until(&mut blobs, second_part).await;
 
     // A replica from L1 alone.
-    let replica = L2::start_with(
-        &rollup,
-        Roles {
-            sequencer: None,
-            derivation: Some(deriver(&l1, &rollup)),
-        },
-    )
-    .await;
+    let replica = L2::replica_of(&l1).await;
     let mut replica_safe = 0;
     for _ in 0..240 {
         replica_safe = replica

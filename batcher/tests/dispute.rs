@@ -22,7 +22,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
     sol_types::SolEvent,
 };
-use common::{batcher, deriver, txmgr_config, L1, L2};
+use common::{batcher, txmgr_config, L1, L2};
 use parallax_batcher::{
     da::CalldataDa, Batcher, DefendConfig, Metrics, ProposeAfter, Proposer, ProposerConfig,
 };
@@ -31,8 +31,6 @@ use parallax_fraud_proof::{
     player::{Action, GamePlayer, PlayerConfig},
     truth::{ChainTruth, Corruption},
 };
-use parallax_l1::RpcL1;
-use parallax_sequencer::{node::Roles, origin::L1Origins};
 use parallax_state::store::{ChainStore, HeadKind, SqlStore};
 use parallax_txmgr::TxManager;
 
@@ -55,27 +53,8 @@ async fn rollup(interval: u64) -> Option<Rollup> {
     })
     .await?;
     let rollup = l1.rollup();
-    let source = Arc::new(RpcL1::connect(l1.anvil.endpoint().as_str()).expect("L1 client"));
-    let sequencer = L2::start_with(
-        &rollup,
-        Roles {
-            sequencer: Some(Box::new(L1Origins::new(
-                source,
-                Arc::new(rollup.clone()),
-                0,
-            ))),
-            derivation: Some(deriver(&l1, &rollup)),
-        },
-    )
-    .await;
-    let replica = L2::start_with(
-        &rollup,
-        Roles {
-            sequencer: None,
-            derivation: Some(deriver(&l1, &rollup)),
-        },
-    )
-    .await;
+    let sequencer = L2::sequencer_on(&l1).await;
+    let replica = L2::replica_of(&l1).await;
     let batcher = batcher(&l1, &sequencer, CalldataDa::new(rollup.batch_inbox_address)).await;
     Some(Rollup {
         l1,
@@ -140,6 +119,25 @@ async fn challenger(
         },
     );
     (player, txmgr, me)
+}
+
+/// One round of every service: the batcher posts, the proposer proposes and defends, the
+/// challenger's tx manager follows its transactions and the challenger plays. A failed player
+/// step is retried on the next round, as the service does (e.g. both parties sent the step and
+/// the second one's gas estimate meets a decided game).
+async fn tick(
+    rollup: &mut Rollup,
+    proposer: &mut Proposer<SqlStore>,
+    player: &GamePlayer<SqlStore>,
+    txmgr: &TxManager<SqlStore>,
+) -> Action {
+    rollup.batcher.step().await.expect("batcher step");
+    proposer.step().await.expect("proposer step");
+    txmgr.poll().await.expect("challenger tx manager");
+    player.step(txmgr).await.unwrap_or_else(|error| {
+        eprintln!("challenger step failed (retrying): {error}");
+        Action::Idle
+    })
 }
 
 /// The L1 gas of every transaction to `game`, by the event it emitted.
@@ -234,18 +232,7 @@ async fn a_wrong_output_root_is_proven_wrong_on_l1_and_its_bond_slashed() {
     let mut claimed = U256::ZERO;
     let mut restarted = false;
     for _ in 0..1_200 {
-        rollup.batcher.step().await.expect("batcher step");
-        proposer.step().await.expect("proposer step");
-        txmgr.poll().await.expect("challenger tx manager");
-        // A failed step is retried, as the service does (e.g. both parties sent the step and
-        // the second one's gas estimate meets a decided game).
-        let action = match player.step(&txmgr).await {
-            Ok(action) => action,
-            Err(error) => {
-                eprintln!("challenger step failed (retrying): {error}");
-                Action::Idle
-            }
-        };
+        let action = tick(&mut rollup, &mut proposer, &player, &txmgr).await;
         match action {
             Action::Challenged { index } => challenged = Some(index),
             Action::ClaimedCredit { amount } => {
@@ -335,10 +322,7 @@ async fn a_wrong_output_root_is_proven_wrong_on_l1_and_its_bond_slashed() {
         .expect("output root");
     let mut finalized = false;
     for _ in 0..1_200 {
-        rollup.batcher.step().await.expect("batcher step");
-        proposer.step().await.expect("proposer step");
-        txmgr.poll().await.expect("challenger tx manager");
-        let action = player.step(&txmgr).await.unwrap_or(Action::Idle);
+        let action = tick(&mut rollup, &mut proposer, &player, &txmgr).await;
         assert!(
             !matches!(action, Action::Challenged { .. }),
             "an honest proposal was challenged"
@@ -384,13 +368,10 @@ async fn a_challenge_against_a_correct_output_root_loses() {
     let mut game = Address::ZERO;
     let mut resolved = false;
     for _ in 0..1_200 {
-        rollup.batcher.step().await.expect("batcher step");
-        proposer.step().await.expect("proposer step");
-        txmgr.poll().await.expect("challenger tx manager");
-        match player.step(&txmgr).await {
-            Ok(Action::Challenged { index }) => challenged = Some(index),
-            Ok(_) => {}
-            Err(error) => eprintln!("challenger step failed (retrying): {error}"),
+        if let Action::Challenged { index } =
+            tick(&mut rollup, &mut proposer, &player, &txmgr).await
+        {
+            challenged = Some(index);
         }
         if let (Some(index), Address::ZERO) = (challenged, game) {
             game = game_of(&rollup.l1, index).await.unwrap_or_default();
@@ -478,14 +459,10 @@ async fn a_lie_after_a_signed_transaction_is_proven_by_executing_it_on_l1() {
     let (player, txmgr, _) = challenger(&rollup, truth).await;
     let mut challenged = None;
     for _ in 0..1_200 {
-        rollup.batcher.step().await.expect("batcher step");
-        proposer.step().await.expect("proposer step");
-        txmgr.poll().await.expect("challenger tx manager");
-        match player.step(&txmgr).await {
-            Ok(Action::Challenged { index }) => challenged = Some(index),
-            Ok(Action::ClaimedCredit { .. }) => break,
-            Ok(_) => {}
-            Err(error) => eprintln!("challenger step failed (retrying): {error}"),
+        match tick(&mut rollup, &mut proposer, &player, &txmgr).await {
+            Action::Challenged { index } => challenged = Some(index),
+            Action::ClaimedCredit { .. } => break,
+            _ => {}
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

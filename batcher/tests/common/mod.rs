@@ -31,7 +31,7 @@ use parallax_protocol::{
     frame::{parse_frames_payload, Frame},
     RollupConfig,
 };
-use parallax_sequencer::follow::PipelineDeriver;
+use parallax_sequencer::{follow::PipelineDeriver, origin::L1Origins};
 use parallax_sequencer::{
     genesis::{dev_accounts, Genesis},
     node::{self, NodeConfig, Roles, RunningNode},
@@ -237,6 +237,34 @@ impl L2 {
     /// A sequencer of `rollup` that keeps the genesis L1 block as origin (no L1 reads).
     pub async fn start(rollup: &RollupConfig) -> Self {
         Self::start_with(rollup, Roles::sequencer(Box::new(FixedOrigin::new(rollup)))).await
+    }
+
+    /// A sequencer of `l1`'s rollup that follows its L1 origins and derives its safe head.
+    pub async fn sequencer_on(l1: &L1) -> Self {
+        let rollup = l1.rollup();
+        let source = Arc::new(RpcL1::connect(l1.anvil.endpoint().as_str()).expect("L1 client"));
+        let origins = L1Origins::new(source, Arc::new(rollup.clone()), 0);
+        Self::start_with(
+            &rollup,
+            Roles {
+                sequencer: Some(Box::new(origins)),
+                derivation: Some(deriver(l1, &rollup)),
+            },
+        )
+        .await
+    }
+
+    /// A replica of `l1`'s rollup: every block derived from L1 alone.
+    pub async fn replica_of(l1: &L1) -> Self {
+        let rollup = l1.rollup();
+        Self::start_with(
+            &rollup,
+            Roles {
+                sequencer: None,
+                derivation: Some(deriver(l1, &rollup)),
+            },
+        )
+        .await
     }
 
     /// A node of `rollup` with `roles`.
