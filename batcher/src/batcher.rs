@@ -18,6 +18,14 @@
 //! sent: no block is posted twice and none is skipped. An open channel lives only in memory and is
 //! rebuilt from the store after a restart.
 //!
+//! # L2 reorgs
+//! The sequencer replaces unsafe blocks when L1 decides otherwise (a block forced in after the
+//! sequencing window, an L1 origin reorged away). Every block the batcher takes must build on the
+//! one it took before; when one does not, or the chain became shorter than what was taken, the
+//! open channel is dropped and the batcher resumes after the newest journaled channel whose last
+//! block (its hash is journaled with the frames) is still in the chain, or after the safe head.
+//! The replaced blocks' frames still land on L1, where derivation ignores them.
+//!
 //! # Batches
 //! One per L2 block ([`Batch::from_block`]): parent hash, L1 origin, the block's scheduled time in
 //! milliseconds ([`RollupConfig::l2_timestamp_ms`]) and its transactions without deposits
@@ -79,6 +87,8 @@ struct OpenChannel {
     plan: DaPlan,
     first: u64,
     last: u64,
+    /// Hash of `last`.
+    last_hash: B256,
     /// Header time (seconds) of the first block.
     first_time: u64,
     l2_txs: u64,
@@ -114,6 +124,39 @@ pub async fn unconfirmed_transaction_bytes<S: ChainStore>(
     Ok(store.transaction_bytes_after(confirmed).await?)
 }
 
+/// The block after which the batcher posts: the last block of the newest journaled channel
+/// that is still in the chain (its journaled hash matches the stored block; channels journaled
+/// without a hash count as valid), or the safe head when every channel above it was replaced.
+async fn resume_after<S: ChainStore>(store: &S, genesis: u64) -> Result<u64, Error> {
+    let safe = store
+        .head(HeadKind::Safe)
+        .await?
+        .map_or(genesis, |head| head.number.max(genesis));
+    let mut ends: Vec<(u64, Option<B256>)> = store
+        .frames_after(safe)
+        .await?
+        .iter()
+        .map(|frame| (frame.last_block, frame.last_block_hash))
+        .collect();
+    if ends.is_empty() {
+        return Ok(store
+            .latest_posted_block()
+            .await?
+            .map_or(genesis, |posted| posted.max(genesis)));
+    }
+    ends.sort_unstable_by(|a, b| b.cmp(a));
+    ends.dedup();
+    for (number, hash) in ends {
+        let Some(hash) = hash else {
+            return Ok(number);
+        };
+        if store.header(number).await?.map(|header| header.hash) == Some(hash) {
+            return Ok(number);
+        }
+    }
+    Ok(safe)
+}
+
 fn now_seconds() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -131,6 +174,10 @@ pub struct Batcher<S, D> {
     genesis: u64,
     /// Highest block of a journaled channel.
     posted: u64,
+    /// Hash of `posted` when it was taken (`None`: before genesis or unknown).
+    posted_hash: Option<B256>,
+    /// Hash of block `next - 1` as taken: block `next` must build on it.
+    tip: Option<B256>,
     /// Highest block whose data and all before it is confirmed.
     confirmed: u64,
     /// Next block to add to the open channel.
@@ -150,10 +197,8 @@ impl<S: ChainStore, D: DaClient> Batcher<S, D> {
         metrics: Arc<Metrics>,
     ) -> Result<Self, Error> {
         let genesis = config.rollup.genesis.l2.number;
-        let posted = store
-            .latest_posted_block()
-            .await?
-            .map_or(genesis, |posted| posted.max(genesis));
+        let posted = resume_after(&store, genesis).await?;
+        let posted_hash = store.header(posted).await?.map(|header| header.hash);
         let confirmed = confirmed_through(&store, genesis).await?;
         let mut batcher = Self {
             store,
@@ -163,6 +208,8 @@ impl<S: ChainStore, D: DaClient> Batcher<S, D> {
             metrics,
             genesis,
             posted,
+            posted_hash,
+            tip: posted_hash,
             confirmed,
             next: posted + 1,
             open: None,
@@ -258,6 +305,7 @@ impl<S: ChainStore, D: DaClient> Batcher<S, D> {
         if result.is_err() {
             self.open = None;
             self.next = self.posted + 1;
+            self.tip = self.posted_hash;
         }
         self.refresh_confirmed().await?;
         result
@@ -272,9 +320,15 @@ impl<S: ChainStore, D: DaClient> Batcher<S, D> {
             .head(HeadKind::Unsafe)
             .await?
             .map_or(self.genesis, |head| head.number);
+        if head + 1 < self.next {
+            return self.rewound(head).await;
+        }
         while self.next <= head {
             let number = self.next;
             let block = self.block(number).await?;
+            if self.tip.is_some_and(|tip| tip != block.header.parent_hash) {
+                return self.rewound(head).await;
+            }
             let batch = self.batch_of(&block)?;
             self.sizes.insert(number, batch.encoded_len() as u64);
             if self.open.is_none() {
@@ -286,6 +340,7 @@ impl<S: ChainStore, D: DaClient> Batcher<S, D> {
             match open.builder.add_batch(&batch) {
                 Ok(()) => {
                     open.last = number;
+                    open.last_hash = block.hash;
                     open.l2_txs += batch.transactions.len() as u64;
                 }
                 Err(BuilderError::Full) => {
@@ -295,12 +350,14 @@ impl<S: ChainStore, D: DaClient> Batcher<S, D> {
                         .add_batch(&batch)
                         .map_err(|source| Error::Batch { number, source })?;
                     open.last = number;
+                    open.last_hash = block.hash;
                     open.l2_txs += batch.transactions.len() as u64;
                     self.open = Some(open);
                 }
                 Err(source) => return Err(Error::Batch { number, source }),
             }
             self.next = number + 1;
+            self.tip = Some(block.hash);
         }
         let due = self.open.as_ref().is_some_and(|open| {
             now_seconds().saturating_sub(open.first_time)
@@ -345,6 +402,7 @@ impl<S: ChainStore, D: DaClient> Batcher<S, D> {
             plan,
             first: block.header.number,
             last: block.header.number,
+            last_hash: block.hash,
             first_time: block.header.timestamp,
             l2_txs: 0,
         })
@@ -368,7 +426,7 @@ impl<S: ChainStore, D: DaClient> Batcher<S, D> {
             candidates.push(self.da.candidate(&plan, group).await?);
             groups.push(group.to_vec());
         }
-        let (first, last) = (open.first, open.last);
+        let (first, last, last_hash) = (open.first, open.last, open.last_hash);
         let da = plan.backend.name();
         let rows = |intents: &[B256]| -> Vec<PostedFrame> {
             groups
@@ -383,12 +441,14 @@ impl<S: ChainStore, D: DaClient> Batcher<S, D> {
                         da: da.to_string(),
                         l1_tx_hash: *intent,
                         l1_block: None,
+                        last_block_hash: Some(last_hash),
                     })
                 })
                 .collect()
         };
         let intents = self.txmgr.send_with_frames(candidates, rows).await?;
         self.posted = last;
+        self.posted_hash = Some(last_hash);
         let payload_bytes: usize = frames.iter().map(|frame| 1 + frame.encoded_len()).sum();
         let metrics = &self.metrics;
         Metrics::add(&metrics.channels_posted, 1);
@@ -438,6 +498,27 @@ impl<S: ChainStore, D: DaClient> Batcher<S, D> {
             TxEvent::Reorged { .. } => Metrics::add(&metrics.l1_reorgs, 1),
             TxEvent::Renonced { .. } => Metrics::add(&metrics.renonces, 1),
         }
+    }
+
+    /// The chain no longer holds the blocks taken last (an L2 reorg): drops the open channel and
+    /// resumes where the journal and the chain agree.
+    async fn rewound(&mut self, head: u64) -> Result<(), Error> {
+        self.open = None;
+        let posted = resume_after(&self.store, self.genesis).await?;
+        tracing::warn!(
+            head,
+            was_posted = self.posted,
+            posted,
+            "L2 reorg: the blocks after the resume point are posted again"
+        );
+        Metrics::add(&self.metrics.l2_reorgs, 1);
+        self.posted = posted;
+        self.posted_hash = self.store.header(posted).await?.map(|header| header.hash);
+        self.tip = self.posted_hash;
+        self.next = posted + 1;
+        self.sizes.retain(|number, _| *number <= posted);
+        self.update_gauges();
+        Ok(())
     }
 
     async fn refresh_confirmed(&mut self) -> Result<(), Error> {

@@ -47,6 +47,8 @@ pub struct Metrics {
     pub l1_reorgs: AtomicU64,
     /// Intents re-sent at a new nonce because another transaction used theirs.
     pub renonces: AtomicU64,
+    /// L2 reorgs that replaced blocks the batcher had taken (it posts the replacements).
+    pub l2_reorgs: AtomicU64,
     /// Batch bytes of L2 blocks not yet confirmed on L1 (backpressure).
     pub unposted_bytes: AtomicU64,
     /// Highest L2 block in a posted channel.
@@ -106,7 +108,7 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
             );
         };
-        let counters: [(&str, &str, &AtomicU64); 21] = [
+        let counters: [(&str, &str, &AtomicU64); 22] = [
             (
                 "parallax_batcher_channels_posted_total",
                 "Channels posted.",
@@ -181,6 +183,11 @@ impl Metrics {
                 "parallax_l1_renonced_total",
                 "L1 transactions re-sent at a new nonce.",
                 &self.renonces,
+            ),
+            (
+                "parallax_batcher_l2_reorgs_total",
+                "L2 reorgs that replaced blocks the batcher had taken; it posts the replacements.",
+                &self.l2_reorgs,
             ),
             (
                 "parallax_proposer_proposals_sent_total",
@@ -315,7 +322,7 @@ mod tests {
             text.lines()
                 .filter(|line| line.starts_with("# TYPE"))
                 .count(),
-            27
+            28
         );
     }
 }

@@ -2,19 +2,30 @@
 //! posted as calldata and as blobs are read back from anvil and decoded with the protocol codec
 //! into exactly the blocks' batches; a batcher killed mid-way (with a channel journaled but never
 //! received by L1) is replaced by a new instance on the same store that posts every remaining
-//! block once, with no gap.
+//! block once, with no gap; and blocks an L2 reorg replaced are posted again, by a running
+//! batcher and by one started after the reorg.
 
 mod common;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{atomic::Ordering, Arc},
+    time::Duration,
+};
 
-use alloy::primitives::Address;
+use alloy::{
+    network::EthereumWallet,
+    primitives::{Address, U256},
+    providers::{Provider, ProviderBuilder},
+    rpc::types::TransactionRequest,
+    signers::local::PrivateKeySigner,
+};
 use common::{decode_batches, read_inbox, txmgr_config, L1, L2};
 use parallax_batcher::{
     da::{BlobDa, CalldataDa, DaClient},
     unconfirmed_transaction_bytes, Batcher, BatcherConfig, Metrics,
 };
-use parallax_state::store::{ChainStore, SqlStore};
+use parallax_sequencer::genesis::dev_accounts;
+use parallax_state::store::{ChainStore, Rewound, SqlStore};
 
 fn batcher_config(l1: &L1) -> BatcherConfig {
     BatcherConfig {
@@ -253,4 +264,133 @@ async fn a_restarted_batcher_posts_every_remaining_block_once_without_a_gap() {
         unconfirmed_transaction_bytes(&l2.store, 0).await.unwrap(),
         0
     );
+}
+
+/// Cuts `l2`'s chain back to block `keep` (the sequencer replacing unsafe blocks, as when L1
+/// forces blocks in) and lets it grow past `beyond` again with other blocks: one holds a
+/// transfer of `value` wei the old chain did not have. Returns the new head and that block.
+async fn reorg(l2: &mut L2, keep: u64, beyond: u64, value: u64) -> (u64, u64) {
+    l2.stop().await;
+    let block = l2.store.block(keep).await.unwrap().expect("kept block");
+    l2.store
+        .rewind_unsafe(block.block_ref(), Rewound::Forget)
+        .await
+        .unwrap();
+    let url = l2.restart_rpc().await;
+    let key = PrivateKeySigner::from_bytes(&dev_accounts().unwrap()[9].private_key).unwrap();
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(key))
+        .connect_http(url.parse().unwrap());
+    let receipt = provider
+        .send_transaction(
+            TransactionRequest::default()
+                .to(Address::repeat_byte(0x99))
+                .value(U256::from(value)),
+        )
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let transfer_block = receipt.block_number.expect("included");
+    for _ in 0..200 {
+        if l2.head().await > beyond {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    l2.stop().await;
+    let head = l2.head().await;
+    assert!(head > beyond, "the chain did not grow back: head {head}");
+    (head, transfer_block)
+}
+
+/// The inbox holds every block of the final chain: after the last resume point exactly the
+/// chain's batches, in order, and before it batches of the same blocks.
+async fn inbox_has_the_chain(l1: &L1, l2: &L2, resumed_after: u64, head: u64) {
+    let rollup = l1.rollup();
+    let decoded = decode_batches(&read_inbox(l1, inbox(l1), l1.config.batcher).await, &rollup);
+    let chain = l2.expected_batches(&rollup, head).await;
+    let tail = &chain[resumed_after as usize..];
+    assert_eq!(&decoded[decoded.len() - tail.len()..], tail);
+    for batch in &chain[..resumed_after as usize] {
+        assert!(
+            decoded.contains(batch),
+            "a block before the resume point is missing"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocks_replaced_by_an_l2_reorg_are_posted_again() {
+    let Some(l1) = L1::start().await else { return };
+    let mut l2 = L2::start(&l1.rollup).await;
+    let metrics = Arc::new(Metrics::default());
+    let da = CalldataDa::new(inbox(&l1)).with_max_payload(600);
+    let mut running = batcher(&l1, &l2.store, da, &metrics).await;
+    l2.transact(3, 6, 0).await;
+    l2.stop().await;
+    let first_head = l2.head().await;
+    post_everything(&mut running, first_head).await;
+
+    // A running batcher sees the next block no longer build on the last one it took. The
+    // chain is cut just below its first user transaction, so the new blocks differ from there.
+    let mut first_user_block = 1;
+    while l2
+        .store
+        .block(first_user_block)
+        .await
+        .unwrap()
+        .expect("block")
+        .transactions
+        .iter()
+        .all(|tx| tx.raw.first() == Some(&0x7e))
+    {
+        first_user_block += 1;
+    }
+    let (head, transfer_block) = reorg(&mut l2, first_user_block - 1, first_head + 3, 1).await;
+    post_everything(&mut running, head).await;
+    assert_eq!(metrics.l2_reorgs.load(Ordering::Relaxed), 1);
+    let resumed = l2
+        .store
+        .frames_after(0)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|frame| frame.last_block < first_user_block)
+        .map(|frame| frame.last_block)
+        .max()
+        .unwrap_or(0);
+    inbox_has_the_chain(&l1, &l2, resumed, head).await;
+    drop(running);
+
+    // A batcher started after a reorg finds its journaled channels' last blocks gone.
+    let keep = transfer_block - 1;
+    let (head, _) = reorg(&mut l2, keep, head + 3, 2).await;
+    let mut restarted = batcher(&l1, &l2.store, da, &metrics).await;
+    let resumed = restarted.posted_block();
+    assert!(
+        resumed <= keep,
+        "resumes after {resumed}, above the kept block {keep}"
+    );
+    let block = l2
+        .store
+        .header(resumed)
+        .await
+        .unwrap()
+        .expect("resume block");
+    let journaled = l2
+        .store
+        .frames_after(resumed.saturating_sub(1))
+        .await
+        .unwrap();
+    assert!(
+        resumed == 0
+            || journaled
+                .iter()
+                .any(|frame| frame.last_block_hash == Some(block.hash)),
+        "the resume point is not a journaled channel's end"
+    );
+    post_everything(&mut restarted, head).await;
+    inbox_has_the_chain(&l1, &l2, resumed, head).await;
 }

@@ -34,8 +34,8 @@ use parallax_protocol::{
 use parallax_state::{
     roots::{logs_bloom, ordered_root, receipts_root},
     store::{
-        load_world_state, BlockCommit, BlockRef, ChainStore, HeadKind, StoreError, StoredBlock,
-        StoredReceipt, StoredTransaction,
+        load_world_state, BlockCommit, BlockRef, ChainStore, HeadKind, Rewound, StoreError,
+        StoredBlock, StoredReceipt, StoredTransaction,
     },
     WorldState,
 };
@@ -74,6 +74,19 @@ pub enum ChainError {
     /// nothing is written).
     #[error("invalid block attributes: {0}")]
     Attributes(String),
+    /// The attributes were built on a head that another writer has since replaced (the block
+    /// producer racing an L2 reorg): nothing is written, build on the new head.
+    #[error("block {number} on {parent} does not extend the head {head_number} ({head})")]
+    HeadMoved {
+        /// The block the attributes describe.
+        number: u64,
+        /// Their parent.
+        parent: B256,
+        /// The head's number.
+        head_number: u64,
+        /// The head's hash.
+        head: B256,
+    },
 }
 
 /// Execution parameters the sequencer applies to every block. Fee recipients are not among
@@ -127,12 +140,47 @@ pub struct Sealed {
     pub stats: ExecutionStats,
 }
 
+/// The chain's block at a derived block's height, after [`Chain::adopt`].
+#[derive(Debug)]
+pub struct Adopted {
+    /// Its hash.
+    pub hash: B256,
+    /// What changed, if the stored block was not already the derived one.
+    pub replaced: Option<Replaced>,
+}
+
+/// A block L1 decided, sealed in place of the sequencer's own.
+#[derive(Debug)]
+pub struct Replaced {
+    /// The derived block, now stored.
+    pub sealed: Sealed,
+    /// User transactions of the dropped blocks, back in the pool journal (in block order).
+    pub returned: Vec<StoredTransaction>,
+}
+
+/// Whether `stored` is the block `attributes` (derived from L1) describe: same parent, L1
+/// origin and transactions. Everything else in a block follows from these.
+pub fn is_derived_block(stored: &StoredBlock, attributes: &PayloadAttributes) -> bool {
+    stored.header.number == attributes.number
+        && stored.l1_origin == attributes.l1_origin
+        && stored.header.parent_hash == attributes.parent_hash
+        && stored.transactions.len() == attributes.transactions.len()
+        && stored
+            .transactions
+            .iter()
+            .zip(&attributes.transactions)
+            .all(|(tx, raw)| tx.raw == *raw)
+}
+
 /// The sequencer's chain: store, parameters and shared state.
 #[derive(Debug)]
 pub struct Chain<S> {
     store: S,
     params: ChainParams,
     state: Arc<RwLock<ChainState>>,
+    /// Held by whoever changes the chain (sealing, rewinding, adopting L1's block), so a
+    /// rewind and the block that replaces it are one step for the block producer.
+    writing: tokio::sync::Mutex<()>,
 }
 
 fn spec() -> SpecId {
@@ -278,6 +326,7 @@ impl<S: ChainStore> Chain<S> {
             store,
             params,
             state: Arc::new(RwLock::new(state)),
+            writing: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -296,16 +345,30 @@ impl<S: ChainStore> Chain<S> {
         &self.params
     }
 
-    /// Drops every block above `to` (an L1 reorg took their data away) and makes `to` the
-    /// head again, in the store and in memory.
-    pub async fn rewind(&self, to: u64) -> Result<(), ChainError> {
+    /// Drops every block above `to` (an L1 reorg took their data away, or L1 decided other
+    /// blocks) and makes `to` the head again, in the store and in memory. Returns the user
+    /// transactions `rewound` put back into the pool journal.
+    pub async fn rewind(
+        &self,
+        to: u64,
+        rewound: Rewound,
+    ) -> Result<Vec<StoredTransaction>, ChainError> {
+        let _writing = self.writing.lock().await;
+        self.rewind_locked(to, rewound).await
+    }
+
+    async fn rewind_locked(
+        &self,
+        to: u64,
+        rewound: Rewound,
+    ) -> Result<Vec<StoredTransaction>, ChainError> {
         let mut state = self.state.clone().write_owned().await;
         let block = self
             .store
             .block(to)
             .await?
             .ok_or(StoreError::UnknownBlock(to))?;
-        self.store.rewind_unsafe(block.block_ref()).await?;
+        let returned = self.store.rewind_unsafe(block.block_ref(), rewound).await?;
         let info = if to == 0 {
             L2BlockInfo {
                 number: 0,
@@ -322,8 +385,50 @@ impl<S: ChainStore> Chain<S> {
             hash: block.hash,
             info,
         };
-        tracing::warn!(head = to, "chain rewound");
-        Ok(())
+        tracing::warn!(head = to, returned = returned.len(), "chain rewound");
+        Ok(returned)
+    }
+
+    /// Makes the block L1 decided (`attributes`, derived from L1) the chain's block at its
+    /// height: L1 is the source of truth, so unsafe blocks that differ from it are dropped (their
+    /// user transactions go back to the pool) and the derived block is sealed in their place.
+    /// `None` when the head is behind the attributes' parent (the producer has not got there).
+    pub async fn adopt(
+        &self,
+        attributes: &PayloadAttributes,
+    ) -> Result<Option<Adopted>, ChainError> {
+        let _writing = self.writing.lock().await;
+        let Some(parent) = attributes.number.checked_sub(1) else {
+            return Err(ChainError::Attributes("derived block 0".into()));
+        };
+        let head = self.state.read().await.head.block_ref();
+        let mut returned = Vec::new();
+        if head.number >= attributes.number {
+            // Checked again under the lock: the producer may have sealed this very block.
+            if let Some(stored) = self.store.block(attributes.number).await? {
+                if is_derived_block(&stored, attributes) {
+                    return Ok(Some(Adopted {
+                        hash: stored.hash,
+                        replaced: None,
+                    }));
+                }
+            }
+            let stored = self.store.header(parent).await?.map(|header| header.hash);
+            if stored != Some(attributes.parent_hash) {
+                return Err(ChainError::Attributes(format!(
+                    "derived block {} builds on {}, which is not stored block {parent}",
+                    attributes.number, attributes.parent_hash
+                )));
+            }
+            returned = self.rewind_locked(parent, Rewound::ReturnToPool).await?;
+        } else if head.number != parent || head.hash != attributes.parent_hash {
+            return Ok(None);
+        }
+        let sealed = self.seal_next_locked(attributes, Vec::new()).await?;
+        Ok(Some(Adopted {
+            hash: sealed.block.hash,
+            replaced: Some(Replaced { sealed, returned }),
+        }))
     }
 
     /// The attributes of the sequencer's next block on top of `head` with `origin`: what
@@ -402,19 +507,27 @@ impl<S: ChainStore> Chain<S> {
         attributes: &PayloadAttributes,
         candidates: Vec<PooledTx>,
     ) -> Result<Sealed, ChainError> {
-        // Execute under a read lock (RPC keeps answering), off the async runtime: only this
-        // producer ever writes the state, so it cannot change before the write lock below.
+        let _writing = self.writing.lock().await;
+        self.seal_next_locked(attributes, candidates).await
+    }
+
+    async fn seal_next_locked(
+        &self,
+        attributes: &PayloadAttributes,
+        candidates: Vec<PooledTx>,
+    ) -> Result<Sealed, ChainError> {
+        // Execute under a read lock (RPC keeps answering), off the async runtime: only the
+        // holder of `writing` changes the state, so it cannot change before the write lock below.
         let snapshot = self.state.clone().read_owned().await;
         if attributes.parent_hash != snapshot.head.hash
             || attributes.number != snapshot.head.header.number + 1
         {
-            return Err(ChainError::Attributes(format!(
-                "block {} on {} does not extend the head {} ({})",
-                attributes.number,
-                attributes.parent_hash,
-                snapshot.head.header.number,
-                snapshot.head.hash
-            )));
+            return Err(ChainError::HeadMoved {
+                number: attributes.number,
+                parent: attributes.parent_hash,
+                head_number: snapshot.head.header.number,
+                head: snapshot.head.hash,
+            });
         }
         let (mut header, env) = self.next_env(&snapshot.head, attributes);
         let inputs = BlockInputs::decode(attributes)?;

@@ -5,8 +5,10 @@
 //! [`Chain::seal_next`] the sequencer uses, so its blocks, state roots and hashes equal the
 //! sequencer's. The **sequencer** runs the same derivation to learn which of its own blocks are
 //! on L1: a derived block that matches the stored one (same origin, same transactions) moves the
-//! safe head; one that does not means the sequencer's unsafe chain diverged from what L1 says,
-//! which is logged loudly (the sequencer never rewrites L1's verdict).
+//! safe head. One that does not is L1's verdict and wins: e.g. a block derivation forced in
+//! because no batch arrived within the sequencing window, with the deposits the sequencer did not
+//! include. The sequencer drops its unsafe blocks from that height ([`Chain::adopt`]), seals
+//! L1's block in their place, and returns their user transactions to its pool.
 //!
 //! Either way, a block is final once the L1 block its data came from is finalized on L1.
 
@@ -16,9 +18,11 @@ use parallax_protocol::{
     block::{BlockId, L2BlockInfo},
     derive::{DaSource, L1Source, PayloadAttributes, Pipeline, PipelineError, Severity},
 };
-use parallax_state::store::{BlockRef, ChainStore, HeadKind, StoreError};
+use parallax_state::store::{
+    BlockRef, ChainStore, HeadKind, Rewound, StoreError, StoredTransaction,
+};
 
-use crate::chain::{block_info, Chain, ChainError};
+use crate::chain::{block_info, is_derived_block, Chain, ChainError};
 
 /// Derivation as the node drives it. Blocking: call it off the async runtime.
 pub trait Deriver: Send + 'static {
@@ -130,6 +134,10 @@ pub enum FollowError {
 /// Blocks whose data came from L1 blocks not yet finalized: `(L2 block, L1 block)`.
 type Pending = VecDeque<(BlockRef, u64)>;
 
+/// Where a sequencer sends the user transactions of blocks that L1 replaced, so its pool
+/// includes them again (they are back in the pool journal already).
+pub type ReturnToPool = tokio::sync::mpsc::UnboundedSender<Vec<StoredTransaction>>;
+
 /// Drives `deriver` until `stop` turns true. `idle` is how long to wait when L1 has nothing new.
 pub async fn follow<S: ChainStore>(
     chain: Arc<Chain<S>>,
@@ -137,6 +145,7 @@ pub async fn follow<S: ChainStore>(
     mode: FollowMode,
     idle: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    to_pool: Option<ReturnToPool>,
 ) -> Result<(), FollowError> {
     let mut safe = safe_start(&chain, mode).await?;
     deriver.reset(&safe);
@@ -151,8 +160,7 @@ pub async fn follow<S: ChainStore>(
             blocking(deriver, move |deriver| deriver.next_attributes(&head)).await?;
         match result {
             Ok(attributes) => {
-                let Some(next) = apply(&chain, mode, &attributes).await? else {
-                    // The sequencer's block differs from L1's: stop advancing safe here.
+                let Some(next) = apply(&chain, mode, &attributes, to_pool.as_ref()).await? else {
                     wait(idle, &mut stop).await;
                     continue;
                 };
@@ -247,12 +255,14 @@ async fn info_at<S: ChainStore>(chain: &Chain<S>, number: u64) -> Result<L2Block
     Ok(block_info(&block)?)
 }
 
-/// Applies derived attributes: seals them (replica) or checks them against the stored block
-/// (sequencer). `None` when the sequencer's block does not match.
+/// Applies derived attributes: seals them (replica), or checks them against the stored block
+/// and replaces it if L1 decided otherwise (sequencer). `None` when the sequencer has not
+/// reached the block yet.
 async fn apply<S: ChainStore>(
     chain: &Chain<S>,
     mode: FollowMode,
     attributes: &PayloadAttributes,
+    to_pool: Option<&ReturnToPool>,
 ) -> Result<Option<L2BlockInfo>, FollowError> {
     match mode {
         FollowMode::Replica => {
@@ -269,28 +279,29 @@ async fn apply<S: ChainStore>(
             Ok(Some(attributes.executed(sealed.block.hash)))
         }
         FollowMode::Verify => {
-            let Some(stored) = chain.store().block(attributes.number).await? else {
-                // Not sequenced yet (the batcher cannot be ahead of the sequencer unless the
-                // chain was rewound): try again later.
+            if let Some(stored) = chain.store().block(attributes.number).await? {
+                if is_derived_block(&stored, attributes) {
+                    return Ok(Some(attributes.executed(stored.hash)));
+                }
+            }
+            let Some(adopted) = chain.adopt(attributes).await? else {
+                // The producer has not reached the block's parent yet.
                 return Ok(None);
             };
-            let same = stored.l1_origin == attributes.l1_origin
-                && stored.header.parent_hash == attributes.parent_hash
-                && stored.transactions.len() == attributes.transactions.len()
-                && stored
-                    .transactions
-                    .iter()
-                    .zip(&attributes.transactions)
-                    .all(|(tx, raw)| tx.raw == *raw);
-            if !same {
-                tracing::error!(
+            if let Some(replaced) = adopted.replaced {
+                tracing::warn!(
                     number = attributes.number,
                     forced = attributes.forced,
-                    "the block L1 derives differs from the sequenced one; safe head stops here"
+                    hash = %adopted.hash,
+                    returned = replaced.returned.len(),
+                    "L1 decided another block than the sequencer's: the unsafe chain now follows L1"
                 );
-                return Ok(None);
+                if let Some(to_pool) = to_pool {
+                    // The pool may be gone at shutdown; the journal holds them anyway.
+                    let _ = to_pool.send(replaced.returned);
+                }
             }
-            Ok(Some(attributes.executed(stored.hash)))
+            Ok(Some(attributes.executed(adopted.hash)))
         }
     }
 }
@@ -338,7 +349,7 @@ async fn rewind<S: ChainStore>(
         info = info_at(chain, info.number - 1).await?;
     }
     if mode == FollowMode::Replica && info.number < safe.number {
-        chain.rewind(info.number).await?;
+        chain.rewind(info.number, Rewound::Forget).await?;
     }
     let block = BlockRef {
         number: info.number,

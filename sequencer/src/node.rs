@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use parallax_protocol::RollupConfig;
-use parallax_state::store::{ChainStore, StoreError};
+use parallax_state::store::{ChainStore, HeadKind, Rewound, StoreError, StoredTransaction};
 use tokio::{net::TcpListener, sync::Mutex};
 
 use alloy_consensus::{transaction::SignerRecoverable, TxEnvelope};
@@ -16,10 +16,9 @@ use crate::{
     follow::{follow, Deriver, FollowError, FollowMode},
     genesis::Genesis,
     journal::Journal,
-    mempool::PooledTx,
-    mempool::{Mempool, PoolConfig},
+    mempool::{Mempool, PoolConfig, PoolError, PooledTx},
     metrics::Metrics,
-    origin::OriginSelector,
+    origin::{OriginError, OriginSelector},
     rpc::{router, EthApi, Events, RpcLimits},
 };
 
@@ -179,11 +178,25 @@ async fn restore_journal<S: ChainStore>(
     if journaled.is_empty() {
         return Ok(());
     }
+    let (restored, forgotten) = readmit(chain, pool, journaled).await?;
+    tracing::info!(restored, forgotten, "pool journal reloaded");
+    Ok(())
+}
+
+/// Puts journaled transactions (after a restart, or from blocks an L2 reorg dropped) back into
+/// the pool, validated against the current state. Those that no longer fit are forgotten, also
+/// in the journal. Returns how many were admitted and forgotten.
+async fn readmit<S: ChainStore>(
+    chain: &Chain<S>,
+    pool: &Mutex<Mempool>,
+    transactions: Vec<StoredTransaction>,
+) -> Result<(usize, usize), NodeError> {
     let state = chain.state();
     let state = state.read().await;
     let mut pool = pool.lock().await;
     let mut stale = Vec::new();
-    for stored in journaled {
+    let mut admitted = 0;
+    for stored in transactions {
         let decoded = TxEnvelope::decode_2718(&mut stored.raw.as_ref())
             .ok()
             .filter(|envelope| envelope.recover_signer().ok() == Some(stored.sender));
@@ -204,17 +217,54 @@ async fn restore_journal<S: ChainStore>(
             raw: stored.raw,
             arrival: 0,
         };
-        if pool.insert(pooled, nonce, balance).is_err() {
-            stale.push(stored.hash);
+        match pool.insert(pooled, nonce, balance) {
+            Ok(_) => admitted += 1,
+            Err(PoolError::AlreadyKnown) => {}
+            Err(_) => stale.push(stored.hash),
         }
     }
-    tracing::info!(
-        restored = pool.len(),
-        forgotten = stale.len(),
-        "pool journal reloaded"
-    );
+    drop(pool);
+    drop(state);
+    let forgotten = stale.len();
     chain.store().remove_pending_transactions(&stale).await?;
-    Ok(())
+    Ok((admitted, forgotten))
+}
+
+/// The newest block at or above the safe head whose L1 origin is still canonical: where the
+/// chain goes back to when L1 reorged the head's origin away.
+async fn last_on_canonical_l1<S: ChainStore>(
+    chain: &Chain<S>,
+    selector: &mut Option<Box<dyn OriginSelector>>,
+) -> Result<u64, NodeError> {
+    let safe = chain
+        .store()
+        .head(HeadKind::Safe)
+        .await?
+        .map_or(0, |head| head.number);
+    let mut number = chain.state().read().await.head.header.number;
+    while number > safe {
+        let block = chain
+            .store()
+            .block(number)
+            .await?
+            .ok_or(StoreError::UnknownBlock(number))?;
+        let Some(origins) = selector.take() else {
+            break;
+        };
+        let origin = block.l1_origin;
+        let (origins, canonical) = tokio::task::spawn_blocking(move || {
+            let canonical = origins.is_canonical(origin);
+            (origins, canonical)
+        })
+        .await
+        .map_err(|error| NodeError::Io(std::io::Error::other(error)))?;
+        *selector = Some(origins);
+        if canonical != Some(false) {
+            break;
+        }
+        number -= 1;
+    }
+    Ok(number)
 }
 
 /// Opens the chain in `store` (writing `genesis` if it is empty) and starts the block producer
@@ -294,6 +344,23 @@ pub async fn start<S: ChainStore>(
         }));
     }
 
+    // Transactions of blocks an L2 reorg dropped go back into the pool (the journal has them).
+    let (to_pool, mut returned) = tokio::sync::mpsc::unbounded_channel::<Vec<StoredTransaction>>();
+    if !replica {
+        let chain = chain.clone();
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some(transactions) = returned.recv().await {
+                let (admitted, forgotten) = readmit(&chain, &pool, transactions).await?;
+                tracing::info!(
+                    admitted,
+                    forgotten,
+                    "transactions of replaced blocks are pending again"
+                );
+            }
+            Ok(())
+        }));
+    }
     if let Some(deriver) = derivation {
         let mode = if replica {
             FollowMode::Replica
@@ -303,8 +370,9 @@ pub async fn start<S: ChainStore>(
         let chain = chain.clone();
         let stop = shutdown.subscribe();
         let failed = shutdown.clone();
+        let to_pool = (!replica).then(|| to_pool.clone());
         tasks.push(tokio::spawn(async move {
-            let result = follow(chain, deriver, mode, block_time, stop).await;
+            let result = follow(chain, deriver, mode, block_time, stop, to_pool).await;
             if let Err(error) = &result {
                 tracing::error!(%error, "derivation failed; stopping");
                 let _ = failed.send(true);
@@ -352,6 +420,17 @@ pub async fn start<S: ChainStore>(
             origins = Some(selector);
             let origin = match origin {
                 Ok(origin) => origin,
+                Err(OriginError::Reorged { origin }) => {
+                    // L1 dropped the head's origin: so must the chain. Its user transactions
+                    // go back to the pool and are sequenced again on the canonical L1.
+                    let to = last_on_canonical_l1(&chain, &mut origins).await?;
+                    if to < head.header.number {
+                        tracing::warn!(?origin, back_to = to, "L1 reorged the head's origin away");
+                        let transactions = chain.rewind(to, Rewound::ReturnToPool).await?;
+                        let _ = to_pool.send(transactions);
+                    }
+                    continue;
+                }
                 Err(error) => {
                     tracing::error!(%error, "no L1 origin for the next block; retrying");
                     tokio::time::sleep(block_time).await;
@@ -385,6 +464,10 @@ pub async fn start<S: ChainStore>(
             let building = std::time::Instant::now();
             let sealed = match chain.seal_next(&attributes, candidates).await {
                 Ok(sealed) => sealed,
+                Err(ChainError::HeadMoved { .. }) => {
+                    // Derivation replaced the head while this block was built: build again.
+                    continue;
+                }
                 Err(error) => {
                     // Never serve a chain that stopped advancing: take the RPC server down too.
                     tracing::error!(%error, "block production failed; stopping");

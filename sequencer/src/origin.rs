@@ -44,6 +44,9 @@ pub enum OriginError {
 pub trait OriginSelector: Send + 'static {
     /// The origin of the block after `parent`, whose time is `timestamp_ms`.
     fn select(&mut self, parent: &L2BlockInfo, timestamp_ms: u64) -> Result<Origin, OriginError>;
+
+    /// Whether `origin` is still on the canonical L1 chain (`None`: L1 cannot tell now).
+    fn is_canonical(&self, origin: BlockId) -> Option<bool>;
 }
 
 /// Development mode without L1: every block takes the genesis L1 block as origin, so blocks have
@@ -80,6 +83,10 @@ impl OriginSelector for FixedOrigin {
             sequence_number: parent.sequence_number.saturating_add(1),
             include_transactions: true,
         })
+    }
+
+    fn is_canonical(&self, _origin: BlockId) -> Option<bool> {
+        Some(true)
     }
 }
 
@@ -198,5 +205,13 @@ impl<L: L1Source + Send + Sync + 'static> OriginSelector for L1Origins<L> {
             sequence_number: parent.sequence_number.saturating_add(1),
             include_transactions: within_drift,
         })
+    }
+
+    fn is_canonical(&self, origin: BlockId) -> Option<bool> {
+        match self.l1.block_by_number(origin.number) {
+            Ok(Some(info)) => Some(info.hash == origin.hash),
+            Ok(None) => Some(false),
+            Err(_) => None,
+        }
     }
 }

@@ -13,7 +13,7 @@ use parallax_state::{
     store::{
         load_world_state, BlockCommit, BlockRef, ChainStore, DisputeGameRecord, HeadKind,
         HistoricalState, L1Origin, L1Transaction, L1TxStatus, LogFilter, PostedFrame, Proposal,
-        SqlStore, StoreError,
+        Rewound, SqlStore, StoreError,
     },
 };
 use rand::Rng;
@@ -382,14 +382,33 @@ async fn heads_move_only_where_allowed_and_rewinds_drop_unsafe_blocks() {
             )
             .await));
         assert!(bad(store.set_head(HeadKind::Unsafe, at(4)).await));
-        assert!(bad(store.rewind_unsafe(at(2)).await), "below the safe head");
+        assert!(
+            bad(store.rewind_unsafe(at(2), Rewound::Forget).await.map(drop)),
+            "below the safe head"
+        );
         assert_eq!(store.head(HeadKind::Safe).await.unwrap(), Some(at(3)));
         assert_eq!(store.head(HeadKind::Finalized).await.unwrap(), Some(at(2)));
 
         let dropped = chain.blocks[5].transactions[0].hash;
-        store.rewind_unsafe(at(4)).await.unwrap();
+        let returned = store
+            .rewind_unsafe(at(4), Rewound::ReturnToPool)
+            .await
+            .unwrap();
         assert_eq!(store.head(HeadKind::Unsafe).await.unwrap(), Some(at(4)));
         assert_eq!(store.block(5).await.unwrap(), None);
+        // Block 5's user transactions went back to the pool journal, ahead of what was pending.
+        let expected: Vec<_> = chain.blocks[5]
+            .transactions
+            .iter()
+            .filter(|tx| tx.raw.first() != Some(&0x7e))
+            .cloned()
+            .collect();
+        assert_eq!(expected.len(), chain.blocks[5].transactions.len() - 1);
+        assert_eq!(returned, expected, "{}", test.name);
+        assert_eq!(
+            store.pending_transactions().await.unwrap()[..expected.len()],
+            expected[..]
+        );
         assert_eq!(store.transaction(dropped).await.unwrap(), None);
         let everything = LogFilter {
             from_block: 0,
@@ -453,6 +472,7 @@ async fn service_records_round_trip() {
             da: "blobs".into(),
             l1_tx_hash: B256::repeat_byte(4),
             l1_block: None,
+            last_block_hash: Some(B256::repeat_byte(20)),
         };
         store.put_frame(&frame).await.unwrap();
         frame.l1_block = Some(123);
@@ -523,6 +543,7 @@ async fn the_l1_transaction_journal_commits_with_its_frames_and_finishes_intents
                 da: "calldata".into(),
                 l1_tx_hash: first.intent,
                 l1_block: None,
+                last_block_hash: None,
             })
             .collect();
         store
@@ -699,7 +720,7 @@ async fn a_database_from_a_newer_schema_is_refused() {
                 error,
                 StoreError::NewerSchema {
                     found: 99990101000000,
-                    supported: 3
+                    supported: 4
                 }
             ),
             "{}: {error}",

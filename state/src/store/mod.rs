@@ -182,6 +182,10 @@ pub struct PostedFrame {
     pub l1_tx_hash: B256,
     /// L1 block that included it, once included.
     pub l1_block: Option<u64>,
+    /// Hash of `last_block` when it was posted: after an L2 reorg the batcher posts again from
+    /// the newest channel whose last block is still in the chain. `None` for frames journaled
+    /// before it was recorded (taken as still valid).
+    pub last_block_hash: Option<B256>,
 }
 
 /// Where an attempt in the L1 transaction journal stands.
@@ -360,6 +364,15 @@ pub enum StoreError {
 
 impl revm::database_interface::DBErrorMarker for StoreError {}
 
+/// What happens to the transactions of blocks an L2 reorg drops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rewound {
+    /// They are forgotten (a replica: L1 is its only source of transactions).
+    Forget,
+    /// They go back into the pool journal (a sequencer: they were acknowledged to users).
+    ReturnToPool,
+}
+
 /// Durable chain data shared by the sequencer, replicas, batcher, proposer and challenger.
 ///
 /// Implementations are cheap to clone handles to a connection pool.
@@ -371,8 +384,16 @@ pub trait ChainStore: Clone + Send + Sync + 'static {
         commit: BlockCommit<'_>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Drops unsafe blocks above `to` (an L2 reorg) and moves the unsafe head back to it.
-    fn rewind_unsafe(&self, to: BlockRef) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Drops unsafe blocks above `to` (an L2 reorg) and moves the unsafe head back to it. With
+    /// [`Rewound::ReturnToPool`], the dropped blocks' user transactions (not deposits, which L1
+    /// re-creates) go back into the pool journal in the same database transaction, so a
+    /// transaction the sequencer acknowledged survives the reorg and a crash right after it. Returns
+    /// the transactions returned to the journal, in block order.
+    fn rewind_unsafe(
+        &self,
+        to: BlockRef,
+        rewound: Rewound,
+    ) -> impl Future<Output = Result<Vec<StoredTransaction>, StoreError>> + Send;
 
     /// Moves the safe or finalized head (never beyond the unsafe head, never to an unknown block).
     fn set_head(

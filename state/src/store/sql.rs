@@ -20,10 +20,11 @@ use sqlx::{
 
 use super::{
     BlockCommit, BlockRef, ChainStore, DisputeGameRecord, HeadKind, L1Origin, L1Transaction,
-    L1TxStatus, LogFilter, LogRecord, PostedFrame, Proposal, PruneStats, StoreError, StoredBlock,
-    StoredHeader, StoredReceipt, StoredTransaction, TxLocation,
+    L1TxStatus, LogFilter, LogRecord, PostedFrame, Proposal, PruneStats, Rewound, StoreError,
+    StoredBlock, StoredHeader, StoredReceipt, StoredTransaction, TxLocation,
 };
 use crate::node::{account_node_refs, child_hashes, verify_node_hash};
+use parallax_protocol::deposit::DEPOSIT_TX_TYPE;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
@@ -121,6 +122,9 @@ trait Columns {
     }
     fn b256(&self, index: usize) -> Result<B256, StoreError> {
         to_b256(&self.bytes(index)?)
+    }
+    fn opt_b256(&self, index: usize) -> Result<Option<B256>, StoreError> {
+        self.opt_bytes(index)?.as_deref().map(to_b256).transpose()
     }
     fn address(&self, index: usize) -> Result<Address, StoreError> {
         let bytes = self.bytes(index)?;
@@ -225,6 +229,7 @@ fn frame_row(row: &impl Columns) -> Result<PostedFrame, StoreError> {
         da: row.text(4)?,
         l1_tx_hash: row.b256(5)?,
         l1_block: row.opt_int(6)?.map(|block| block as u64),
+        last_block_hash: row.opt_b256(7)?,
     })
 }
 
@@ -533,7 +538,11 @@ impl ChainStore for SqlStore {
         })
     }
 
-    async fn rewind_unsafe(&self, to: BlockRef) -> Result<(), StoreError> {
+    async fn rewind_unsafe(
+        &self,
+        to: BlockRef,
+        rewound: Rewound,
+    ) -> Result<Vec<StoredTransaction>, StoreError> {
         let number = int(to.number)?;
         let bad = |reason| StoreError::BadHead {
             kind: HeadKind::Unsafe,
@@ -558,6 +567,43 @@ impl ChainStore for SqlStore {
                     return Err(bad("below the safe head"));
                 }
             }
+            let mut returned = Vec::new();
+            if rewound == Rewound::ReturnToPool {
+                let rows = sqlx::query(
+                    "SELECT hash, sender, raw FROM transactions WHERE block_number > $1 \
+                     ORDER BY block_number, tx_index",
+                )
+                .bind(number)
+                .fetch_all(&mut *tx)
+                .await?;
+                for row in &rows {
+                    let transaction = StoredTransaction {
+                        hash: row.b256(0)?,
+                        sender: row.address(1)?,
+                        raw: Bytes::from(row.bytes(2)?),
+                    };
+                    if transaction.raw.first() != Some(&DEPOSIT_TX_TYPE) {
+                        returned.push(transaction);
+                    }
+                }
+                // Ahead of everything pending: these were acknowledged first.
+                let first: i64 = sqlx::query("SELECT COALESCE(MIN(arrival), 0) FROM pending_transactions")
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .int(0)?;
+                let start = first - returned.len() as i64 - 1;
+                for (chunk_index, chunk) in returned.chunks(CHUNK).enumerate() {
+                    let mut insert = QueryBuilder::new("INSERT INTO pending_transactions (hash, sender, raw, arrival) ");
+                    insert.push_values(chunk.iter().enumerate(), |mut row, (index, transaction)| {
+                        row.push_bind(transaction.hash.as_slice())
+                            .push_bind(transaction.sender.as_slice())
+                            .push_bind(transaction.raw.as_ref())
+                            .push_bind(start + (chunk_index * CHUNK + index) as i64);
+                    });
+                    insert.push(" ON CONFLICT (hash) DO NOTHING");
+                    insert.build().execute(&mut *tx).await?;
+                }
+            }
             for delete in [
                 "DELETE FROM logs WHERE block_number > $1",
                 "DELETE FROM receipts WHERE block_number > $1",
@@ -572,7 +618,7 @@ impl ChainStore for SqlStore {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
-            Ok(())
+            Ok(returned)
         })
     }
 
@@ -916,7 +962,7 @@ impl ChainStore for SqlStore {
         on_pool!(self, pool => {
             sqlx::query(
                 "INSERT INTO posted_frames (channel_id, frame_number, first_block, last_block, da, \
-                 l1_tx_hash, l1_block) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 l1_tx_hash, l1_block, last_block_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                  ON CONFLICT (channel_id, frame_number) DO UPDATE SET da = excluded.da, \
                  l1_tx_hash = excluded.l1_tx_hash, l1_block = excluded.l1_block",
             )
@@ -927,6 +973,7 @@ impl ChainStore for SqlStore {
             .bind(frame.da.as_str())
             .bind(frame.l1_tx_hash.as_slice())
             .bind(l1_block)
+            .bind(frame.last_block_hash.map(|hash| hash.to_vec()))
             .execute(pool)
             .await?;
             Ok(())
@@ -936,7 +983,8 @@ impl ChainStore for SqlStore {
     async fn frames_after(&self, block: u64) -> Result<Vec<PostedFrame>, StoreError> {
         on_pool!(self, pool => {
             sqlx::query(
-                "SELECT channel_id, frame_number, first_block, last_block, da, l1_tx_hash, l1_block \
+                "SELECT channel_id, frame_number, first_block, last_block, da, l1_tx_hash, l1_block, \
+                 last_block_hash \
                  FROM posted_frames WHERE last_block > $1 ORDER BY first_block, channel_id, frame_number",
             )
             .bind(int(block)?)
@@ -962,7 +1010,8 @@ impl ChainStore for SqlStore {
     async fn unconfirmed_frames(&self) -> Result<Vec<PostedFrame>, StoreError> {
         on_pool!(self, pool => {
             sqlx::query(
-                "SELECT channel_id, frame_number, first_block, last_block, da, l1_tx_hash, l1_block \
+                "SELECT channel_id, frame_number, first_block, last_block, da, l1_tx_hash, l1_block, \
+                 last_block_hash \
                  FROM posted_frames WHERE l1_block IS NULL ORDER BY first_block, channel_id, frame_number",
             )
             .fetch_all(pool)
@@ -1019,7 +1068,7 @@ impl ChainStore for SqlStore {
             for frame in frames {
                 sqlx::query(
                     "INSERT INTO posted_frames (channel_id, frame_number, first_block, last_block, da, \
-                     l1_tx_hash, l1_block) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     l1_tx_hash, l1_block, last_block_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                      ON CONFLICT (channel_id, frame_number) DO UPDATE SET da = excluded.da, \
                      l1_tx_hash = excluded.l1_tx_hash, l1_block = excluded.l1_block",
                 )
@@ -1030,6 +1079,7 @@ impl ChainStore for SqlStore {
                 .bind(frame.da.as_str())
                 .bind(frame.l1_tx_hash.as_slice())
                 .bind(frame.l1_block.map(int).transpose()?)
+                .bind(frame.last_block_hash.map(|hash| hash.to_vec()))
                 .execute(&mut *tx)
                 .await?;
             }

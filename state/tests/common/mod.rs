@@ -173,7 +173,11 @@ impl ChainBuilder {
             let raw: Vec<u8> = (0..self.rng.random_range(1..120))
                 .map(|_| self.rng.random())
                 .collect();
+            // The first transaction of a block stands for its deposit (type 0x7E), which a
+            // rewind must not return to the pool.
+            let kind: &[u8] = if index == 0 { &[0x7e] } else { &[] };
             let raw = [
+                kind,
                 &number.to_be_bytes()[..],
                 &(index as u32).to_be_bytes(),
                 &raw,
