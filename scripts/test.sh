@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test of the project: the Solidity contracts (forge, and a deployment on anvil), the
 # Rust workspace, with the chain store tested on SQLite and on a throwaway PostgreSQL server, and
-# the wallet/tool compatibility suites (Foundry, viem, web3.py against a dev sequencer).
+# the wallet/tool compatibility suites (Foundry, viem, web3.py against a dev sequencer), then the
+# user journey (scripts/journey/run.sh) on a full devnet for each DA backend.
 # Installs what is missing: the pinned forge/anvil/cast/solc-js from npm (into contracts/), viem
-# (into scripts/compat/js/) and web3.py (into a venv in scripts/compat/python/), and Debian's
-# postgresql when no server is installed. Set PARALLAX_TEST_POSTGRES_URL to use your
-# own server instead, or PARALLAX_SKIP_POSTGRES=1 to test SQLite only.
+# (into scripts/compat/js/ and scripts/journey/) and web3.py (into a venv in
+# scripts/compat/python/), and Debian's postgresql when no server is installed. Set
+# PARALLAX_TEST_POSTGRES_URL to use your own server instead, or PARALLAX_SKIP_POSTGRES=1 to test
+# SQLite only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
@@ -38,4 +40,7 @@ step "compatibility: foundry, viem, web3.py against a dev sequencer"
 bin="${CARGO_TARGET_DIR:-target}/debug/parallax"
 if [ -x "$bin" ]; then export PARALLAX_BIN="$(cd "$(dirname "$bin")" && pwd)/parallax"; fi
 scripts/compat/run.sh
+
+step "user journey on a devnet, once per DA backend (deposit, L2 transfers, ERC-20, withdrawal)"
+scripts/journey/run.sh
 step "all tests passed"

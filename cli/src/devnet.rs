@@ -17,6 +17,7 @@ use std::{
 
 use alloy::{
     network::EthereumWallet,
+    primitives::U256,
     providers::{Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
@@ -63,6 +64,11 @@ pub struct DevnetArgs {
     /// L1 block time in seconds.
     #[arg(long, default_value_t = 2)]
     pub l1_block_time: u64,
+    /// Seconds an output proposal can be challenged before it (and withdrawals proven against
+    /// it) may finalize (default: `challengeWindow` of `contracts/deploy/devnet.json`). Applies
+    /// to a fresh deployment only; a resumed devnet keeps the window it was deployed with.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=u64::from(u32::MAX)))]
+    pub challenge_window: Option<u64>,
     /// The anvil binary (default: contracts/node_modules, installed with npm if missing).
     #[arg(long, env = "PARALLAX_ANVIL")]
     pub anvil: Option<PathBuf>,
@@ -173,11 +179,16 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
         serde_json::from_str(&std::fs::read_to_string(&rollup_file)?)?
     } else {
         step(3, STEPS, "deploying the settlement contracts");
-        let config: DeployConfig = serde_json::from_str(DEPLOY_CONFIG)?;
+        let mut config: DeployConfig = serde_json::from_str(DEPLOY_CONFIG)?;
+        // The oracle times proposals by the L2 block time (a block may be proposed once its
+        // timestamp has passed on L1), so it must be the one the nodes run.
+        config.l2_block_time_ms = U256::from(args.block_time);
+        if let Some(window) = args.challenge_window {
+            config.challenge_window = U256::from(window);
+        }
         let deployment = deploy(&l1, &config).await?;
         let anchor = deployment.genesis_anchor(&l1).await?;
-        let mut rollup = deployment.rollup_config(&config, 901, anchor);
-        rollup.block_time_ms = args.block_time;
+        let rollup = deployment.rollup_config(&config, 901, anchor);
         std::fs::write(&deployment_file, serde_json::to_string_pretty(&deployment)?)?;
         std::fs::write(&rollup_file, serde_json::to_string_pretty(&rollup)?)?;
         rollup
