@@ -274,7 +274,7 @@ pub fn run(args: &SoakArgs) -> eyre::Result<SoakReport> {
     if args.min_fault_interval == 0 || args.min_fault_interval > args.max_fault_interval {
         bail!("need 0 < --min-fault-interval <= --max-fault-interval");
     }
-    if !(args.rate > 0.0) {
+    if args.rate.is_nan() || args.rate <= 0.0 {
         bail!("--rate must be positive");
     }
     let seed = args.seed.unwrap_or_else(|| {
@@ -444,8 +444,8 @@ async fn soak_on(
     let accounts = dev_accounts()?;
     let interval = Duration::from_secs_f64(args.senders as f64 / args.rate);
     let mut senders = Vec::new();
-    for index in 0..args.senders as usize {
-        let key = PrivateKeySigner::from_bytes(&accounts[index].private_key)?;
+    for (index, account) in accounts.iter().take(args.senders as usize).enumerate() {
+        let key = PrivateKeySigner::from_bytes(&account.private_key)?;
         let sender = Sender {
             index,
             key,
