@@ -158,7 +158,8 @@ async fn run_async(args: &DevnetArgs) -> eyre::Result<()> {
     let anvil_path = find_anvil(args.anvil.clone())?;
 
     step(2, STEPS, "starting L1 (anvil)");
-    let mut anvil = Anvil::start(&anvil_path, args, &args.datadir).await?;
+    let mut anvil =
+        Anvil::start(&anvil_path, args.l1_port, args.l1_block_time, &args.datadir).await?;
     let result = run_nodes(args, &anvil).await;
     anvil.child.stop().await;
     result
@@ -166,34 +167,26 @@ async fn run_async(args: &DevnetArgs) -> eyre::Result<()> {
 
 async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
     let l1_url = anvil.url();
-    let deployer: PrivateKeySigner = dev_key(0)?;
-    let l1 = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(deployer))
-        .connect_http(l1_url.parse()?);
-    let l1_chain_id = l1.get_chain_id().await?;
+    let l1_chain_id = ProviderBuilder::new()
+        .connect_http(l1_url.parse()?)
+        .get_chain_id()
+        .await?;
 
-    let deployment_file = args.datadir.join("deployment.json");
-    let rollup_file = args.datadir.join("rollup.json");
-    let rollup: RollupConfig = if rollup_file.exists() {
+    let rollup_file = DeployedRollup::rollup_file(&args.datadir);
+    if rollup_file.exists() {
         step(3, STEPS, "contracts already deployed (resuming)");
-        serde_json::from_str(&std::fs::read_to_string(&rollup_file)?)?
     } else {
         step(3, STEPS, "deploying the settlement contracts");
-        let mut config: DeployConfig = serde_json::from_str(DEPLOY_CONFIG)?;
-        // The oracle times proposals by the L2 block time (a block may be proposed once its
-        // timestamp has passed on L1), so it must be the one the nodes run.
-        config.l2_block_time_ms = U256::from(args.block_time);
-        if let Some(window) = args.challenge_window {
-            config.challenge_window = U256::from(window);
-        }
-        let deployment = deploy(&l1, &config).await?;
-        let anchor = deployment.genesis_anchor(&l1).await?;
-        let rollup = deployment.rollup_config(&config, 901, anchor);
-        std::fs::write(&deployment_file, serde_json::to_string_pretty(&deployment)?)?;
-        std::fs::write(&rollup_file, serde_json::to_string_pretty(&rollup)?)?;
-        rollup
-    };
-    let deployment: Deployment = serde_json::from_str(&std::fs::read_to_string(&deployment_file)?)?;
+    }
+    let DeployedRollup {
+        rollup, deployment, ..
+    } = DeployedRollup::deploy_or_resume(
+        &l1_url,
+        &args.datadir,
+        args.block_time,
+        args.challenge_window,
+    )
+    .await?;
 
     step(4, STEPS, "starting the sequencer and a replica");
     let localhost = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -329,6 +322,60 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
     Ok(())
 }
 
+/// The settlement contracts on a devnet's L1 and the rollup they settle, as `deployment.json`
+/// and `rollup.json` in its data directory record them (shared by `parallax devnet` and
+/// `parallax soak`).
+pub(crate) struct DeployedRollup {
+    /// The rollup configuration every node of the devnet uses.
+    pub(crate) rollup: RollupConfig,
+    /// The contract addresses.
+    pub(crate) deployment: Deployment,
+    /// `rollup.json`, for the child processes' `--rollup-config`.
+    pub(crate) rollup_file: PathBuf,
+}
+
+impl DeployedRollup {
+    /// Where `datadir`'s rollup configuration lives (it exists once the contracts are deployed).
+    pub(crate) fn rollup_file(datadir: &Path) -> PathBuf {
+        datadir.join("rollup.json")
+    }
+
+    /// Deploys the contracts from the devnet configuration with dev account 0 on the L1 at
+    /// `l1_url` (L2 blocks of `block_time_ms`), or reads back the deployment an earlier run
+    /// recorded in `datadir`.
+    pub(crate) async fn deploy_or_resume(
+        l1_url: &str,
+        datadir: &Path,
+        block_time_ms: u64,
+        challenge_window: Option<u64>,
+    ) -> eyre::Result<Self> {
+        let deployment_file = datadir.join("deployment.json");
+        let rollup_file = Self::rollup_file(datadir);
+        if !rollup_file.exists() {
+            let l1 = ProviderBuilder::new()
+                .wallet(EthereumWallet::from(dev_key(0)?))
+                .connect_http(l1_url.parse()?);
+            let mut config: DeployConfig = serde_json::from_str(DEPLOY_CONFIG)?;
+            // The oracle times proposals by the L2 block time (a block may be proposed once its
+            // timestamp has passed on L1), so it must be the one the nodes run.
+            config.l2_block_time_ms = U256::from(block_time_ms);
+            if let Some(window) = challenge_window {
+                config.challenge_window = U256::from(window);
+            }
+            let deployment = deploy(&l1, &config).await?;
+            let anchor = deployment.genesis_anchor(&l1).await?;
+            let rollup = deployment.rollup_config(&config, 901, anchor);
+            std::fs::write(&deployment_file, serde_json::to_string_pretty(&deployment)?)?;
+            std::fs::write(&rollup_file, serde_json::to_string_pretty(&rollup)?)?;
+        }
+        Ok(Self {
+            rollup: serde_json::from_str(&std::fs::read_to_string(&rollup_file)?)?,
+            deployment: serde_json::from_str(&std::fs::read_to_string(&deployment_file)?)?,
+            rollup_file,
+        })
+    }
+}
+
 fn print_summary(info: &DevnetInfo, datadir: &Path) {
     println!();
     println!("Parallax devnet is up");
@@ -377,7 +424,7 @@ fn print_summary(info: &DevnetInfo, datadir: &Path) {
     println!("Ctrl-C stops it; run again with the same --datadir to resume.");
 }
 
-fn dev_key(index: usize) -> eyre::Result<PrivateKeySigner> {
+pub(crate) fn dev_key(index: usize) -> eyre::Result<PrivateKeySigner> {
     let account = dev_accounts()?
         .into_iter()
         .nth(index)
@@ -409,7 +456,7 @@ async fn start_node(
 
 /// The anvil binary: the given one, the project's npm install, or `anvil` on the PATH; installs
 /// the project's pinned version with npm when none is found.
-fn find_anvil(given: Option<PathBuf>) -> eyre::Result<PathBuf> {
+pub(crate) fn find_anvil(given: Option<PathBuf>) -> eyre::Result<PathBuf> {
     if let Some(path) = given {
         return Ok(path);
     }
@@ -442,13 +489,33 @@ fn find_anvil(given: Option<PathBuf>) -> eyre::Result<PathBuf> {
 
 /// A child process of the devnet, stopped with SIGINT (so anvil saves its state and the batcher
 /// finishes its step), killed if it hangs.
-struct Child {
+pub(crate) struct Child {
     child: tokio::process::Child,
 }
 
 impl Child {
-    fn spawn(mut command: tokio::process::Command, log: &Path) -> eyre::Result<Self> {
-        let log = std::fs::File::create(log)?;
+    /// Starts `command` with its output in a new file `log`.
+    pub(crate) fn spawn(command: tokio::process::Command, log: &Path) -> eyre::Result<Self> {
+        Self::spawn_logging(command, std::fs::File::create(log)?)
+    }
+
+    /// Starts `command` with its output appended to `log` (a restarted process keeps the log of
+    /// its earlier lives).
+    pub(crate) fn spawn_appending(
+        command: tokio::process::Command,
+        log: &Path,
+    ) -> eyre::Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)?;
+        Self::spawn_logging(command, file)
+    }
+
+    fn spawn_logging(
+        mut command: tokio::process::Command,
+        log: std::fs::File,
+    ) -> eyre::Result<Self> {
         let child = command
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))
@@ -457,7 +524,18 @@ impl Child {
         Ok(Self { child })
     }
 
-    async fn stop(&mut self) {
+    /// SIGKILL: the process gets no chance to clean up (a crash), and is reaped.
+    pub(crate) async fn kill(&mut self) {
+        let _ = self.child.kill().await;
+    }
+
+    /// Whether the process has exited (and how), without waiting.
+    pub(crate) fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Stops the process with SIGINT, SIGKILL after 10 s.
+    pub(crate) async fn stop(&mut self) {
         if let Some(pid) = self.child.id() {
             let _ = std::process::Command::new("kill")
                 .args(["-INT", &pid.to_string()])
@@ -476,8 +554,31 @@ impl Child {
 /// process, as in production. The devnet's operator keys (anvil accounts 3 and 4, the batcher
 /// and proposer `contracts/deploy/devnet.json` names) are passed as files, never as arguments.
 async fn start_batcher(args: &DevnetArgs, l1_url: &str, rollup_file: &Path) -> eyre::Result<Child> {
-    let batcher_key = key_file(&args.datadir, "batcher.key", 3)?;
-    let proposer_key = key_file(&args.datadir, "proposer.key", 4)?;
+    let mut command = batcher_command(
+        &args.datadir,
+        l1_url,
+        rollup_file,
+        &args.da,
+        args.batcher_metrics_port,
+    )?;
+    if args.malicious_proposer {
+        command.args(["--malicious-proposer-from", "1"]);
+    }
+    Child::spawn(command, &args.datadir.join("batcher.log"))
+}
+
+/// The devnet's `parallax batcher --proposer` command line (this binary) for the sequencer
+/// under `datadir/sequencer`, posting to `da`, with the operator keys written as files into
+/// `datadir`; metrics on `metrics_port` (0: none).
+pub(crate) fn batcher_command(
+    datadir: &Path,
+    l1_url: &str,
+    rollup_file: &Path,
+    da: &str,
+    metrics_port: u16,
+) -> eyre::Result<tokio::process::Command> {
+    let batcher_key = key_file(datadir, "batcher.key", 3)?;
+    let proposer_key = key_file(datadir, "proposer.key", 4)?;
     let mut command = tokio::process::Command::new(std::env::current_exe()?);
     command
         .arg("batcher")
@@ -485,20 +586,17 @@ async fn start_batcher(args: &DevnetArgs, l1_url: &str, rollup_file: &Path) -> e
         .arg("--rollup-config")
         .arg(rollup_file)
         .arg("--datadir")
-        .arg(args.datadir.join("sequencer"))
+        .arg(datadir.join("sequencer"))
         .arg("--batcher-key")
         .arg(format!("@{}", batcher_key.display()))
-        .args(["--da", &args.da, "--proposer"])
+        .args(["--da", da, "--proposer"])
         .arg("--proposer-key")
         .arg(format!("@{}", proposer_key.display()))
         .args(["--l1-confirmations", "1", "--poll-interval-ms", "500"])
         .args(["--max-channel-duration", "4"])
-        .args(["--metrics-port", &args.batcher_metrics_port.to_string()])
+        .args(["--metrics-port", &metrics_port.to_string()])
         .env_remove("PARALLAX_CONFIG");
-    if args.malicious_proposer {
-        command.args(["--malicious-proposer-from", "1"]);
-    }
-    Child::spawn(command, &args.datadir.join("batcher.log"))
+    Ok(command)
 }
 
 /// `parallax challenger` (this binary): its own replica under `challenger/`, deriving from L1
@@ -543,21 +641,28 @@ fn key_file(datadir: &Path, name: &str, index: usize) -> eyre::Result<PathBuf> {
 }
 
 /// anvil, saving its state on exit.
-struct Anvil {
-    child: Child,
+pub(crate) struct Anvil {
+    pub(crate) child: Child,
     port: u16,
 }
 
 impl Anvil {
-    async fn start(binary: &Path, args: &DevnetArgs, datadir: &Path) -> eyre::Result<Self> {
+    /// Starts `binary` on `port` with `block_time`-second blocks (Cancun, state saved to and
+    /// resumed from `datadir/l1-state.json`) and waits until it answers.
+    pub(crate) async fn start(
+        binary: &Path,
+        port: u16,
+        block_time: u64,
+        datadir: &Path,
+    ) -> eyre::Result<Self> {
         let state = datadir.join("l1-state.json");
         let mut command = tokio::process::Command::new(binary);
         command
             .args([
                 "--port",
-                &args.l1_port.to_string(),
+                &port.to_string(),
                 "--block-time",
-                &args.l1_block_time.to_string(),
+                &block_time.to_string(),
                 "--hardfork",
                 "cancun",
                 "--slots-in-an-epoch",
@@ -567,10 +672,7 @@ impl Anvil {
             .arg(&state);
         let child = Child::spawn(command, &datadir.join("anvil.log"))
             .wrap_err_with(|| format!("starting {}", binary.display()))?;
-        let anvil = Self {
-            child,
-            port: args.l1_port,
-        };
+        let anvil = Self { child, port };
         let provider = ProviderBuilder::new().connect_http(anvil.url().parse()?);
         for _ in 0..100 {
             if provider.get_block_number().await.is_ok() {
@@ -578,13 +680,11 @@ impl Anvil {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        bail!(
-            "anvil did not answer on port {} (see anvil.log)",
-            args.l1_port
-        )
+        bail!("anvil did not answer on port {port} (see anvil.log)")
     }
 
-    fn url(&self) -> String {
+    /// Its JSON-RPC URL.
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 }

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod config_file;
 pub mod devnet;
 pub mod ethtest;
+pub mod soak;
 
 /// Resolves on Ctrl-C or SIGTERM (what systemd and docker send), so services shut down cleanly
 /// either way.

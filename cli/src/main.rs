@@ -38,6 +38,10 @@ enum Command {
     Challenger(challenger_cmd::ChallengerArgs),
     /// The whole rollup on this machine: anvil as L1, the contracts, a sequencer and a replica.
     Devnet(parallax_cli::devnet::DevnetArgs),
+    /// Soak test on loopback: sustained transfer load while the sequencer and the batcher are
+    /// SIGKILLed and restarted at random moments; then checks that no accepted transaction was
+    /// lost, the replica agrees and every block is on L1 exactly once. Non-zero exit on failure.
+    Soak(parallax_cli::soak::SoakArgs),
 }
 
 #[derive(Debug, Args)]
@@ -182,6 +186,19 @@ fn main() -> eyre::Result<ExitCode> {
             init_tracing();
             parallax_cli::devnet::run(&args)?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Soak(args) => {
+            let report = parallax_cli::soak::run(&args)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.to_text());
+            }
+            Ok(if report.passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Db(DbCommand::Migrate { database_url }) => {
             let runtime = tokio::runtime::Builder::new_current_thread()

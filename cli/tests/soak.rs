@@ -1,0 +1,47 @@
+//! The short soak (CI variant of `parallax soak`): 60 s of transfer load through the real binary
+//! on loopback, with the sequencer and the batcher SIGKILLed and restarted on a fixed seed's
+//! schedule. Every check of the soak must pass: no accepted transaction lost, the replica equal
+//! to the sequencer up to the safe head, every block's batch on L1 exactly once.
+
+use std::process::Command;
+
+#[test]
+fn short_soak_survives_sigkills_of_sequencer_and_batcher() {
+    let Some(anvil) = parallax_contracts::anvil_for_tests() else {
+        return;
+    };
+    let datadir = tempfile::tempdir().expect("temporary directory");
+    let output = Command::new(env!("CARGO_BIN_EXE_parallax"))
+        .args(["soak", "--duration", "60s", "--seed", "7", "--rate", "30"])
+        .args(["--min-fault-interval", "8", "--max-fault-interval", "16"])
+        .args(["--settle-timeout", "120", "--json"])
+        .arg("--datadir")
+        .arg(datadir.path())
+        .env("PARALLAX_ANVIL", anvil)
+        .output()
+        .expect("running parallax soak");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|error| {
+        panic!(
+            "no JSON report ({error}); stdout:\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let pretty = serde_json::to_string_pretty(&report).unwrap_or_default();
+    assert!(
+        output.status.success() && report["passed"] == true,
+        "soak failed ({}):\n{pretty}",
+        output.status
+    );
+    // The run did what it claims: real load, both kinds of crash, every check.
+    let load = &report["load"];
+    let accepted = load["accepted"].as_u64().unwrap_or(0);
+    assert!(accepted >= 1_000, "too little load:\n{pretty}");
+    assert_eq!(load["included"].as_u64(), Some(accepted), "{pretty}");
+    let faults = &report["faults"];
+    assert!(faults["sequencer_kills"].as_u64() >= Some(1), "{pretty}");
+    assert!(faults["batcher_kills"].as_u64() >= Some(1), "{pretty}");
+    let checks = report["checks"].as_array().cloned().unwrap_or_default();
+    assert_eq!(checks.len(), 4, "{pretty}");
+    assert!(report["safe_head"].as_u64() >= Some(60), "{pretty}");
+}
