@@ -6,6 +6,7 @@ mod filters;
 mod overrides;
 mod status;
 pub use status::Status;
+mod trace;
 mod ws;
 
 use std::sync::Arc;
