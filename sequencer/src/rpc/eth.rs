@@ -65,6 +65,8 @@ pub struct EthApi<S> {
     /// The L1-info values of recently read blocks, by block hash: a receipt's L1 fee fields
     /// need them, and loading the whole block for every receipt would be wasteful.
     l1_infos: std::sync::Mutex<std::collections::HashMap<B256, L1Info>>,
+    /// Sequencing control, for DA backpressure on new transactions.
+    control: Option<Arc<super::admin::SequencerControl>>,
 }
 
 /// Most blocks whose L1-info values [`EthApi`] keeps.
@@ -115,6 +117,7 @@ impl<S: ChainStore> EthApi<S> {
             suggested_tip,
             read_only: false,
             l1_infos: std::sync::Mutex::default(),
+            control: None,
         }
     }
 
@@ -122,6 +125,12 @@ impl<S: ChainStore> EthApi<S> {
     /// transactions instead of pooling them where no block will ever pick them up.
     pub fn read_only(mut self) -> Self {
         self.read_only = true;
+        self
+    }
+
+    /// Refuse new transactions while `control` reports DA backpressure.
+    pub fn with_control(mut self, control: Arc<super::admin::SequencerControl>) -> Self {
+        self.control = Some(control);
         self
     }
 
@@ -664,6 +673,20 @@ impl<S: ChainStore> EthApi<S> {
         if self.read_only {
             return Err(RpcError::server(
                 "this node is a read-only replica: send transactions to the sequencer",
+            ));
+        }
+        if let Some((backlog, max)) = self
+            .control
+            .as_ref()
+            .and_then(|control| control.da_backpressure())
+        {
+            // EIP-1474's "limit exceeded": clients retry later.
+            return Err(RpcError::new(
+                -32005,
+                format!(
+                    "transaction pool paused: {backlog} bytes of blocks await posting to DA, \
+                     above the limit of {max}; retry later"
+                ),
             ));
         }
         let envelope =
