@@ -259,8 +259,14 @@ async fn the_admin_port_stops_and_starts_sequencing_for_token_holders_only() {
     );
     let caught_up = admin(admin_addr, &secret, "admin_setDaBacklog", json!(["0x0"])).await;
     assert_eq!(caught_up["result"], false);
+    // The refused transaction used no nonce: the next one takes the same.
+    let nonce = provider
+        .get_transaction_count(account.address)
+        .pending()
+        .await
+        .unwrap();
     let receipt = provider
-        .send_transaction(transfer())
+        .send_transaction(transfer().with_nonce(nonce))
         .await
         .expect("accepted again")
         .with_timeout(Some(Duration::from_secs(60)))
