@@ -61,6 +61,9 @@ pub struct CallLog {
     /// How many sub-calls the frame had made when it emitted the log (geth's `position`), so
     /// a reader can interleave logs and calls.
     pub position: u64,
+    /// The log's index among the transaction's logs (those of failed frames do not count),
+    /// as in the receipt.
+    pub index: u64,
 }
 
 /// One call or creation, with the frames it opened: a node of geth's `callTracer` output.
@@ -109,6 +112,8 @@ pub struct CallTracer {
     stack: Vec<CallFrame>,
     /// The finished top frame.
     root: Option<CallFrame>,
+    /// Logs emitted so far, in any frame.
+    logs_emitted: u64,
 }
 
 impl CallTracer {
@@ -128,7 +133,13 @@ impl CallTracer {
         let Some(mut frame) = self.stack.pop() else {
             return;
         };
-        frame.gas_used = gas_used;
+        // A frame that halts (anything but success or revert) consumes all its gas, as the
+        // parent sees it.
+        frame.gas_used = if result.is_ok_or_revert() {
+            gas_used
+        } else {
+            frame.gas
+        };
         // As geth's `processOutput`: a failed frame keeps only revert data as output, and a
         // failed creation names no contract.
         if result.is_ok() {
@@ -156,14 +167,37 @@ impl CallTracer {
         let mut root = self.root.take()?;
         root.gas = gas_limit;
         root.gas_used = gas_used;
+        clear_failed_logs(&mut root, false);
+        // Until now `index` held the emission order; the surviving logs are numbered in it,
+        // as the receipt numbers them.
+        let mut order = Vec::new();
+        collect_indices(&root, &mut order);
+        order.sort_unstable();
+        renumber(&mut root, &order);
         if self.config.only_top_call {
+            // geth never records the sub-calls, so a log's position among them is 0.
             root.calls.clear();
             for log in &mut root.logs {
                 log.position = 0;
             }
         }
-        clear_failed_logs(&mut root, false);
         Some(root)
+    }
+}
+
+fn collect_indices(frame: &CallFrame, out: &mut Vec<u64>) {
+    out.extend(frame.logs.iter().map(|log| log.index));
+    for call in &frame.calls {
+        collect_indices(call, out);
+    }
+}
+
+fn renumber(frame: &mut CallFrame, order: &[u64]) {
+    for log in &mut frame.logs {
+        log.index = order.binary_search(&log.index).unwrap_or_default() as u64;
+    }
+    for call in &mut frame.calls {
+        renumber(call, order);
     }
 }
 
@@ -266,10 +300,13 @@ impl<CTX: ContextTr> Inspector<CTX> for CallTracer {
         if !self.config.with_log {
             return;
         }
+        let index = self.logs_emitted;
+        self.logs_emitted += 1;
         if let Some(frame) = self.stack.last_mut() {
             frame.logs.push(CallLog {
                 log,
                 position: frame.calls.len() as u64,
+                index,
             });
         }
     }

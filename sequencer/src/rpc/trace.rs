@@ -111,6 +111,7 @@ pub(super) fn frame_json(frame: &CallFrame) -> Value {
                     "topics": log.log.topics(),
                     "data": log.log.data.data,
                     "position": U64::from(log.position),
+                    "index": U64::from(log.index),
                 })
             })
             .collect();
