@@ -98,6 +98,21 @@ struct SequencerArgs {
     /// Value of Access-Control-Allow-Origin for browser dApps (e.g. `*`).
     #[arg(long, env = "PARALLAX_CORS")]
     cors: Option<String>,
+    /// Port of the admin JSON-RPC (admin_stopSequencer, admin_startSequencer,
+    /// admin_sequencerActive; same address as RPC). Needs --admin-jwt-secret; off when unset.
+    #[arg(long, env = "PARALLAX_ADMIN_PORT", requires = "admin_jwt_secret")]
+    admin_port: Option<u16>,
+    /// File holding the admin port's HS256 JWT secret: 32 bytes as 64 hex digits, as geth's
+    /// `jwt.hex` (create one with `openssl rand -hex 32`).
+    #[arg(long, env = "PARALLAX_ADMIN_JWT_SECRET")]
+    admin_jwt_secret: Option<PathBuf>,
+    /// Unposted DA bytes (the batcher reports them with admin_setDaBacklog) above which new
+    /// transactions are refused until the batcher catches up; 0: no limit.
+    #[arg(long, env = "PARALLAX_MAX_DA_BACKLOG", default_value_t = 0)]
+    max_da_backlog: u64,
+    /// Start with sequencing stopped (resume it with admin_startSequencer).
+    #[arg(long, env = "PARALLAX_SEQUENCER_STOPPED")]
+    sequencer_stopped: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -332,6 +347,22 @@ fn run_sequencer(args: SequencerArgs) -> eyre::Result<ExitCode> {
     );
     config.params.threads = threads;
     config.cors_origin = args.cors.clone();
+    config.sequencer_active = !args.sequencer_stopped;
+    config.max_da_backlog = args.max_da_backlog;
+    if let Some(port) = args.admin_port {
+        let path = args
+            .admin_jwt_secret
+            .as_ref()
+            .ok_or_else(|| eyre::eyre!("--admin-port needs --admin-jwt-secret FILE"))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| eyre::eyre!("{}: {error}", path.display()))?;
+        let jwt_secret = parallax_sequencer::rpc::admin::JwtSecret::parse(&text)
+            .map_err(|error| eyre::eyre!("{}: {error}", path.display()))?;
+        config.admin = Some(node::AdminConfig {
+            addr: std::net::SocketAddr::new(args.http_addr, port),
+            jwt_secret,
+        });
+    }
     config.metrics_addr = (args.metrics_port != 0)
         .then(|| std::net::SocketAddr::new(args.http_addr, args.metrics_port));
     runtime.block_on(async move {

@@ -17,7 +17,8 @@ use revm::{
     },
     context_interface::{Block, Cfg, ContextTr, JournalTr, Transaction},
     handler::{pre_execution, EvmTr, FrameResult, Handler, MainnetEvm},
-    interpreter::InitialAndFloorGas,
+    inspector::{Inspector, InspectorHandler},
+    interpreter::{interpreter::EthInterpreter, InitialAndFloorGas},
     primitives::hardfork::SpecId,
     state::{Account, EvmState},
     Database, MainBuilder,
@@ -29,8 +30,8 @@ use crate::types::{BlockTransaction, ExecutionEnv, TxFunding};
 /// running a transaction copies neither.
 pub(crate) type TxContext<'a, DB> = Context<&'a BlockEnv, &'a TxEnv, CfgEnv, DB, Journal<DB>, ()>;
 
-/// The EVM type built from [`TxContext`].
-pub(crate) type TxEvm<'a, DB> = MainnetEvm<TxContext<'a, DB>>;
+/// The EVM type built from [`TxContext`], with an inspector (`()` when nothing watches).
+pub(crate) type TxEvm<'a, DB, INSP = ()> = MainnetEvm<TxContext<'a, DB>, INSP>;
 
 /// Whether fee credits are applied during execution or returned to the caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,17 +105,17 @@ pub(crate) fn cfg_env(env: &ExecutionEnv) -> CfgEnv {
 
 /// Mainnet handler plus Parallax's rules: deposits mint, signed transactions pay the L1 data
 /// fee, the base fee goes to a vault, and crediting may be deferred.
-struct FeeHandler<'a, DB> {
+struct FeeHandler<'a, DB, INSP = ()> {
     mode: FeeMode,
     funding: TxFunding,
     base_fee_recipient: Option<Address>,
     l1_fee_recipient: Option<Address>,
     fees: Cell<Fees>,
-    _db: std::marker::PhantomData<(&'a (), fn() -> DB)>,
+    _db: std::marker::PhantomData<(&'a (), fn() -> (DB, INSP))>,
 }
 
-impl<'a, DB: Database> Handler for FeeHandler<'a, DB> {
-    type Evm = TxEvm<'a, DB>;
+impl<'a, DB: Database, INSP> Handler for FeeHandler<'a, DB, INSP> {
+    type Evm = TxEvm<'a, DB, INSP>;
     type Error = TxError<DB::Error>;
     type HaltReason = HaltReason;
 
@@ -214,6 +215,13 @@ impl<'a, DB: Database> Handler for FeeHandler<'a, DB> {
     }
 }
 
+/// Tracing runs the same handler, with revm's inspector hooks called.
+impl<'a, DB: Database, INSP: Inspector<TxContext<'a, DB>>> InspectorHandler
+    for FeeHandler<'a, DB, INSP>
+{
+    type IT = EthInterpreter;
+}
+
 /// Executes `tx` on `db` without committing: returns how it ended and every account it touched.
 pub(crate) fn transact<'a, DB: Database, T: BlockTransaction + ?Sized>(
     env: &'a ExecutionEnv,
@@ -221,6 +229,43 @@ pub(crate) fn transact<'a, DB: Database, T: BlockTransaction + ?Sized>(
     tx: &'a T,
     db: DB,
     mode: FeeMode,
+) -> Result<TxOutput, TxError<DB::Error>> {
+    run(env, cfg, tx, db, mode, (), |handler, evm| handler.run(evm))
+}
+
+/// As [`transact`] (fees credited immediately), with `inspector` watching every frame, step
+/// and log: what the tracers of `debug_trace*` see is exactly the execution blocks get.
+pub(crate) fn transact_inspected<'a, DB: Database, T: BlockTransaction + ?Sized, INSP>(
+    env: &'a ExecutionEnv,
+    cfg: &CfgEnv,
+    tx: &'a T,
+    db: DB,
+    inspector: INSP,
+) -> Result<TxOutput, TxError<DB::Error>>
+where
+    INSP: Inspector<TxContext<'a, DB>>,
+{
+    run(
+        env,
+        cfg,
+        tx,
+        db,
+        FeeMode::Immediate,
+        inspector,
+        |handler, evm| handler.inspect_run(evm),
+    )
+}
+
+type RunResult<DB> = Result<ExecutionResult<HaltReason>, TxError<<DB as Database>::Error>>;
+
+fn run<'a, DB: Database, T: BlockTransaction + ?Sized, INSP>(
+    env: &'a ExecutionEnv,
+    cfg: &CfgEnv,
+    tx: &'a T,
+    db: DB,
+    mode: FeeMode,
+    inspector: INSP,
+    execute: impl FnOnce(&mut FeeHandler<'a, DB, INSP>, &mut TxEvm<'a, DB, INSP>) -> RunResult<DB>,
 ) -> Result<TxOutput, TxError<DB::Error>> {
     let funding = tx.funding();
     let mut cfg = cfg.clone();
@@ -233,8 +278,8 @@ pub(crate) fn transact<'a, DB: Database, T: BlockTransaction + ?Sized>(
         .with_cfg(cfg)
         .with_block(&env.block)
         .with_tx(tx.env());
-    let mut evm = ctx.build_mainnet();
-    let mut handler = FeeHandler::<'a, DB> {
+    let mut evm = ctx.build_mainnet_with_inspector(inspector);
+    let mut handler = FeeHandler::<'a, DB, INSP> {
         mode,
         funding,
         base_fee_recipient: env.base_fee_recipient,
@@ -242,7 +287,7 @@ pub(crate) fn transact<'a, DB: Database, T: BlockTransaction + ?Sized>(
         fees: Cell::new(Fees::default()),
         _db: std::marker::PhantomData,
     };
-    let result = handler.run(&mut evm);
+    let result = execute(&mut handler, &mut evm);
     let state = evm.ctx().journal_mut().finalize();
     match (result, funding) {
         (Ok(result), _) => Ok(TxOutput {

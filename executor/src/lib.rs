@@ -10,6 +10,7 @@ mod changes;
 mod evm;
 mod parallel;
 mod sequential;
+pub mod trace;
 mod tx;
 pub mod types;
 

@@ -94,8 +94,13 @@ impl<'s, S: StateView> Overlay<'s, S> {
         }
     }
 
+    /// Forgets what the previous transaction loaded, before the next one runs.
+    pub(crate) fn clear_loaded(&mut self) {
+        self.loaded.clear();
+    }
+
     /// The account as the current transaction loaded it.
-    fn loaded_info(&self, address: &Address) -> Option<Option<AccountBasic>> {
+    pub(crate) fn loaded_info(&self, address: &Address) -> Option<Option<AccountBasic>> {
         self.loaded
             .iter()
             .find(|(loaded, _)| loaded == address)

@@ -11,6 +11,14 @@ use crate::system_config::L1FeeScalars;
 /// by) times 10^6 (the scalars carry six decimals).
 const L1_FEE_DIVISOR: u64 = 16 * 1_000_000;
 
+/// The L1 calldata gas of a signed transaction with EIP-2718 encoding `raw`: 4 per zero byte,
+/// 16 per other byte. The gas the L1 data fee is priced on, and what receipts report as
+/// `l1GasUsed` (as the OP Stack's Ecotone receipts do).
+pub fn l1_calldata_gas(raw: &[u8]) -> u64 {
+    let zeros = raw.iter().filter(|byte| **byte == 0).count() as u64;
+    zeros * 4 + (raw.len() as u64 - zeros) * 16
+}
+
 /// The L1 data fee of a signed transaction with EIP-2718 encoding `raw`, charged at an L1 origin
 /// with `l1_base_fee` and `l1_blob_base_fee`.
 ///
@@ -26,8 +34,7 @@ pub fn l1_data_fee(
     l1_blob_base_fee: U256,
     scalars: L1FeeScalars,
 ) -> U256 {
-    let zeros = raw.iter().filter(|byte| **byte == 0).count() as u64;
-    let calldata_gas = U256::from(zeros * 4 + (raw.len() as u64 - zeros) * 16);
+    let calldata_gas = U256::from(l1_calldata_gas(raw));
     let weighted = U256::from(16u64 * u64::from(scalars.base_fee_scalar))
         .saturating_mul(l1_base_fee)
         .saturating_add(U256::from(scalars.blob_base_fee_scalar).saturating_mul(l1_blob_base_fee));

@@ -78,6 +78,6 @@ pub mod system_config;
 
 pub use block::{BlockId, L1BlockInfo, L2BlockInfo};
 pub use config::{ConfigError, Eip1559Params, Genesis, RollupConfig};
-pub use fees::{l1_data_fee, next_base_fee};
+pub use fees::{l1_calldata_gas, l1_data_fee, next_base_fee};
 pub use output::{output_root, OutputRootInput, OUTPUT_VERSION_V0};
 pub use system_config::{L1FeeScalars, SystemConfigState};

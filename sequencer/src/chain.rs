@@ -789,8 +789,9 @@ pub fn block_info(block: &StoredBlock) -> Result<L2BlockInfo, ChainError> {
     Ok(stored_l1_info(block)?.l2_block_info(block.header.number, block.hash))
 }
 
-/// The values of a stored block's L1-info deposit (its first transaction).
-fn stored_l1_info(block: &StoredBlock) -> Result<L1Info, ChainError> {
+/// The values of a stored block's L1-info deposit (its first transaction): the origin's fees
+/// and scalars every signed transaction of the block was charged with.
+pub fn stored_l1_info(block: &StoredBlock) -> Result<L1Info, ChainError> {
     let first = block.transactions.first().ok_or_else(|| {
         ChainError::Attributes(format!(
             "block {} has no L1-info deposit",

@@ -19,8 +19,20 @@ use crate::{
     mempool::{Mempool, PoolConfig, PoolError, PooledTx},
     metrics::Metrics,
     origin::{OriginError, OriginSelector},
-    rpc::{router, EthApi, Events, RpcLimits},
+    rpc::{
+        admin::{admin_router, AdminApi, JwtSecret, SequencerControl},
+        router, EthApi, Events, RpcLimits,
+    },
 };
+
+/// The authenticated admin port (design §7).
+#[derive(Clone, Debug)]
+pub struct AdminConfig {
+    /// Where the admin JSON-RPC listens.
+    pub addr: SocketAddr,
+    /// The secret admin JWTs are signed with.
+    pub jwt_secret: JwtSecret,
+}
 
 /// How to run the node.
 #[derive(Clone, Debug)]
@@ -39,6 +51,14 @@ pub struct NodeConfig {
     pub pool: PoolConfig,
     /// Where Prometheus metrics are served (`/metrics`); `None` disables them.
     pub metrics_addr: Option<SocketAddr>,
+    /// The admin port; `None`: no admin RPC.
+    pub admin: Option<AdminConfig>,
+    /// Whether the sequencer seals blocks from the start (an operator may start it stopped and
+    /// start sequencing over the admin RPC).
+    pub sequencer_active: bool,
+    /// Unposted DA bytes (reported by the batcher on the admin port) above which new
+    /// transactions are refused; 0: no limit.
+    pub max_da_backlog: u64,
 }
 
 impl NodeConfig {
@@ -62,6 +82,9 @@ impl NodeConfig {
                 ..Default::default()
             },
             metrics_addr: None,
+            admin: None,
+            sequencer_active: true,
+            max_da_backlog: 0,
         }
     }
 }
@@ -110,6 +133,8 @@ pub struct RunningNode {
     pub rpc_addr: SocketAddr,
     /// Where metrics are served, if enabled.
     pub metrics_addr: Option<SocketAddr>,
+    /// Where the admin RPC is served, if enabled.
+    pub admin_addr: Option<SocketAddr>,
     shutdown: tokio::sync::watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<Result<(), NodeError>>>,
 }
@@ -297,7 +322,13 @@ pub async fn start<S: ChainStore>(
         config.cors_origin.clone(),
         config.suggested_tip,
     );
-    let api = Arc::new(if replica { api.read_only() } else { api });
+    let control = Arc::new(SequencerControl::new(config.sequencer_active));
+    control.set_max_da_backlog(config.max_da_backlog);
+    let api = Arc::new(if replica {
+        api.read_only()
+    } else {
+        api.with_control(control.clone())
+    });
     let listener = TcpListener::bind(config.http_addr).await?;
     let rpc_addr = listener.local_addr()?;
     let (shutdown, mut stopped) = tokio::sync::watch::channel(false);
@@ -361,6 +392,33 @@ pub async fn start<S: ChainStore>(
             Ok(())
         }));
     }
+    let mut admin_addr = None;
+    if let (Some(admin), false) = (&config.admin, replica) {
+        let listener = TcpListener::bind(admin.addr).await?;
+        admin_addr = Some(listener.local_addr()?);
+        let state = chain.state();
+        let api = Arc::new(AdminApi::new(
+            control.clone(),
+            move || {
+                let state = state.clone();
+                Box::pin(async move {
+                    let hash = state.read().await.head.hash;
+                    hash
+                })
+            },
+            admin.jwt_secret.clone(),
+        ));
+        let mut admin_stop = shutdown.subscribe();
+        tasks.push(tokio::spawn(async move {
+            axum::serve(listener, admin_router(api))
+                .with_graceful_shutdown(async move {
+                    let _ = admin_stop.wait_for(|stop| *stop).await;
+                })
+                .await?;
+            Ok(())
+        }));
+    }
+
     if let Some(deriver) = derivation {
         let mode = if replica {
             FollowMode::Replica
@@ -384,6 +442,7 @@ pub async fn start<S: ChainStore>(
         return Ok(RunningNode {
             rpc_addr,
             metrics_addr,
+            admin_addr,
             shutdown,
             tasks,
         });
@@ -392,6 +451,14 @@ pub async fn start<S: ChainStore>(
     let producer = tokio::spawn(async move {
         let mut origins = Some(origins);
         loop {
+            if !control.is_active() {
+                // Stopped over the admin RPC: RPC and the pool go on; no block is sealed.
+                let stopping = async { stopped.wait_for(|stop| *stop).await.is_ok() };
+                tokio::select! {
+                    () = control.wait_active() => {}
+                    _ = stopping => return Ok(()),
+                }
+            }
             let stopping = async { stopped.wait_for(|stop| *stop).await.is_ok() };
             // Blocks follow the rollup's fixed schedule: wait until the next one is due (a
             // restarted sequencer that is behind catches up without waiting).
@@ -406,6 +473,11 @@ pub async fn start<S: ChainStore>(
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 _ = stopping => return Ok(()),
+            }
+            // From here until the block is sealed, a stop waits for this block.
+            let _sealing = control.sealing().await;
+            if !control.is_active() {
+                continue;
             }
             let Some(mut selector) = origins.take() else {
                 return Ok(());
@@ -537,6 +609,7 @@ pub async fn start<S: ChainStore>(
     Ok(RunningNode {
         rpc_addr,
         metrics_addr,
+        admin_addr,
         shutdown,
         tasks,
     })

@@ -118,6 +118,70 @@ async fn wallets_transact_read_and_prove_and_the_chain_survives_a_restart() {
             + l1_fees
     );
     let number = receipt.block_number.expect("mined");
+    // The receipt's L1 fee fields (OP Stack names) are what was charged: `l1Fee` is exactly
+    // what the vault gained in the block, whose only other transaction is the L1-info deposit.
+    let raw_receipt: serde_json::Value = provider
+        .raw_request(
+            "eth_getTransactionReceipt".into(),
+            (receipt.transaction_hash,),
+        )
+        .await
+        .unwrap();
+    let quantity = |field: &str| -> U256 {
+        serde_json::from_value(raw_receipt[field].clone())
+            .unwrap_or_else(|_| panic!("receipt field {field}: {}", raw_receipt[field]))
+    };
+    let vault = parallax_protocol::predeploys::L1_FEE_VAULT;
+    let vault_before = provider
+        .get_balance(vault)
+        .block_id((number - 1).into())
+        .await
+        .unwrap();
+    let vault_after = provider
+        .get_balance(vault)
+        .block_id(number.into())
+        .await
+        .unwrap();
+    let block_txs = provider
+        .get_block_by_number(number.into())
+        .await
+        .unwrap()
+        .expect("block")
+        .transactions
+        .len();
+    assert_eq!(
+        block_txs, 2,
+        "the transfer shares its block only with the L1-info deposit"
+    );
+    assert!(quantity("l1Fee") > U256::ZERO);
+    assert_eq!(quantity("l1Fee"), vault_after - vault_before);
+    let raw_tx = provider
+        .get_transaction_by_hash(receipt.transaction_hash)
+        .await
+        .unwrap()
+        .expect("transaction")
+        .inner
+        .inner()
+        .encoded_2718();
+    let gas_used = quantity("l1GasUsed");
+    assert_eq!(
+        gas_used,
+        U256::from(
+            raw_tx
+                .iter()
+                .map(|b| if *b == 0 { 4u64 } else { 16 })
+                .sum::<u64>()
+        )
+    );
+    let fee = gas_used
+        * (U256::from(16) * quantity("l1BaseFeeScalar") * quantity("l1GasPrice")
+            + quantity("l1BlobBaseFeeScalar") * quantity("l1BlobBaseFee"))
+        / U256::from(16_000_000u64);
+    assert_eq!(
+        fee,
+        quantity("l1Fee"),
+        "the fields price the fee by the Ecotone formula"
+    );
     let full: serde_json::Value = provider
         .raw_request(
             "eth_getBlockByNumber".into(),

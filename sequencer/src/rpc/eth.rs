@@ -16,7 +16,11 @@ use alloy::{
 use alloy_consensus::{transaction::Recovered, Transaction};
 use alloy_primitives::{Address, Bytes, TxKind, B256, U256, U64};
 use parallax_executor::{simulate, SimulationOptions};
-use parallax_protocol::deposit::{DepositTx, DEPOSIT_TX_TYPE};
+use parallax_protocol::{
+    deposit::{DepositTx, DEPOSIT_TX_TYPE},
+    l1_calldata_gas, l1_data_fee,
+    l1_info::L1Info,
+};
 use parallax_state::{
     store::{
         BlockingHistory, ChainStore, HeadKind, HistoricalState, LogFilter, StoreError, StoredBlock,
@@ -34,7 +38,9 @@ use tokio::sync::Mutex;
 use super::{
     filters::{FilterKind, Filters},
     overrides::{self, WithOverrides},
-    parse_params, Events, RpcError, RpcLimits,
+    parse_params,
+    trace::{self, TraceOptions},
+    Events, RpcError, RpcLimits,
 };
 use crate::{
     chain::{Chain, ChainState},
@@ -56,13 +62,22 @@ pub struct EthApi<S> {
     cors_origin: Option<String>,
     suggested_tip: u128,
     read_only: bool,
+    /// The L1-info values of recently read blocks, by block hash: a receipt's L1 fee fields
+    /// need them, and loading the whole block for every receipt would be wasteful.
+    l1_infos: std::sync::Mutex<std::collections::HashMap<B256, L1Info>>,
+    /// Sequencing control, for DA backpressure on new transactions.
+    control: Option<Arc<super::admin::SequencerControl>>,
 }
+
+/// Most blocks whose L1-info values [`EthApi`] keeps.
+const L1_INFO_CACHE: usize = 1_024;
 
 fn to_value<T: serde::Serialize>(value: T) -> Result<Value, RpcError> {
     serde_json::to_value(value).map_err(RpcError::internal)
 }
 
-fn store_error(error: StoreError) -> RpcError {
+/// A store failure as the JSON-RPC error geth gives for it.
+pub(super) fn store_error(error: StoreError) -> RpcError {
     match error {
         StoreError::StatePruned { .. } => RpcError::server(format!("missing trie node: {error}")),
         StoreError::UnknownBlock(_) => RpcError::server("header not found"),
@@ -101,6 +116,8 @@ impl<S: ChainStore> EthApi<S> {
             cors_origin,
             suggested_tip,
             read_only: false,
+            l1_infos: std::sync::Mutex::default(),
+            control: None,
         }
     }
 
@@ -108,6 +125,12 @@ impl<S: ChainStore> EthApi<S> {
     /// transactions instead of pooling them where no block will ever pick them up.
     pub fn read_only(mut self) -> Self {
         self.read_only = true;
+        self
+    }
+
+    /// Refuse new transactions while `control` reports DA backpressure.
+    pub fn with_control(mut self, control: Arc<super::admin::SequencerControl>) -> Self {
+        self.control = Some(control);
         self
     }
 
@@ -562,6 +585,45 @@ impl<S: ChainStore> EthApi<S> {
                 };
                 to_value(self.logs(&filter).await?)
             }
+            "debug_traceTransaction" => {
+                let (hash, options): (B256, Option<TraceOptions>) = parse_params(params, 2)?;
+                let config = TraceOptions::call_tracer(options)?;
+                let (block, index) = trace::locate(self.chain.store(), hash).await?;
+                let frames = trace::trace_block(
+                    self.chain.store(),
+                    &self.chain.params().rollup,
+                    &block,
+                    vec![index],
+                    config,
+                )
+                .await?;
+                let frame = frames
+                    .first()
+                    .ok_or_else(|| RpcError::internal("no trace for the transaction"))?;
+                Ok(trace::frame_json(frame))
+            }
+            "debug_traceBlockByNumber" | "debug_traceBlockByHash" => {
+                let (id, options): (BlockId, Option<TraceOptions>) = parse_params(params, 2)?;
+                let config = TraceOptions::call_tracer(options)?;
+                let number = self.resolve_id(Some(id)).await?;
+                let block = self
+                    .chain
+                    .store()
+                    .block(number)
+                    .await
+                    .map_err(store_error)?
+                    .ok_or_else(|| RpcError::server("header not found"))?;
+                let indices = (0..block.transactions.len()).collect();
+                let frames = trace::trace_block(
+                    self.chain.store(),
+                    &self.chain.params().rollup,
+                    &block,
+                    indices,
+                    config,
+                )
+                .await?;
+                Ok(trace::block_json(&block, &frames))
+            }
             "rollup_config" => to_value(&self.chain.params().rollup),
             "rollup_syncStatus" => self.sync_status().await,
             "rollup_outputAtBlock" => {
@@ -611,6 +673,20 @@ impl<S: ChainStore> EthApi<S> {
         if self.read_only {
             return Err(RpcError::server(
                 "this node is a read-only replica: send transactions to the sequencer",
+            ));
+        }
+        if let Some((backlog, max)) = self
+            .control
+            .as_ref()
+            .and_then(|control| control.da_backpressure())
+        {
+            // EIP-1474's "limit exceeded": clients retry later.
+            return Err(RpcError::new(
+                -32005,
+                format!(
+                    "transaction pool paused: {backlog} bytes of blocks await posting to DA, \
+                     above the limit of {max}; retry later"
+                ),
             ));
         }
         let envelope =
@@ -832,6 +908,40 @@ impl<S: ChainStore> EthApi<S> {
         }
     }
 
+    /// The L1-info values of block `block` (from its first transaction).
+    async fn block_l1_info(
+        &self,
+        block: parallax_state::store::BlockRef,
+    ) -> Result<L1Info, RpcError> {
+        let cached = self
+            .l1_infos
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&block.hash)
+            .copied();
+        if let Some(info) = cached {
+            return Ok(info);
+        }
+        let stored = self
+            .chain
+            .store()
+            .block(block.number)
+            .await
+            .map_err(store_error)?
+            .filter(|stored| stored.hash == block.hash)
+            .ok_or_else(|| RpcError::server("header not found"))?;
+        let info = crate::chain::stored_l1_info(&stored).map_err(RpcError::internal)?;
+        let mut cache = self
+            .l1_infos
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.len() >= L1_INFO_CACHE {
+            cache.clear();
+        }
+        cache.insert(block.hash, info);
+        Ok(info)
+    }
+
     async fn receipt_json(&self, hash: B256) -> Result<Value, RpcError> {
         let store = self.chain.store();
         let Some((receipt, location, first_log)) =
@@ -900,6 +1010,22 @@ impl<S: ChainStore> EthApi<S> {
         })?;
         if deposit.is_some() {
             json["type"] = json!("0x7e");
+        } else {
+            // The L1 data fee as the OP Stack reports it, recomputed from the inputs the
+            // executor charged: the transaction's bytes and the block's L1-info values.
+            let info = self.block_l1_info(location.block).await?;
+            let fee = l1_data_fee(
+                &transaction.raw,
+                info.base_fee,
+                info.blob_base_fee,
+                info.scalars,
+            );
+            json["l1Fee"] = json!(fee);
+            json["l1GasPrice"] = json!(info.base_fee);
+            json["l1GasUsed"] = json!(U64::from(l1_calldata_gas(&transaction.raw)));
+            json["l1BlobBaseFee"] = json!(info.blob_base_fee);
+            json["l1BaseFeeScalar"] = json!(U64::from(info.scalars.base_fee_scalar));
+            json["l1BlobBaseFeeScalar"] = json!(U64::from(info.scalars.blob_base_fee_scalar));
         }
         Ok(json)
     }

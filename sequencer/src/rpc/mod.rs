@@ -1,11 +1,13 @@
 //! Ethereum JSON-RPC 2.0 over HTTP (axum): single and batch requests, limits, and the standard
 //! error codes clients parse.
 
+pub mod admin;
 mod eth;
 mod filters;
 mod overrides;
 mod status;
 pub use status::Status;
+mod trace;
 mod ws;
 
 use std::sync::Arc;
