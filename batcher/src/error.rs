@@ -62,6 +62,9 @@ pub enum Error {
         /// Largest frame payload given.
         largest: usize,
     },
+    /// The Celestia node failed or refused a submission (retried; see `CelestiaDa`'s fallback).
+    #[error(transparent)]
+    Celestia(#[from] parallax_celestia::CelestiaError),
     /// The signing key is not the account the L1 contracts expect.
     #[error("key {key} is not the {role} {expected} configured on L1")]
     WrongKey {
@@ -80,7 +83,7 @@ impl Error {
     /// looping on the same failure.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Rpc(_) | Self::Contract(_) => true,
+            Self::Rpc(_) | Self::Contract(_) | Self::Celestia(_) => true,
             Self::TxManager(error) => error.is_transient(),
             Self::Store(error) => matches!(error, StoreError::Database(_)),
             Self::Signer(_)

@@ -57,6 +57,10 @@ pub struct Metrics {
     pub confirmed_block: AtomicU64,
     /// 1 while the batcher posts blobs, 0 for calldata.
     pub posting_blobs: AtomicU64,
+    /// 1 while DA is Celestia but channels fall back to Ethereum (Celestia unavailable).
+    pub celestia_fallback: AtomicU64,
+    /// Switches between Celestia and its Ethereum fallback, either way.
+    pub da_switches: AtomicU64,
     /// Proposals sent.
     pub proposals_sent: AtomicU64,
     /// Proposals confirmed on L1.
@@ -215,6 +219,11 @@ impl Metrics {
                 &self.proposer_l1_fee_gwei,
             ),
             (
+                "parallax_batcher_da_switches_total",
+                "Switches between Celestia and its Ethereum fallback.",
+                &self.da_switches,
+            ),
+            (
                 "parallax_batcher_step_errors_total",
                 "Batcher and proposer steps that failed and were retried.",
                 &self.step_errors,
@@ -223,7 +232,12 @@ impl Metrics {
         for (name, help, value) in counters {
             metric(name, "counter", help, read(value));
         }
-        let gauges: [(&str, &str, &AtomicU64); 5] = [
+        let gauges: [(&str, &str, &AtomicU64); 6] = [
+            (
+                "parallax_batcher_celestia_fallback",
+                "1 while Celestia is unavailable and channels go to Ethereum DA.",
+                &self.celestia_fallback,
+            ),
             (
                 "parallax_batcher_unposted_bytes",
                 "Batch bytes of L2 blocks not yet confirmed on L1.",

@@ -13,7 +13,7 @@ use alloy::{
 };
 use clap::{Args, ValueEnum};
 use parallax_batcher::{
-    da::{AutoDa, AutoPolicy, BlobDa, CalldataDa, DaClient},
+    da::{AutoDa, AutoPolicy, BlobDa, CalldataDa, CelestiaDa, DaClient, FallbackPolicy},
     metrics, Batcher, BatcherConfig, CostModel, DefendConfig, Metrics, ProposeAfter, Proposer,
     ProposerConfig, TxManager, TxManagerConfig,
 };
@@ -46,6 +46,14 @@ pub(crate) struct BatcherArgs {
     /// Where frames go.
     #[arg(long, env = "PARALLAX_DA", value_enum, default_value_t = DaKind::Calldata)]
     da: DaKind,
+    /// The Celestia node `--da celestia` submits to.
+    #[command(flatten)]
+    celestia: parallax_cli::celestia::CelestiaArgs,
+    /// `--da celestia`: seconds of Celestia failures after which channels go to Ethereum DA
+    /// (calldata or blobs by L1 prices, as `--da auto`) until Celestia answers again. Without
+    /// it an outage stalls posting until Celestia is back.
+    #[arg(long, env = "PARALLAX_CELESTIA_FALLBACK_AFTER")]
+    celestia_fallback_after: Option<u64>,
     /// Also run the proposer.
     #[arg(long, env = "PARALLAX_PROPOSER")]
     proposer: bool,
@@ -110,6 +118,8 @@ enum DaKind {
     Blobs,
     /// Calldata or blobs, whichever L1 prices make cheaper (with hysteresis).
     Auto,
+    /// A Celestia blob per channel, its pointer in calldata (needs --celestia-url).
+    Celestia,
 }
 
 /// A private key given as hex, or as `@FILE` holding the hex (keeps it out of the process list
@@ -247,21 +257,41 @@ async fn serve(
             .await?
         }
         DaKind::Auto => {
-            let auto = AutoDa::new(
-                CalldataDa::new(inbox),
-                BlobDa::new(inbox),
-                AutoPolicy {
-                    margin_percent: args.auto_margin_percent,
-                    consecutive: args.auto_consecutive,
-                    costs: CostModel {
-                        calldata_gas_per_byte: args.calldata_gas_per_byte,
-                    },
-                },
-            );
             spawn_batcher(
                 &mut tasks,
                 &store,
-                auto,
+                auto_da(&args, inbox),
+                batcher_txmgr,
+                config,
+                &metrics,
+                &stop,
+            )
+            .await?
+        }
+        DaKind::Celestia => {
+            let client = args.celestia.client(&rollup).await?.ok_or_else(|| {
+                eyre::eyre!(
+                    "--da celestia needs --celestia-url (a light node or parallax celestia-server)"
+                )
+            })?;
+            println!(
+                "celestia: {} namespace 0x{}",
+                client.config().url,
+                alloy::primitives::hex::encode(client.namespace().id_v0().unwrap_or_default())
+            );
+            let mut da = CelestiaDa::<AutoDa>::new(client, inbox).with_metrics(metrics.clone());
+            if let Some(after) = args.celestia_fallback_after {
+                da = da.with_fallback(
+                    auto_da(&args, inbox),
+                    FallbackPolicy {
+                        after: Duration::from_secs(after),
+                    },
+                );
+            }
+            spawn_batcher(
+                &mut tasks,
+                &store,
+                da,
                 batcher_txmgr,
                 config,
                 &metrics,
@@ -312,6 +342,7 @@ async fn serve(
             DaKind::Calldata => "calldata",
             DaKind::Blobs => "blobs",
             DaKind::Auto => "auto (calldata or blobs)",
+            DaKind::Celestia => "celestia",
         },
         args.l1_rpc,
         store.backend()
@@ -359,6 +390,21 @@ pub(crate) async fn output_oracle(
                 )
             }),
     }
+}
+
+/// `auto` (calldata or blobs by L1 prices) as the flags configure it.
+fn auto_da(args: &BatcherArgs, inbox: Address) -> AutoDa {
+    AutoDa::new(
+        CalldataDa::new(inbox),
+        BlobDa::new(inbox),
+        AutoPolicy {
+            margin_percent: args.auto_margin_percent,
+            consecutive: args.auto_consecutive,
+            costs: CostModel {
+                calldata_gas_per_byte: args.calldata_gas_per_byte,
+            },
+        },
+    )
 }
 
 type Task = tokio::task::JoinHandle<eyre::Result<()>>;

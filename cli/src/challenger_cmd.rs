@@ -13,7 +13,7 @@ use parallax_fraud_proof::{
     truth::ChainTruth,
 };
 use parallax_protocol::RollupConfig;
-use parallax_sequencer::{follow::PipelineDeriver, genesis::Genesis, node};
+use parallax_sequencer::{genesis::Genesis, node};
 use parallax_state::store::SqlStore;
 
 use crate::batcher_cmd::{output_oracle, parse_key};
@@ -54,6 +54,9 @@ pub(crate) struct ChallengerArgs {
     /// `none` (calldata-only chains).
     #[arg(long, env = "PARALLAX_BLOB_SOURCE", value_enum, default_value_t = BlobSource::None)]
     blob_source: BlobSource,
+    /// Where the replica reads Celestia batches.
+    #[command(flatten)]
+    celestia: parallax_cli::celestia::CelestiaArgs,
     /// L1 blocks an inclusion needs before it counts.
     #[arg(long, env = "PARALLAX_L1_CONFIRMATIONS", default_value_t = 2)]
     l1_confirmations: u64,
@@ -100,19 +103,20 @@ pub(crate) fn run(args: ChallengerArgs) -> eyre::Result<ExitCode> {
         let store = SqlStore::open(&database_url).await?;
         let l1 = Arc::new(parallax_l1::RpcL1::connect(args.l1_rpc.as_str())?);
         let shared = Arc::new(rollup.clone());
-        let derivation: Box<dyn parallax_sequencer::follow::Deriver> = match args.blob_source {
-            BlobSource::Anvil => Box::new(PipelineDeriver::new(
-                shared,
+        let celestia = args.celestia.client(&rollup).await?;
+        let derivation = match args.blob_source {
+            BlobSource::Anvil => parallax_cli::celestia::deriver(
+                &shared,
                 l1.clone(),
                 Arc::new(parallax_l1::AnvilBlobs::new(l1.clone())),
-                &rollup.genesis_block_info(),
-            )),
-            BlobSource::None => Box::new(PipelineDeriver::new(
-                shared,
+                celestia,
+            )?,
+            BlobSource::None => parallax_cli::celestia::deriver(
+                &shared,
                 l1.clone(),
                 Arc::new(parallax_l1::CalldataOnly),
-                &rollup.genesis_block_info(),
-            )),
+                celestia,
+            )?,
         };
         let config = node::NodeConfig::new(&rollup, SocketAddr::new(args.http_addr, args.http_port));
         let replica = node::start(

@@ -26,7 +26,6 @@ use parallax_contracts::{deploy, DeployConfig, Deployment};
 use parallax_l1::{AnvilBlobs, RpcL1};
 use parallax_protocol::RollupConfig;
 use parallax_sequencer::{
-    follow::PipelineDeriver,
     genesis::{dev_accounts, Genesis, DEV_MNEMONIC},
     node::{self, NodeConfig, Roles, RunningNode},
     origin::L1Origins,
@@ -72,9 +71,17 @@ pub struct DevnetArgs {
     /// The anvil binary (default: contracts/node_modules, installed with npm if missing).
     #[arg(long, env = "PARALLAX_ANVIL")]
     pub anvil: Option<PathBuf>,
-    /// Where the batcher posts L2 data: `calldata`, `blobs` (EIP-4844) or `auto` (by L1 prices).
-    #[arg(long, default_value = "calldata", value_parser = ["calldata", "blobs", "auto"])]
+    /// Where the batcher posts L2 data: `calldata`, `blobs` (EIP-4844), `auto` (by L1 prices)
+    /// or `celestia` (a local Celestia server, `parallax celestia-server`, with its pointers on
+    /// L1 and `auto` as the fallback when it is down).
+    #[arg(long, default_value = "calldata", value_parser = ["calldata", "blobs", "auto", "celestia"])]
     pub da: String,
+    /// Port of the local Celestia server (`--da celestia`).
+    #[arg(long, default_value_t = 26658)]
+    pub celestia_port: u16,
+    /// `--da celestia`: seconds of Celestia outage before the batcher falls back to L1.
+    #[arg(long, default_value_t = 30)]
+    pub celestia_fallback_after: u64,
     /// Batcher and proposer metrics port.
     #[arg(long, default_value_t = 9646)]
     pub batcher_metrics_port: u16,
@@ -118,6 +125,10 @@ pub struct DevnetInfo {
     pub status: String,
     /// DA backend of the batcher.
     pub da: String,
+    /// The local Celestia server's JSON-RPC (empty unless `--da celestia`); its auth token is
+    /// in `celestia.token` beside `devnet.json`.
+    #[serde(default)]
+    pub celestia_rpc: String,
     /// L1 contract addresses by name.
     pub contracts: serde_json::Value,
     /// The rollup configuration every node uses.
@@ -129,7 +140,7 @@ pub struct DevnetInfo {
 }
 
 /// Start-up steps the progress display counts.
-const STEPS: usize = 7;
+const STEPS: usize = 8;
 
 /// Prints one start-up step.
 fn step(number: usize, total: usize, what: &str) {
@@ -188,20 +199,42 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
     )
     .await?;
 
-    step(4, STEPS, "starting the sequencer and a replica");
+    step(5, STEPS, "starting the sequencer and a replica");
     let localhost = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let genesis = Genesis::dev(rollup.genesis.l2_timestamp)?;
     let source = Arc::new(RpcL1::connect(&l1_url)?);
     let shared = Arc::new(rollup.clone());
-    // Blobs are read back from anvil; the DA source also serves calldata-only chains.
+    let mut celestia = if args.da == "celestia" {
+        step(
+            4,
+            STEPS,
+            &format!(
+                "starting the local Celestia server on port {}",
+                args.celestia_port
+            ),
+        );
+        Some(start_celestia(args, &rollup).await?)
+    } else {
+        step(
+            4,
+            STEPS,
+            "no Celestia (--da celestia starts a local server)",
+        );
+        None
+    };
+    // Blobs are read back from anvil, Celestia blobs from the local server; the DA source also
+    // serves calldata-only chains.
+    let client = match &celestia {
+        Some(server) => Some(server.client(&rollup).await?),
+        None => None,
+    };
     let deriver = |source: Arc<RpcL1>| {
-        let blobs: Arc<AnvilBlobs> = Arc::new(AnvilBlobs::new(source.clone()));
-        Box::new(PipelineDeriver::new(
-            shared.clone(),
-            source,
-            blobs,
-            &rollup.genesis_block_info(),
-        ))
+        crate::celestia::deriver(
+            &shared,
+            source.clone(),
+            Arc::new(AnvilBlobs::new(source)),
+            client.clone(),
+        )
     };
     let sequencer = start_node(
         &args.datadir.join("sequencer"),
@@ -213,7 +246,7 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
         ),
         Roles {
             sequencer: Some(Box::new(L1Origins::new(source.clone(), shared.clone(), 1))),
-            derivation: Some(deriver(source.clone())),
+            derivation: Some(deriver(source.clone())?),
         },
     )
     .await?;
@@ -223,39 +256,39 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
         node_config(&rollup, SocketAddr::new(localhost, args.replica_port), None),
         Roles {
             sequencer: None,
-            derivation: Some(deriver(source.clone())),
+            derivation: Some(deriver(source.clone())?),
         },
     )
     .await?;
 
     let mut batcher = if args.no_batcher {
         step(
-            5,
+            6,
             STEPS,
             "not starting the batcher and proposer (--no-batcher)",
         );
         None
     } else {
         step(
-            5,
+            6,
             STEPS,
             &format!("starting the batcher ({}) and the proposer", args.da),
         );
-        Some(start_batcher(args, &l1_url, &rollup_file).await?)
+        Some(start_batcher(args, &l1_url, &rollup_file, celestia.as_ref()).await?)
     };
     let mut challenger = if args.no_challenger {
-        step(6, STEPS, "not starting the challenger (--no-challenger)");
+        step(7, STEPS, "not starting the challenger (--no-challenger)");
         None
     } else {
         step(
-            6,
+            7,
             STEPS,
             "starting the challenger (its own replica, watching every proposal)",
         );
-        Some(start_challenger(args, &l1_url, &rollup_file).await?)
+        Some(start_challenger(args, &l1_url, &rollup_file, celestia.as_ref()).await?)
     };
 
-    step(7, STEPS, "writing devnet.json");
+    step(8, STEPS, "writing devnet.json");
     let info = DevnetInfo {
         l1_rpc: l1_url.clone(),
         l1_chain_id,
@@ -274,6 +307,10 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
         },
         status: format!("http://{}/status", sequencer.rpc_addr),
         da: args.da.clone(),
+        celestia_rpc: celestia
+            .as_ref()
+            .map(|server| server.url())
+            .unwrap_or_default(),
         contracts: serde_json::json!({
             "Portal": deployment.portal,
             "OutputOracle": deployment.output_oracle,
@@ -317,6 +354,9 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
     }
     let sequencer_result = sequencer.stop().await;
     let replica_result = replica.stop().await;
+    if let Some(celestia) = celestia.as_mut() {
+        celestia.child.stop().await;
+    }
     sequencer_result?;
     replica_result?;
     Ok(())
@@ -389,6 +429,14 @@ fn print_summary(info: &DevnetInfo, datadir: &Path) {
     );
     println!("  L2 replica   {}", info.replica_rpc);
     println!("  status page  {}", info.status);
+    if !info.celestia_rpc.is_empty() {
+        println!(
+            "  celestia     {} (token in {}, log {})",
+            info.celestia_rpc,
+            datadir.join("celestia.token").display(),
+            datadir.join("celestia.log").display()
+        );
+    }
     println!(
         "  metrics      {} (sequencer), {} (batcher, proposer)",
         info.metrics, info.batcher_metrics
@@ -553,7 +601,12 @@ impl Child {
 /// `parallax batcher` (this binary) on the sequencer's database, with the proposer: a separate
 /// process, as in production. The devnet's operator keys (anvil accounts 3 and 4, the batcher
 /// and proposer `contracts/deploy/devnet.json` names) are passed as files, never as arguments.
-async fn start_batcher(args: &DevnetArgs, l1_url: &str, rollup_file: &Path) -> eyre::Result<Child> {
+async fn start_batcher(
+    args: &DevnetArgs,
+    l1_url: &str,
+    rollup_file: &Path,
+    celestia: Option<&CelestiaChild>,
+) -> eyre::Result<Child> {
     let mut command = batcher_command(
         &args.datadir,
         l1_url,
@@ -563,6 +616,13 @@ async fn start_batcher(args: &DevnetArgs, l1_url: &str, rollup_file: &Path) -> e
     )?;
     if args.malicious_proposer {
         command.args(["--malicious-proposer-from", "1"]);
+    }
+    if let Some(celestia) = celestia {
+        celestia.pass_to(&mut command);
+        command.args([
+            "--celestia-fallback-after",
+            &args.celestia_fallback_after.to_string(),
+        ]);
     }
     Child::spawn(command, &args.datadir.join("batcher.log"))
 }
@@ -606,6 +666,7 @@ async fn start_challenger(
     args: &DevnetArgs,
     l1_url: &str,
     rollup_file: &Path,
+    celestia: Option<&CelestiaChild>,
 ) -> eyre::Result<Child> {
     let key = key_file(&args.datadir, "challenger.key", 6)?;
     let mut command = tokio::process::Command::new(std::env::current_exe()?);
@@ -622,6 +683,9 @@ async fn start_challenger(
         .args(["--poll-interval-ms", "500"])
         .args(["--metrics-port", &args.challenger_metrics_port.to_string()])
         .env_remove("PARALLAX_CONFIG");
+    if let Some(celestia) = celestia {
+        celestia.pass_to(&mut command);
+    }
     Child::spawn(command, &args.datadir.join("challenger.log"))
 }
 
@@ -638,6 +702,80 @@ fn key_file(datadir: &Path, name: &str, index: usize) -> eyre::Result<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     Ok(path)
+}
+
+/// `parallax celestia-server` (this binary), keeping its blobs under `celestia/` and
+/// demanding the token in `celestia.token` (made once, random).
+struct CelestiaChild {
+    child: Child,
+    port: u16,
+    token_file: PathBuf,
+}
+
+impl CelestiaChild {
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// A client of it in the rollup's namespace.
+    async fn client(
+        &self,
+        rollup: &RollupConfig,
+    ) -> eyre::Result<parallax_celestia::CelestiaClient> {
+        let args = crate::celestia::CelestiaArgs {
+            celestia_url: Some(self.url()),
+            celestia_auth_token: Some(format!("@{}", self.token_file.display())),
+            celestia_namespace: None,
+            celestia_timeout: 30,
+        };
+        args.client(rollup)
+            .await?
+            .ok_or_else(|| eyre!("no Celestia client"))
+    }
+
+    /// The flags a child service needs to reach it.
+    fn pass_to(&self, command: &mut tokio::process::Command) {
+        command
+            .args(["--celestia-url", &self.url()])
+            .arg("--celestia-auth-token")
+            .arg(format!("@{}", self.token_file.display()))
+            .env_remove("PARALLAX_CELESTIA_NAMESPACE");
+    }
+}
+
+async fn start_celestia(args: &DevnetArgs, rollup: &RollupConfig) -> eyre::Result<CelestiaChild> {
+    let token_file = args.datadir.join("celestia.token");
+    if !token_file.exists() {
+        let token: [u8; 32] = rand::random();
+        std::fs::write(&token_file, alloy::primitives::hex::encode(token))?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600))?;
+    }
+    let mut command = tokio::process::Command::new(std::env::current_exe()?);
+    command
+        .arg("celestia-server")
+        .args(["--port", &args.celestia_port.to_string()])
+        .arg("--datadir")
+        .arg(args.datadir.join("celestia"))
+        .arg("--auth-token")
+        .arg(format!("@{}", token_file.display()));
+    let child = Child::spawn(command, &args.datadir.join("celestia.log"))?;
+    let celestia = CelestiaChild {
+        child,
+        port: args.celestia_port,
+        token_file,
+    };
+    let client = celestia.client(rollup).await?;
+    for _ in 0..100 {
+        if client.probe().await.is_ok() {
+            return Ok(celestia);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!(
+        "the Celestia server did not answer on port {} (see celestia.log)",
+        args.celestia_port
+    )
 }
 
 /// anvil, saving its state on exit.

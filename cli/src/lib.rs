@@ -2,6 +2,7 @@
 //! from tests and benchmarks without going through the binary.
 
 pub mod bench;
+pub mod celestia;
 pub mod config_file;
 pub mod devnet;
 pub mod ethtest;

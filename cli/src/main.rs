@@ -42,6 +42,9 @@ enum Command {
     /// SIGKILLed and restarted at random moments; then checks that no accepted transaction was
     /// lost, the replica agrees and every block is on L1 exactly once. Non-zero exit on failure.
     Soak(parallax_cli::soak::SoakArgs),
+    /// A local Celestia-compatible node (blob.Submit/Get/GetAll over JSON-RPC, real share
+    /// commitments) for devnets and tests.
+    CelestiaServer(parallax_cli::celestia::CelestiaServerArgs),
 }
 
 #[derive(Debug, Args)]
@@ -68,6 +71,9 @@ struct SequencerArgs {
     /// Run as a read-only replica: derive every block from L1 (needs --l1-rpc), sequence nothing.
     #[arg(long, env = "PARALLAX_FOLLOW")]
     follow: bool,
+    /// Where derivation reads Celestia batches (chains whose batcher posts to Celestia).
+    #[command(flatten)]
+    celestia: parallax_cli::celestia::CelestiaArgs,
     /// Genesis file (geth/anvil format); required without --dev.
     #[arg(long, env = "PARALLAX_GENESIS")]
     genesis: Option<PathBuf>,
@@ -197,6 +203,11 @@ fn main() -> eyre::Result<ExitCode> {
             init_tracing();
             challenger_cmd::run(args)
         }
+        Command::CelestiaServer(args) => {
+            init_tracing();
+            parallax_cli::celestia::run_server(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Devnet(args) => {
             init_tracing();
             parallax_cli::devnet::run(&args)?;
@@ -296,7 +307,7 @@ fn run_ethtest(args: EthtestArgs) -> eyre::Result<ExitCode> {
 }
 
 fn run_sequencer(args: SequencerArgs) -> eyre::Result<ExitCode> {
-    use parallax_sequencer::{follow, genesis, node, origin};
+    use parallax_sequencer::{genesis, node, origin};
     init_tracing();
     std::fs::create_dir_all(&args.datadir)?;
     let database_url = crate::database_url(args.database_url.as_deref(), &args.datadir);
@@ -371,18 +382,18 @@ fn run_sequencer(args: SequencerArgs) -> eyre::Result<ExitCode> {
             Some(url) => {
                 let l1 = std::sync::Arc::new(parallax_l1::RpcL1::connect(url)?);
                 let shared = std::sync::Arc::new(rollup.clone());
-                let derivation = follow::PipelineDeriver::new(
-                    shared.clone(),
+                let derivation = parallax_cli::celestia::deriver(
+                    &shared,
                     l1.clone(),
                     std::sync::Arc::new(parallax_l1::CalldataOnly),
-                    &rollup.genesis_block_info(),
-                );
+                    args.celestia.client(&rollup).await?,
+                )?;
                 node::Roles {
                     sequencer: (!args.follow).then(|| {
                         Box::new(origin::L1Origins::new(l1, shared, args.l1_confirmations))
                             as Box<dyn origin::OriginSelector>
                     }),
-                    derivation: Some(Box::new(derivation)),
+                    derivation: Some(derivation),
                 }
             }
         };

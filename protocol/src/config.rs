@@ -158,7 +158,23 @@ pub enum ConfigError {
     SequencingWindow(u64),
 }
 
+/// Domain of the default Celestia namespace (see [`RollupConfig::celestia_namespace_id`]).
+const CELESTIA_NAMESPACE_DOMAIN: &[u8] = b"parallax/celestia-namespace/v0";
+
 impl RollupConfig {
+    /// The default 10-byte id of the chain's Celestia namespace (version 0):
+    /// `keccak256(domain ‖ l2_chain_id:u64)[..10]`. The batcher submits blobs there and
+    /// derivation accepts Celestia blobs only from there, so both sides derive it from the one
+    /// value they already share; a deployment may name another namespace on both sides.
+    pub fn celestia_namespace_id(&self) -> [u8; 10] {
+        let mut preimage = CELESTIA_NAMESPACE_DOMAIN.to_vec();
+        preimage.extend_from_slice(&self.l2_chain_id.to_be_bytes());
+        let hash = alloy_primitives::keccak256(&preimage);
+        let mut id = [0u8; 10];
+        id.copy_from_slice(&hash[..10]);
+        id
+    }
+
     /// Checks every bound; nodes refuse to start on an invalid configuration.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.l2_chain_id == 0 {

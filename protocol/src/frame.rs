@@ -335,6 +335,41 @@ pub(crate) mod tests {
         }
 
         #[test]
+        fn celestia_pointer_round_trips(height in any::<u64>(), commitment in any::<[u8; 32]>()) {
+            let pointer = CelestiaPointer { height, commitment: B256::from(commitment) };
+            let bytes = pointer.encode();
+            prop_assert_eq!(bytes.len(), CELESTIA_POINTER_LEN);
+            prop_assert_eq!(CelestiaPointer::decode(&bytes), Ok(pointer));
+            prop_assert_eq!(
+                CalldataPayload::parse(&bytes.into()),
+                Ok(CalldataPayload::Celestia(pointer))
+            );
+        }
+
+        #[test]
+        fn arbitrary_pointer_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..100)) {
+            // Any length, with the pointer's version byte first: decodes exactly when it is 41
+            // bytes long, and then re-encodes to the same bytes.
+            let mut pointer = vec![CELESTIA_POINTER_VERSION];
+            pointer.extend_from_slice(&bytes);
+            match CelestiaPointer::decode(&pointer) {
+                Ok(decoded) => {
+                    prop_assert_eq!(pointer.len(), CELESTIA_POINTER_LEN);
+                    prop_assert_eq!(decoded.encode(), pointer.clone());
+                }
+                Err(error) => {
+                    prop_assert_ne!(pointer.len(), CELESTIA_POINTER_LEN);
+                    prop_assert_eq!(error, FrameError::PointerLength(pointer.len()));
+                }
+            }
+            prop_assert_eq!(
+                CalldataPayload::parse(&pointer.clone().into()).is_ok(),
+                pointer.len() == CELESTIA_POINTER_LEN
+            );
+            let _ = CelestiaPointer::decode(&bytes);
+        }
+
+        #[test]
         fn garbage_payloads_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
             let _ = parse_frames_payload(&bytes);
             let _ = CalldataPayload::parse(&bytes.clone().into());

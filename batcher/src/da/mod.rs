@@ -11,6 +11,7 @@
 pub mod auto;
 pub mod blobs;
 pub mod calldata;
+pub mod celestia;
 
 use std::future::Future;
 
@@ -21,6 +22,7 @@ use crate::{fees::L1Fees, txmgr::TxCandidate, Error};
 pub use auto::{AutoDa, AutoPolicy, Hysteresis};
 pub use blobs::BlobDa;
 pub use calldata::CalldataDa;
+pub use celestia::{CelestiaDa, FallbackPolicy, CELESTIA_FRAMES_PER_BLOB};
 
 /// Where frames are posted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
