@@ -5,7 +5,7 @@
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use parallax_batcher::{metrics, TxManager, TxManagerConfig};
 use parallax_fraud_proof::{
     player::{GamePlayer, PlayerConfig},
@@ -50,10 +50,12 @@ pub(crate) struct ChallengerArgs {
     /// OutputOracle address (default: the Portal's oracle).
     #[arg(long, env = "PARALLAX_OUTPUT_ORACLE")]
     output_oracle: Option<alloy::primitives::Address>,
-    /// Where the replica reads blobs: `anvil` (its `anvil_getBlobByHash`, the devnet's L1) or
-    /// `none` (calldata-only chains).
-    #[arg(long, env = "PARALLAX_BLOB_SOURCE", value_enum, default_value_t = BlobSource::None)]
-    blob_source: BlobSource,
+    /// Where the replica reads blobs: `beacon:URL` (the L1 consensus node's blob sidecar API),
+    /// `anvil` (its `anvil_getBlobByHash`, the devnet's L1) or `none` (calldata-only chains),
+    /// then any number of archives for blobs the node pruned: `,archive:URL` (a server with the
+    /// beacon sidecar API) or `,archive-dir:PATH` (files named by versioned hash).
+    #[arg(long, env = "PARALLAX_BLOB_SOURCE", default_value = "none")]
+    blob_source: parallax_l1::BlobSourceSpec,
     /// L1 blocks an inclusion needs before it counts.
     #[arg(long, env = "PARALLAX_L1_CONFIRMATIONS", default_value_t = 2)]
     l1_confirmations: u64,
@@ -74,14 +76,6 @@ pub(crate) struct ChallengerArgs {
     metrics_port: u16,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum BlobSource {
-    /// anvil's blob endpoint.
-    Anvil,
-    /// No blobs (calldata DA only).
-    None,
-}
-
 pub(crate) fn run(args: ChallengerArgs) -> eyre::Result<ExitCode> {
     let rollup: RollupConfig = serde_json::from_str(&std::fs::read_to_string(&args.rollup_config)?)
         .map_err(|error| eyre::eyre!("{}: {error}", args.rollup_config.display()))?;
@@ -100,20 +94,12 @@ pub(crate) fn run(args: ChallengerArgs) -> eyre::Result<ExitCode> {
         let store = SqlStore::open(&database_url).await?;
         let l1 = Arc::new(parallax_l1::RpcL1::connect(args.l1_rpc.as_str())?);
         let shared = Arc::new(rollup.clone());
-        let derivation: Box<dyn parallax_sequencer::follow::Deriver> = match args.blob_source {
-            BlobSource::Anvil => Box::new(PipelineDeriver::new(
-                shared,
-                l1.clone(),
-                Arc::new(parallax_l1::AnvilBlobs::new(l1.clone())),
-                &rollup.genesis_block_info(),
-            )),
-            BlobSource::None => Box::new(PipelineDeriver::new(
-                shared,
-                l1.clone(),
-                Arc::new(parallax_l1::CalldataOnly),
-                &rollup.genesis_block_info(),
-            )),
-        };
+        let derivation = PipelineDeriver::new(
+            shared,
+            l1.clone(),
+            Arc::new(args.blob_source.open(l1.clone())?),
+            &rollup.genesis_block_info(),
+        );
         let config = node::NodeConfig::new(&rollup, SocketAddr::new(args.http_addr, args.http_port));
         let replica = node::start(
             store.clone(),
@@ -121,7 +107,7 @@ pub(crate) fn run(args: ChallengerArgs) -> eyre::Result<ExitCode> {
             config,
             node::Roles {
                 sequencer: None,
-                derivation: Some(derivation),
+                derivation: Some(Box::new(derivation)),
             },
         )
         .await?;

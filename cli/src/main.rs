@@ -64,6 +64,11 @@ struct SequencerArgs {
     /// Run as a read-only replica: derive every block from L1 (needs --l1-rpc), sequence nothing.
     #[arg(long, env = "PARALLAX_FOLLOW")]
     follow: bool,
+    /// Where derivation reads blobs: `beacon:URL` (the L1 consensus node's blob sidecar API),
+    /// `anvil` (the devnet's L1) or `none` (calldata-only chains), then any number of archives
+    /// for pruned blobs: `,archive:URL` (beacon sidecar API) or `,archive-dir:PATH`.
+    #[arg(long, env = "PARALLAX_BLOB_SOURCE", default_value = "none")]
+    blob_source: parallax_l1::BlobSourceSpec,
     /// Genesis file (geth/anvil format); required without --dev.
     #[arg(long, env = "PARALLAX_GENESIS")]
     genesis: Option<PathBuf>,
@@ -326,7 +331,7 @@ fn run_sequencer(args: SequencerArgs) -> eyre::Result<ExitCode> {
                 let derivation = follow::PipelineDeriver::new(
                     shared.clone(),
                     l1.clone(),
-                    std::sync::Arc::new(parallax_l1::CalldataOnly),
+                    std::sync::Arc::new(args.blob_source.open(l1.clone())?),
                     &rollup.genesis_block_info(),
                 );
                 node::Roles {
