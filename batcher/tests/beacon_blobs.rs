@@ -59,6 +59,9 @@ struct Beacon {
 
 type Shared = Arc<Mutex<Beacon>>;
 
+/// Posted blobs by slot: the L1 block and its blobs with their versioned hashes.
+type Slots = BTreeMap<u64, (L1BlockInfo, Vec<(B256, Stored)>)>;
+
 async fn genesis(State(beacon): State<Shared>) -> Json<Value> {
     let time = beacon.lock().unwrap().genesis_time;
     Json(json!({"data": {
@@ -124,7 +127,7 @@ async fn serve(beacon: Shared) -> String {
 
 /// Every blob the batcher posted, read back from anvil, by slot (one-second slots from L1's
 /// genesis), with the L1 block info derivation asks with.
-async fn posted_blobs(l1: &L1) -> (u64, BTreeMap<u64, (L1BlockInfo, Vec<(B256, Stored)>)>) {
+async fn posted_blobs(l1: &L1) -> (u64, Slots) {
     let genesis_time = l1
         .provider
         .get_block_by_number(BlockNumberOrTag::Number(0))
@@ -181,10 +184,7 @@ async fn posted_blobs(l1: &L1) -> (u64, BTreeMap<u64, (L1BlockInfo, Vec<(B256, S
     (genesis_time, slots)
 }
 
-fn beacon_with(
-    genesis_time: u64,
-    slots: &BTreeMap<u64, (L1BlockInfo, Vec<(B256, Stored)>)>,
-) -> Beacon {
+fn beacon_with(genesis_time: u64, slots: &Slots) -> Beacon {
     Beacon {
         genesis_time,
         slots: slots
