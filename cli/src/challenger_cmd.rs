@@ -5,7 +5,7 @@
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use parallax_batcher::{metrics, TxManager, TxManagerConfig};
 use parallax_fraud_proof::{
     player::{GamePlayer, PlayerConfig},
@@ -50,10 +50,12 @@ pub(crate) struct ChallengerArgs {
     /// OutputOracle address (default: the Portal's oracle).
     #[arg(long, env = "PARALLAX_OUTPUT_ORACLE")]
     output_oracle: Option<alloy::primitives::Address>,
-    /// Where the replica reads blobs: `anvil` (its `anvil_getBlobByHash`, the devnet's L1) or
-    /// `none` (calldata-only chains).
-    #[arg(long, env = "PARALLAX_BLOB_SOURCE", value_enum, default_value_t = BlobSource::None)]
-    blob_source: BlobSource,
+    /// Where the replica reads blobs: `beacon:URL` (the L1 consensus node's blob sidecar API),
+    /// `anvil` (its `anvil_getBlobByHash`, the devnet's L1) or `none` (calldata-only chains),
+    /// then any number of archives for blobs the node pruned: `,archive:URL` (a server with the
+    /// beacon sidecar API) or `,archive-dir:PATH` (files named by versioned hash).
+    #[arg(long, env = "PARALLAX_BLOB_SOURCE", default_value = "none")]
+    blob_source: parallax_l1::BlobSourceSpec,
     /// Where the replica reads Celestia batches.
     #[command(flatten)]
     celestia: parallax_cli::celestia::CelestiaArgs,
@@ -77,14 +79,6 @@ pub(crate) struct ChallengerArgs {
     metrics_port: u16,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum BlobSource {
-    /// anvil's blob endpoint.
-    Anvil,
-    /// No blobs (calldata DA only).
-    None,
-}
-
 pub(crate) fn run(args: ChallengerArgs) -> eyre::Result<ExitCode> {
     let rollup: RollupConfig = serde_json::from_str(&std::fs::read_to_string(&args.rollup_config)?)
         .map_err(|error| eyre::eyre!("{}: {error}", args.rollup_config.display()))?;
@@ -104,20 +98,12 @@ pub(crate) fn run(args: ChallengerArgs) -> eyre::Result<ExitCode> {
         let l1 = Arc::new(parallax_l1::RpcL1::connect(args.l1_rpc.as_str())?);
         let shared = Arc::new(rollup.clone());
         let celestia = args.celestia.client(&rollup).await?;
-        let derivation = match args.blob_source {
-            BlobSource::Anvil => parallax_cli::celestia::deriver(
-                &shared,
-                l1.clone(),
-                Arc::new(parallax_l1::AnvilBlobs::new(l1.clone())),
-                celestia,
-            )?,
-            BlobSource::None => parallax_cli::celestia::deriver(
-                &shared,
-                l1.clone(),
-                Arc::new(parallax_l1::CalldataOnly),
-                celestia,
-            )?,
-        };
+        let derivation = parallax_cli::celestia::deriver(
+            &shared,
+            l1.clone(),
+            Arc::new(args.blob_source.open(l1.clone())?),
+            celestia,
+        )?;
         let config = node::NodeConfig::new(&rollup, SocketAddr::new(args.http_addr, args.http_port));
         let replica = node::start(
             store.clone(),
@@ -125,7 +111,7 @@ pub(crate) fn run(args: ChallengerArgs) -> eyre::Result<ExitCode> {
             config,
             node::Roles {
                 sequencer: None,
-                derivation: Some(derivation),
+                derivation: Some(Box::new(derivation)),
             },
         )
         .await?;

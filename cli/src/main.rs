@@ -74,6 +74,11 @@ struct SequencerArgs {
     /// Where derivation reads Celestia batches (chains whose batcher posts to Celestia).
     #[command(flatten)]
     celestia: parallax_cli::celestia::CelestiaArgs,
+    /// Where derivation reads blobs: `beacon:URL` (the L1 consensus node's blob sidecar API),
+    /// `anvil` (the devnet's L1) or `none` (calldata-only chains), then any number of archives
+    /// for pruned blobs: `,archive:URL` (beacon sidecar API) or `,archive-dir:PATH`.
+    #[arg(long, env = "PARALLAX_BLOB_SOURCE", default_value = "none")]
+    blob_source: parallax_l1::BlobSourceSpec,
     /// Genesis file (geth/anvil format); required without --dev.
     #[arg(long, env = "PARALLAX_GENESIS")]
     genesis: Option<PathBuf>,
@@ -385,7 +390,7 @@ fn run_sequencer(args: SequencerArgs) -> eyre::Result<ExitCode> {
                 let derivation = parallax_cli::celestia::deriver(
                     &shared,
                     l1.clone(),
-                    std::sync::Arc::new(parallax_l1::CalldataOnly),
+                    std::sync::Arc::new(args.blob_source.open(l1.clone())?),
                     args.celestia.client(&rollup).await?,
                 )?;
                 node::Roles {

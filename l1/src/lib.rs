@@ -12,6 +12,13 @@
 
 use std::{collections::BTreeMap, sync::Mutex, time::Duration};
 
+mod beacon;
+
+pub use beacon::{
+    ArchiveBlobs, ArchiveSpec, BadBlobSource, BeaconBlobs, BeaconClock, BlobSource, BlobSourceSpec,
+    PrimarySpec, Sidecar, WithArchive,
+};
+
 use alloy::{
     eips::{eip4844::BLOB_TX_MIN_BLOB_GASPRICE, eip7840::BlobParams, BlockNumberOrTag},
     network::TransactionResponse,
@@ -303,7 +310,7 @@ pub struct CalldataOnly;
 /// Asked for data this node has no source for.
 #[derive(Debug, thiserror::Error)]
 #[error("no {0} source is configured on this node")]
-pub struct NoDaSource(&'static str);
+pub struct NoDaSource(pub(crate) &'static str);
 
 impl parallax_protocol::derive::DaSource for CalldataOnly {
     type Error = NoDaSource;
@@ -355,6 +362,28 @@ pub enum BlobError {
     /// No Celestia source here.
     #[error(transparent)]
     NoSource(#[from] NoDaSource),
+    /// The beacon API failed or answered something unusable.
+    #[error("beacon API: {0}")]
+    Beacon(String),
+    /// A blob archive failed.
+    #[error("blob archive: {0}")]
+    Archive(String),
+}
+
+/// Checks that `blob` is the blob `versioned_hash` names: computes its KZG commitment and
+/// compares the commitment's versioned hash. Every blob source calls this before handing a
+/// blob to derivation, so no source (L1 node, beacon node, archive) can substitute data.
+pub fn verify_blob(blob: &[u8], versioned_hash: B256) -> Result<(), BlobError> {
+    use alloy_eips::eip4844::{c_kzg, env_settings::EnvKzgSettings, kzg_to_versioned_hash};
+    let kzg_blob = c_kzg::Blob::from_bytes(blob).map_err(|e| BlobError::Kzg(e.to_string()))?;
+    let commitment = EnvKzgSettings::Default
+        .get()
+        .blob_to_kzg_commitment(&kzg_blob)
+        .map_err(|e| BlobError::Kzg(e.to_string()))?;
+    if kzg_to_versioned_hash(commitment.to_bytes().as_slice()) != versioned_hash {
+        return Err(BlobError::Mismatch(versioned_hash));
+    }
+    Ok(())
 }
 
 impl parallax_protocol::derive::DaSource for AnvilBlobs {
@@ -365,21 +394,13 @@ impl parallax_protocol::derive::DaSource for AnvilBlobs {
         _block: &L1BlockInfo,
         versioned_hash: B256,
     ) -> Result<Option<alloy_primitives::Bytes>, BlobError> {
-        use alloy_eips::eip4844::{c_kzg, env_settings::EnvKzgSettings, kzg_to_versioned_hash};
         let blob: Option<alloy_primitives::Bytes> = self.l1.run(
             self.l1
                 .provider
                 .raw_request("anvil_getBlobByHash".into(), (versioned_hash,)),
         )?;
         let Some(blob) = blob else { return Ok(None) };
-        let kzg_blob = c_kzg::Blob::from_bytes(&blob).map_err(|e| BlobError::Kzg(e.to_string()))?;
-        let commitment = EnvKzgSettings::Default
-            .get()
-            .blob_to_kzg_commitment(&kzg_blob)
-            .map_err(|e| BlobError::Kzg(e.to_string()))?;
-        if kzg_to_versioned_hash(commitment.to_bytes().as_slice()) != versioned_hash {
-            return Err(BlobError::Mismatch(versioned_hash));
-        }
+        verify_blob(&blob, versioned_hash)?;
         Ok(Some(blob))
     }
 

@@ -8,6 +8,7 @@
 
 mod asm;
 pub mod contracts;
+pub mod da;
 pub mod mainnet;
 pub mod sequencer;
 pub mod state;
@@ -84,6 +85,9 @@ pub enum BenchError {
     /// The sequencer benchmark failed.
     #[error(transparent)]
     Sequencer(#[from] sequencer::SequencerBenchError),
+    /// The DA benchmark failed.
+    #[error(transparent)]
+    Da(#[from] da::DaBenchError),
     /// The report could not be written as JSON.
     #[error("cannot serialize the report: {0}")]
     Json(#[from] serde_json::Error),
@@ -104,6 +108,8 @@ pub enum BenchCommand {
     State(state::StateArgs),
     /// End-to-end sequencer throughput: signed transfers over JSON-RPC to inclusion.
     Sequencer(sequencer::SequencerArgs),
+    /// L1 bytes, gas and cost per L2 transaction: calldata vs blobs, zstd vs brotli, on anvil.
+    Da(da::DaArgs),
 }
 
 /// Arguments of `parallax bench executor`.
@@ -161,6 +167,10 @@ pub fn run(command: &BenchCommand) -> Result<(), BenchError> {
         BenchCommand::Sequencer(args) => {
             let report = sequencer::bench_sequencer(args)?;
             emit(args.json, &report, sequencer::SequencerReport::to_text)
+        }
+        BenchCommand::Da(args) => {
+            let report = da::bench_da(args)?;
+            emit(args.json, &report, da::DaReport::to_text)
         }
         BenchCommand::Executor(args) => {
             let report = bench_executor(

@@ -151,7 +151,7 @@ fn setup<E: std::fmt::Display>(error: E) -> SequencerBenchError {
     SequencerBenchError::Setup(error.to_string())
 }
 
-fn sender_key(index: usize) -> PrivateKeySigner {
+pub(super) fn sender_key(index: usize) -> PrivateKeySigner {
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&(index as u64 + 1).to_be_bytes());
     bytes[31] = 0x5e;
@@ -222,7 +222,7 @@ pub fn bench_sequencer(args: &SequencerArgs) -> Result<SequencerReport, Sequence
             .map_err(setup)?;
         let raws = Arc::new(raws);
         let endpoint = format!("http://{}/", running.rpc_addr);
-        let parallax = drive(&endpoint, raws.clone(), args, senders).await;
+        let parallax = drive(&endpoint, raws.clone(), args.into(), senders).await;
         running.stop().await.map_err(setup)?;
         let parallax = parallax?;
         let baseline = match args.against {
@@ -281,7 +281,7 @@ async fn against_anvil(
         )
         .await?;
     }
-    drive(&endpoint, raws.clone(), args, senders.len()).await
+    drive(&endpoint, raws.clone(), args.into(), senders.len()).await
 }
 
 /// One JSON-RPC call; its `result`.
@@ -306,12 +306,31 @@ async fn rpc(
     }
 }
 
+/// How the load generator sends: concurrent HTTP connections and transactions per JSON-RPC
+/// batch request.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Load {
+    /// Concurrent connections (a sender's transactions always share one).
+    pub(super) connections: usize,
+    /// Transactions per batch request.
+    pub(super) batch: usize,
+}
+
+impl From<&SequencerArgs> for Load {
+    fn from(args: &SequencerArgs) -> Self {
+        Self {
+            connections: args.connections,
+            batch: args.batch,
+        }
+    }
+}
+
 /// Sends the load to `endpoint` and watches its blocks over JSON-RPC until every transaction
 /// is included.
-async fn drive(
+pub(super) async fn drive(
     endpoint: &str,
     raws: Arc<Vec<(B256, String)>>,
-    args: &SequencerArgs,
+    load: Load,
     senders: usize,
 ) -> Result<LoadFigures, SequencerBenchError> {
     let client = reqwest::Client::new();
@@ -362,12 +381,12 @@ async fn drive(
 
     // Senders' transactions go in nonce order within a connection: split by sender.
     let mut tasks = Vec::new();
-    for connection in 0..args.connections.max(1) {
+    for connection in 0..load.connections.max(1) {
         let client = client.clone();
         let endpoint = endpoint.to_owned();
         let raws = raws.clone();
-        let connections = args.connections.max(1);
-        let batch = args.batch.max(1);
+        let connections = load.connections.max(1);
+        let batch = load.batch.max(1);
         tasks.push(tokio::spawn(async move {
             let mine: Vec<usize> = (0..raws.len())
                 .filter(|index| (index % senders) % connections == connection)
