@@ -20,7 +20,7 @@
 //! those the model is still checked against the executor). Any other difference fails the test
 //! with the fixture file and entry.
 //!
-//! `ETHTEST_STEP_SAMPLE=n` runs one entry in n (default 12, chosen by hash of the entry name,
+//! `ETHTEST_STEP_SAMPLE=n` runs one entry in n (default 6, chosen by hash of the entry name,
 //! so the sample is deterministic); `ETHTEST_STEP_SAMPLE=1` runs them all.
 
 mod common;
@@ -194,7 +194,7 @@ fn ethtests_agree_across_executor_model_and_verifier() {
     let sample: u64 = std::env::var("ETHTEST_STEP_SAMPLE")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(12)
+        .unwrap_or(6)
         .max(1);
     let mut files = Vec::new();
     json_files(&dir, &mut files);
