@@ -42,7 +42,10 @@ use parallax_executor::{
     TxFunding,
 };
 use parallax_fraud_proof::{
-    step::step_witness, trace::TraceState, MemoryNodes, StateReads, StateWitnessBuilder,
+    step::step_witness,
+    step_model::{self, StepModelError},
+    trace::TraceState,
+    MemoryNodes, StateReads, StateWitnessBuilder,
 };
 use parallax_protocol::{
     deposit::DepositTx,
@@ -601,7 +604,10 @@ impl Harness {
         let mut needs = Needs::default();
         let verdict = self.interpret(&tx, &mut needs);
         let (outcome, result, interpreter_gas) = match (executed, verdict) {
-            (Err(ExecutionError::InvalidTransaction { .. }), Verdict::Invalid(_)) => return None,
+            (Err(ExecutionError::InvalidTransaction { .. }), Verdict::Invalid(reason)) => {
+                self.model_rejects(&tx, &needs, reason);
+                return None;
+            }
             (Err(error), _) => panic!("{}: executor failed: {error}", tx.name),
             (Ok(outcome), Verdict::Invalid(reason)) => {
                 panic!(
@@ -667,7 +673,7 @@ impl Harness {
         }
 
         // The whole one-step proof: witness from the fraud-proof builder, commitment vs the trace.
-        let verifier_gas = self.verify(&tx, &needs, &outcome.state_changes, receipt);
+        let verifier_gas = self.verify(&tx, &needs, &outcome.state_changes, receipt, &result);
 
         self.world = expected;
         if let TxFunding::Signed { .. } = tx.rollup.funding {
@@ -678,12 +684,133 @@ impl Harness {
         Some(verifier_gas)
     }
 
+    /// The step model's inputs for `tx` on the current trace state with `witness`.
+    fn model(
+        &self,
+        tx: &TestTx,
+        witness: &[u8],
+    ) -> Result<step_model::ModelOutcome, StepModelError> {
+        let block = &self.env.block;
+        step_model::execute_transaction(&step_model::StepInput {
+            ctx: step_model::BlockContext {
+                number: block.number,
+                timestamp: block.timestamp,
+                coinbase: block.beneficiary,
+                gas_limit: U256::from(block.gas_limit),
+                base_fee: U256::from(block.basefee),
+                prev_randao: block.prevrandao.unwrap_or_default(),
+            },
+            config: step_model::ChainConfig {
+                chain_id: CHAIN_ID,
+                base_fee_vault: BASE_FEE_VAULT,
+                l1_fee_vault: L1_FEE_VAULT,
+            },
+            pre_state_root: self.trace.state_root,
+            pre_cumulative_gas: self.trace.cumulative_gas,
+            pre_receipts_hash: self.trace.receipts_hash,
+            tx_rlp: &tx.raw,
+            witness,
+        })
+    }
+
+    /// The witness the interpreter was found to need, as `EvmStepVerifier` takes it.
+    fn encode_witness(&self, tx: &TestTx, needs: &Needs, changes: &StateChanges) -> Bytes {
+        let mut reads = StateReads::default();
+        reads.accounts.extend(needs.accounts.iter().copied());
+        for (address, slot) in &needs.slots {
+            reads.slots.entry(*address).or_default().insert(*slot);
+        }
+        let source: MemoryNodes = self.nodes.iter().cloned().collect();
+        let witness = StateWitnessBuilder::new(&source, self.trie.root())
+            .build(&reads, changes)
+            .unwrap_or_else(|error| panic!("{}: witness: {error}", tx.name));
+        let codes: Vec<Bytes> = needs
+            .codes
+            .iter()
+            .map(|hash| self.world.codes[hash].clone())
+            .collect();
+        let owners: Vec<Address> = needs.slots.iter().map(|(address, _)| *address).collect();
+        let keys: Vec<U256> = needs.slots.iter().map(|(_, slot)| *slot).collect();
+        (witness.nodes, codes, needs.accounts.clone(), owners, keys)
+            .abi_encode_params()
+            .into()
+    }
+
+    /// A transaction the executor and the interpreter refuse: the step model refuses it too,
+    /// for the same reason.
+    fn model_rejects(&self, tx: &TestTx, needs: &Needs, reason: u8) {
+        let witness = self.encode_witness(tx, needs, &StateChanges::default());
+        assert_eq!(
+            self.model(tx, &witness),
+            Err(StepModelError::InvalidTransaction(reason)),
+            "{}: step model on an invalid transaction",
+            tx.name
+        );
+    }
+
+    /// The step model on `witness` agrees with the executor, the interpreter and the verifier.
+    fn check_model(
+        &self,
+        tx: &TestTx,
+        witness: &[u8],
+        interpreter: &EvmInterpreter::ExecResult,
+        post_root: B256,
+        commitment: B256,
+    ) {
+        let model = self
+            .model(tx, witness)
+            .unwrap_or_else(|error| panic!("{}: step model failed: {error}", tx.name));
+        let r = &model.result;
+        assert_eq!(
+            r.success,
+            interpreter.status == 1,
+            "{}: model status",
+            tx.name
+        );
+        assert_eq!(r.gas_used, interpreter.gasUsed, "{}: model gas", tx.name);
+        assert_eq!(r.logs_acc, interpreter.logsAcc, "{}: model logs", tx.name);
+        let accounts: Vec<_> = interpreter
+            .accounts
+            .iter()
+            .map(|a| step_model::PostAccount {
+                address: a.addr,
+                deleted: a.deleted,
+                storage_cleared: a.storageCleared,
+                nonce: a.nonce,
+                balance: a.balance,
+                code_hash: a.codeHash,
+            })
+            .collect();
+        assert_eq!(r.accounts, accounts, "{}: model account writes", tx.name);
+        let slots: Vec<_> = interpreter
+            .slots
+            .iter()
+            .map(|s| step_model::PostSlot {
+                address: s.addr,
+                slot: s.slot,
+                value: s.value,
+            })
+            .collect();
+        assert_eq!(r.slots, slots, "{}: model slot writes", tx.name);
+        assert_eq!(
+            model.post_state_root, post_root,
+            "{}: model state root",
+            tx.name
+        );
+        assert_eq!(
+            model.commitment, commitment,
+            "{}: model commitment",
+            tx.name
+        );
+    }
+
     fn verify(
         &mut self,
         tx: &TestTx,
         needs: &Needs,
         changes: &StateChanges,
         receipt: &parallax_executor::TxReceipt,
+        interpreter: &EvmInterpreter::ExecResult,
     ) -> u64 {
         let mut reads = StateReads::default();
         reads.accounts.extend(needs.accounts.iter().copied());
@@ -759,6 +886,15 @@ impl Harness {
             other => panic!("{}: verifier failed: {other:?}", tx.name),
         };
 
+        // The Rust step model on the same witness: same writes, root and commitment.
+        self.check_model(
+            tx,
+            &call.witness,
+            interpreter,
+            post.root(),
+            next.commitment(),
+        );
+
         // The challenger's own witness (`parallax_fraud_proof::step::step_witness`, reads recorded
         // from revm) must prove the same commitment.
         let mut call = call;
@@ -771,6 +907,13 @@ impl Harness {
             tx.name
         );
         call.witness = challenger.encoded;
+        self.check_model(
+            tx,
+            &call.witness,
+            interpreter,
+            post.root(),
+            next.commitment(),
+        );
         match self.chain.call(
             Address::ZERO,
             self.verifier,
@@ -1413,6 +1556,16 @@ fn verifier_rejects_transactions_the_sequencer_cannot_include() {
             }
             other => panic!("{name}: {other:?}"),
         }
+        let tx = TestTx {
+            name: name.to_string(),
+            rollup: RollupTx::deposit(&l1_info_deposit(0)),
+            raw: call.txRlp.to_vec(),
+        };
+        assert_eq!(
+            h.model(&tx, &witness),
+            Err(StepModelError::InvalidTransaction(reason)),
+            "{name}: step model"
+        );
     }
 }
 

@@ -11,6 +11,7 @@ pub mod mpt;
 pub mod player;
 pub mod service;
 pub mod step;
+pub mod step_model;
 pub mod trace;
 pub mod truth;
 pub mod witness;
