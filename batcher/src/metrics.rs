@@ -112,7 +112,7 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
             );
         };
-        let counters: [(&str, &str, &AtomicU64); 22] = [
+        let counters: [(&str, &str, &AtomicU64); 23] = [
             (
                 "parallax_batcher_channels_posted_total",
                 "Channels posted.",
@@ -336,7 +336,7 @@ mod tests {
             text.lines()
                 .filter(|line| line.starts_with("# TYPE"))
                 .count(),
-            28
+            30
         );
     }
 }

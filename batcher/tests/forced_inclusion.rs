@@ -5,9 +5,9 @@
 //! valid, then, once the sequencing window of the stuck origin has passed, forces blocks that
 //! advance the origin over L1, with the deposit in the first block of its epoch.
 //!
-//! The sequencer's own unsafe chain is not rewritten: its derivation finds the forced block
-//! differs from its own and stops its safe head there (`sequencer/src/follow.rs`; there is no
-//! unsafe-chain rewind onto the derived chain yet), which this test checks too.
+//! L1 is the source of truth for the sequencer too: its derivation finds the forced block differs
+//! from its own, so it drops its unsafe blocks from there and adopts the forced one, deposit
+//! included (`Chain::adopt`), although its own (frozen) L1 view never showed it the deposit.
 //!
 //! The sequencer runs the production `L1Origins` over an L1 source whose view is frozen; only
 //! that view is a test double.
@@ -25,7 +25,7 @@ use std::{
 use alloy::{
     eips::BlockNumberOrTag,
     network::EthereumWallet,
-    primitives::{Address, Bytes, U256},
+    primitives::{Address, Bytes, TxKind, U256},
     providers::{Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
@@ -35,7 +35,7 @@ use parallax_contracts::Portal;
 use parallax_l1::RpcL1;
 use parallax_protocol::{
     block::L1BlockInfo,
-    deposit::{IndexedLog, DEPOSIT_TX_TYPE},
+    deposit::{DepositTx, IndexedLog, DEPOSIT_TX_TYPE},
     derive::{InboxTransaction, L1Source},
 };
 use parallax_sequencer::{node::Roles, origin::L1Origins};
@@ -182,30 +182,26 @@ async fn a_deposit_the_sequencer_ignores_is_forced_in_by_derivation() {
         .expect("safe head")
         .expect("derived");
     let mut carrier = None;
-    for number in (1..=replica_head.number).rev() {
+    for number in 1..=replica_head.number {
         let block = replica
             .store
             .block(number)
             .await
             .expect("read")
             .expect("derived");
-        if block.l1_origin.number == deposit_block
-            && (number == 1
-                || replica
-                    .store
-                    .block(number - 1)
-                    .await
-                    .expect("read")
-                    .expect("derived")
-                    .l1_origin
-                    .number
-                    < deposit_block)
-        {
+        let carries = block.transactions.iter().any(|tx| {
+            DepositTx::decode(&tx.raw).is_ok_and(|deposit| deposit.to == TxKind::Call(recipient))
+        });
+        if carries {
             carrier = Some(block);
             break;
         }
     }
-    let carrier = carrier.expect("a replica block with the deposit's L1 block as its new origin");
+    let carrier = carrier.expect("a replica block with the deposit");
+    assert_eq!(
+        carrier.l1_origin.number, deposit_block,
+        "the deposit's block has another origin"
+    );
     assert!(
         carrier.transactions.len() >= 2
             && carrier
@@ -217,33 +213,39 @@ async fn a_deposit_the_sequencer_ignores_is_forced_in_by_derivation() {
     );
     let forced_from = carrier.header.number;
 
-    // The sequencer never took the deposit: its origin stayed at or below the frozen view.
+    // The sequencer adopts the forced block and the deposit with it: its derivation reads the
+    // live L1 even though its origin selection is frozen.
     let sequencer_rpc = ProviderBuilder::new().connect_http(sequencer.rpc.parse().expect("url"));
-    assert_eq!(
-        sequencer_rpc.get_balance(recipient).await.expect("balance"),
-        U256::ZERO,
-        "the sequencer included a deposit it could not see"
+    let mut sequencer_safe = 0;
+    for _ in 0..600 {
+        sequencer_safe = safe(&sequencer).await;
+        if sequencer_safe >= forced_from {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        sequencer_safe >= forced_from,
+        "sequencer safe head {sequencer_safe} never reached the forced block {forced_from}"
     );
-    let head = sequencer.head().await;
-    let newest = sequencer
+    let ours = sequencer
         .store
-        .block(head)
+        .block(forced_from)
         .await
         .expect("read")
-        .expect("sealed");
-    assert!(newest.l1_origin.number <= l1_head);
-    // Its derivation disagrees with its own block at the carrier's height, so its safe head
-    // stays below it (no unsafe-chain rewind).
-    if let Some(ours) = sequencer.store.block(forced_from).await.expect("read") {
-        assert_ne!(
-            ours.hash, carrier.hash,
-            "the sequencer sealed the forced block"
-        );
-    }
-    let sequencer_safe = safe(&sequencer).await;
-    assert!(
-        sequencer_safe < forced_from,
-        "sequencer safe head {sequencer_safe} passed the forced block {forced_from}"
+        .expect("adopted");
+    assert_eq!(
+        ours.hash, carrier.hash,
+        "the sequencer did not adopt the forced block"
+    );
+    assert_eq!(
+        sequencer_rpc
+            .get_balance(recipient)
+            .block_id(alloy::eips::BlockId::number(forced_from))
+            .await
+            .expect("balance"),
+        amount,
+        "the sequencer's chain lacks the forced deposit"
     );
     // The replica agrees with the sequencer up to what it derived from the sequencer's batches.
     for number in 1..=followed {
@@ -260,7 +262,7 @@ async fn a_deposit_the_sequencer_ignores_is_forced_in_by_derivation() {
         .await
         .expect("safe block")
         .expect("exists");
-    assert_eq!(safe_block.header.number, sequencer_safe);
+    assert!(safe_block.header.number >= forced_from);
 
     let mut replica = replica;
     let mut sequencer = sequencer;

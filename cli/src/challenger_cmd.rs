@@ -111,7 +111,7 @@ pub(crate) fn run(args: ChallengerArgs) -> eyre::Result<ExitCode> {
             config,
             node::Roles {
                 sequencer: None,
-                derivation: Some(Box::new(derivation)),
+                derivation: Some(derivation),
             },
         )
         .await?;
