@@ -18,10 +18,10 @@ esac
 
 "$FORGE" build --offline --use "$SOLC"
 
+fresh=$(mktemp -d)
+trap 'rm -rf "$fresh"' EXIT
+node tools/export-artifacts.js out "$fresh"
 if $check; then
-  fresh=$(mktemp -d)
-  trap 'rm -rf "$fresh"' EXIT
-  node tools/export-artifacts.js out "$fresh"
   if ! diff -r artifacts "$fresh" >/dev/null; then
     echo "build.sh --check: contracts/artifacts/ is out of date; run contracts/build.sh and commit it" >&2
     diff -rq artifacts "$fresh" >&2 || true
@@ -29,7 +29,17 @@ if $check; then
   fi
   echo "artifacts/ is up to date"
 else
-  rm -rf artifacts
-  node tools/export-artifacts.js out artifacts
+  # Only files whose content changed are rewritten: the Rust bindings (`sol!`) recompile when an
+  # artifact's mtime moves, so rewriting identical files would rebuild half the workspace.
+  mkdir -p artifacts
+  (cd artifacts && find . -type f) | while read -r f; do
+    [ -e "$fresh/$f" ] || rm -f "artifacts/$f"
+  done
+  (cd "$fresh" && find . -type f) | while read -r f; do
+    if ! cmp -s "$fresh/$f" "artifacts/$f"; then
+      mkdir -p "$(dirname "artifacts/$f")"
+      cp "$fresh/$f" "artifacts/$f"
+    fi
+  done
   echo "artifacts/ written"
 fi

@@ -48,6 +48,9 @@ contract EvmPrecompiles {
         else cost = 50000;
         if (cost > gas) return (false, gas, out);
         if (id == 4) return (true, cost, input);
+        // Zero-length base and modulus: an empty result whatever the exponent (even one longer than
+        // EIP-7823 lets L1 run).
+        if (id == 5 && _wordAt(input, 0) == 0 && _wordAt(input, 64) == 0) return (true, cost, new bytes(0));
         if (id == 5 && (_wordAt(input, 0) > bytes32(uint256(1024)) || _wordAt(input, 64) > bytes32(uint256(1024)))) {
             // L1 may run Osaka (EIP-7823 caps modexp lengths at 1024 bytes): not provable here.
             revert Unsupported(0x05);
@@ -69,7 +72,10 @@ contract EvmPrecompiles {
         uint256 bl = uint256(_wordAt(input, 0));
         uint256 el = uint256(_wordAt(input, 32));
         uint256 ml = uint256(_wordAt(input, 64));
-        if (bl > 2 ** 32 || ml > 2 ** 32 || el > 2 ** 64) return type(uint256).max;
+        if (bl > 2 ** 32 || ml > 2 ** 32) return type(uint256).max;
+        // Zero multiplication complexity: the minimum price, however long the exponent.
+        if (bl == 0 && ml == 0) return 200;
+        if (el > 2 ** 64) return type(uint256).max;
         uint256 headLen = el < 32 ? el : 32;
         uint256 head = 0;
         if (headLen != 0) head = uint256(_wordAt(input, 96 + bl)) >> (8 * (32 - headLen));

@@ -49,6 +49,10 @@ pub fn run(address: Address, input: &[u8], gas: u64) -> Result<PrecompileRun, St
         let base_len = U256::from_be_bytes(word_at(input, U256::ZERO));
         let exp_len = U256::from_be_bytes(word_at(input, U256::from(32)));
         let mod_len = U256::from_be_bytes(word_at(input, U256::from(64)));
+        if base_len.is_zero() && mod_len.is_zero() {
+            // Empty result whatever the exponent (even one longer than EIP-7823 allows).
+            return Ok(Some((cost, Bytes::new())));
+        }
         if base_len > limit || mod_len > limit || exp_len > limit {
             // L1 may run Osaka (EIP-7823 caps modexp lengths): the verifier cannot prove these.
             return Err(StepModelError::Unsupported(5));
@@ -68,7 +72,14 @@ fn modexp_gas(input: &[u8]) -> U256 {
     let bl = U256::from_be_bytes(word_at(input, U256::ZERO));
     let el = U256::from_be_bytes(word_at(input, U256::from(32)));
     let ml = U256::from_be_bytes(word_at(input, U256::from(64)));
-    if bl > U256::from(1u64 << 32) || ml > U256::from(1u64 << 32) || el > U256::from(1u128 << 64) {
+    if bl > U256::from(1u64 << 32) || ml > U256::from(1u64 << 32) {
+        return U256::MAX;
+    }
+    if bl.is_zero() && ml.is_zero() {
+        // Zero multiplication complexity: the minimum price, however long the exponent.
+        return U256::from(200);
+    }
+    if el > U256::from(1u128 << 64) {
         return U256::MAX;
     }
     let head_len = el.min(U256::from(32)).saturating_to::<usize>();
@@ -98,4 +109,66 @@ fn modexp_gas(input: &[u8]) -> U256 {
     }
     let gas = w * w * iter / U256::from(3);
     gas.max(U256::from(200))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// revm's Cancun modexp on `input` with `gas`: `None` for a halt, else gas used and output.
+    fn revm_modexp(input: &[u8], gas: u64) -> PrecompileRun {
+        let precompile = Precompiles::new(PrecompileSpecId::CANCUN)
+            .get(&Address::with_last_byte(5))
+            .expect("modexp is a Cancun precompile");
+        match precompile.execute(input, gas, 0) {
+            Ok(output) if output.status == PrecompileStatus::Success => {
+                Some((output.gas_used, output.bytes))
+            }
+            _ => None,
+        }
+    }
+
+    fn header(base_len: U256, exp_len: U256, mod_len: U256) -> Vec<u8> {
+        [base_len, exp_len, mod_len]
+            .iter()
+            .flat_map(|w| w.to_be_bytes::<32>())
+            .collect()
+    }
+
+    #[test]
+    fn modexp_with_empty_base_and_modulus_costs_the_minimum_whatever_the_exponent() {
+        for exp_len in [
+            U256::ZERO,
+            U256::from(1u64 << 40),
+            U256::from(1) << 255,
+            U256::MAX,
+        ] {
+            let input = header(U256::ZERO, exp_len, U256::ZERO);
+            let model = run(Address::with_last_byte(5), &input, 100_000).expect("supported");
+            assert_eq!(model, Some((200, Bytes::new())), "exp_len {exp_len}");
+            assert_eq!(model, revm_modexp(&input, 100_000), "exp_len {exp_len}");
+        }
+    }
+
+    proptest! {
+        /// Gas and output equal revm's for small operands and any length words, including
+        /// lengths far beyond the input and beyond EIP-7823's cap (which the model refuses).
+        #[test]
+        fn modexp_agrees_with_revm(
+            lens in proptest::array::uniform3(prop_oneof![
+                0u64..70, Just(1u64 << 33), Just(u64::MAX)
+            ]),
+            body in proptest::collection::vec(any::<u8>(), 0..200),
+            gas in prop_oneof![Just(199u64), Just(200u64), 0u64..5_000_000],
+        ) {
+            let mut input = header(U256::from(lens[0]), U256::from(lens[1]), U256::from(lens[2]));
+            input.extend_from_slice(&body);
+            match run(Address::with_last_byte(5), &input, gas) {
+                Ok(model) => prop_assert_eq!(model, revm_modexp(&input, gas)),
+                Err(StepModelError::Unsupported(5)) => {}
+                Err(other) => prop_assert!(false, "unexpected error {other}"),
+            }
+        }
+    }
 }
