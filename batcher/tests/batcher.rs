@@ -109,7 +109,7 @@ async fn calldata_posts_every_block_once_and_the_inbox_decodes_back_to_the_block
     }
 
     let l2_txs: usize = expected.iter().map(|batch| batch.transactions.len()).sum();
-    let bytes: usize = posts.iter().map(|post| post.calldata_len).sum();
+    let bytes: usize = posts.iter().map(|post| post.calldata.len()).sum();
     let gas: u64 = posts.iter().map(|post| post.gas_used).sum();
     let frame_count: usize = posts.iter().map(|post| post.frames.len()).sum();
     let raw_tx_bytes: usize = expected
@@ -160,7 +160,7 @@ async fn blobs_carry_multi_frame_channels_that_decode_back_to_the_blocks() {
     assert!(posts.len() > 1, "{} blob transactions", posts.len());
     assert!(posts
         .iter()
-        .all(|post| post.blobs > 0 && post.calldata_len == 0));
+        .all(|post| post.blobs > 0 && post.calldata.len() == 0));
     assert!(
         posts.iter().any(|post| post.blobs == 3),
         "no three-blob transaction"

@@ -28,14 +28,13 @@ use axum::{
     routing::get,
     Json, Router,
 };
-use common::{batcher, L1, L2};
+use common::{assert_same_chain, batcher, init_logs, L1, L2};
 use parallax_batcher::da::BlobDa;
 use parallax_l1::{
     ArchiveBlobs, BeaconBlobs, BeaconClock, BlobError, BlobSource, RpcL1, WithArchive,
 };
 use parallax_protocol::{block::L1BlockInfo, derive::DaSource};
 use parallax_sequencer::{follow::PipelineDeriver, node::Roles};
-use parallax_state::store::{ChainStore, HeadKind};
 use serde_json::{json, Value};
 
 /// One blob as the test's servers hold it.
@@ -214,10 +213,7 @@ async fn fetch<S: DaSource<Error = BlobError> + Send + Sync + 'static>(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_derives_blobs_from_a_beacon_api_with_an_archive_for_pruned_ones() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
+    init_logs();
     // One-second L1 blocks: each is its own one-second beacon slot.
     let Some(l1) = L1::start_with(&["--block-time", "1"]).await else {
         return;
@@ -314,30 +310,7 @@ async fn a_replica_derives_blobs_from_a_beacon_api_with_an_archive_for_pruned_on
         },
     )
     .await;
-    let mut safe = 0;
-    for _ in 0..240 {
-        safe = replica
-            .store
-            .head(HeadKind::Safe)
-            .await
-            .unwrap()
-            .map_or(0, |head| head.number);
-        if safe >= head {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    assert!(safe >= head, "replica derived up to {safe} of {head}");
-    for number in 1..=head {
-        let ours = sequencer.store.header(number).await.unwrap().unwrap();
-        let derived = replica
-            .store
-            .header(number)
-            .await
-            .unwrap()
-            .expect("derived");
-        assert_eq!(derived.hash, ours.hash, "block {number} differs");
-    }
+    assert_same_chain(&sequencer, &replica, head).await;
     // The primary served every slot but the pruned one, which only the archive served.
     let primary_served = primary.lock().unwrap().served.clone();
     let archive_served = archive.lock().unwrap().served.clone();

@@ -13,11 +13,8 @@ use std::{
     time::Duration,
 };
 
-use alloy::{
-    consensus::Transaction as _, eips::BlockNumberOrTag, network::TransactionResponse as _,
-    providers::Provider,
-};
-use common::{batcher, L1, L2};
+use alloy::{primitives::Bytes, providers::Provider};
+use common::{assert_same_chain, batcher, init_logs, read_inbox, safe_head, L1, L2};
 use parallax_batcher::{
     da::{CalldataDa, CelestiaDa, DaClient, FallbackPolicy},
     Batcher, Metrics,
@@ -37,15 +34,7 @@ use parallax_protocol::{
     RollupConfig,
 };
 use parallax_sequencer::{follow::PipelineDeriver, node::Roles, origin::L1Origins};
-use parallax_state::store::{ChainStore, HeadKind, SqlStore};
-
-fn init_logs() {
-    // RUST_LOG=info shows the nodes', the batcher's and the Celestia server's logs.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-}
+use parallax_state::store::SqlStore;
 
 async fn celestia_client(server: &RunningServer, rollup: &RollupConfig) -> CelestiaClient {
     let mut config = CelestiaConfig::new(server.url(), rollup_namespace(rollup));
@@ -107,14 +96,6 @@ async fn replica(l1: &L1, celestia: CelestiaClient) -> L2 {
     .await
 }
 
-async fn safe_head(store: &SqlStore) -> u64 {
-    store
-        .head(HeadKind::Safe)
-        .await
-        .unwrap()
-        .map_or(0, |head| head.number)
-}
-
 /// Steps `batcher` until every block up to `block` is confirmed on L1. Celestia failures are
 /// expected while it is down (the step fails and is retried, as `Batcher::run` does).
 async fn post_until<D: DaClient>(batcher: &mut Batcher<SqlStore, D>, block: u64) -> usize {
@@ -133,67 +114,13 @@ async fn post_until<D: DaClient>(batcher: &mut Batcher<SqlStore, D>, block: u64)
     panic!("batcher did not confirm block {block}");
 }
 
-/// The calldata of every batcher transaction to the inbox, in chain order.
-async fn inbox_calldata(l1: &L1, rollup: &RollupConfig) -> Vec<(Vec<u8>, u64)> {
-    let head = l1.provider.get_block_number().await.expect("head");
-    let mut out = Vec::new();
-    for number in 0..=head {
-        let block = l1
-            .provider
-            .get_block_by_number(BlockNumberOrTag::Number(number))
-            .full()
-            .await
-            .expect("block")
-            .expect("block exists");
-        for tx in block.transactions.as_transactions().unwrap_or_default() {
-            if tx.to() != Some(rollup.batch_inbox_address) || tx.from() != rollup.batcher_address {
-                continue;
-            }
-            let receipt = l1
-                .provider
-                .get_transaction_receipt(tx.tx_hash())
-                .await
-                .expect("receipt query")
-                .expect("receipt");
-            out.push((tx.input().to_vec(), receipt.gas_used));
-        }
-    }
-    out
-}
-
-/// Waits until `replica` has derived `through` and checks its blocks equal `sequencer`'s.
-async fn assert_same_chain(sequencer: &L2, replica: &L2, through: u64) {
-    let mut safe = 0;
-    for _ in 0..240 {
-        safe = safe_head(&replica.store).await;
-        if safe >= through {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    assert!(
-        safe >= through,
-        "replica derived up to {safe}, posted up to {through}"
-    );
-    for number in 1..=through {
-        let ours = sequencer
-            .store
-            .header(number)
-            .await
-            .unwrap()
-            .expect("sequenced");
-        let derived = replica
-            .store
-            .header(number)
-            .await
-            .unwrap()
-            .expect("derived");
-        assert_eq!(derived.hash, ours.hash, "block {number} differs");
-        assert_eq!(
-            derived.header.state_root, ours.header.state_root,
-            "state root of block {number}"
-        );
-    }
+/// The calldata and L1 gas of every batcher transaction to the inbox, in chain order.
+async fn inbox_calldata(l1: &L1, rollup: &RollupConfig) -> Vec<(Bytes, u64)> {
+    read_inbox(l1, rollup.batch_inbox_address, rollup.batcher_address)
+        .await
+        .into_iter()
+        .map(|post| (post.calldata, post.gas_used))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -228,9 +155,7 @@ async fn a_replica_derives_a_chain_posted_through_celestia_and_refuses_tampered_
     let mut pointers = Vec::new();
     for (calldata, gas) in &inbox {
         assert_eq!(calldata.len(), CELESTIA_POINTER_LEN);
-        let Ok(CalldataPayload::Celestia(pointer)) =
-            CalldataPayload::parse(&calldata.clone().into())
-        else {
+        let Ok(CalldataPayload::Celestia(pointer)) = CalldataPayload::parse(calldata) else {
             panic!("not a pointer: {calldata:?}");
         };
         pointers.push(pointer);

@@ -12,14 +12,14 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use alloy::primitives::U256;
-use common::{batcher, txmgr_config, L1, L2};
+use common::{assert_same_chain, batcher, init_logs, safe_head, txmgr_config, wait_safe, L1, L2};
 use parallax_batcher::{
     da::{BlobDa, CalldataDa, DaClient},
     Batcher, Metrics, ProposeAfter, Proposer, ProposerConfig,
 };
 use parallax_contracts::OutputOracle;
 use parallax_protocol::output_root;
-use parallax_state::store::{output_root_input, ChainStore, HeadKind, SqlStore};
+use parallax_state::store::{output_root_input, ChainStore, SqlStore};
 
 async fn post_until<D: DaClient>(batcher: &mut Batcher<SqlStore, D>, block: u64) {
     for _ in 0..600 {
@@ -35,10 +35,7 @@ async fn post_until<D: DaClient>(batcher: &mut Batcher<SqlStore, D>, block: u64)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_derives_the_posted_chain_from_calldata_and_blobs() {
     // RUST_LOG=info shows the nodes' and batcher's logs.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
+    init_logs();
     // L1 moves every second on its own, so origins advance.
     let Some(l1) = L1::start_with(&["--block-time", "1"]).await else {
         return;
@@ -63,12 +60,7 @@ async fn a_replica_derives_the_posted_chain_from_calldata_and_blobs() {
     let replica = L2::replica_of(&l1).await;
     let mut replica_safe = 0;
     for _ in 0..240 {
-        replica_safe = replica
-            .store
-            .head(HeadKind::Safe)
-            .await
-            .unwrap()
-            .map_or(0, |head| head.number);
+        replica_safe = safe_head(&replica.store).await;
         if replica_safe >= second_part {
             break;
         }
@@ -80,21 +72,7 @@ async fn a_replica_derives_the_posted_chain_from_calldata_and_blobs() {
         replica_safe >= second_part,
         "replica derived up to {replica_safe}, posted up to {second_part}"
     );
-    for number in 1..=second_part {
-        let ours = sequencer
-            .store
-            .header(number)
-            .await
-            .unwrap()
-            .expect("sequenced");
-        let derived = replica
-            .store
-            .header(number)
-            .await
-            .unwrap()
-            .expect("derived");
-        assert_eq!(derived.hash, ours.hash, "block {number} differs");
-    }
+    assert_same_chain(&sequencer, &replica, second_part).await;
     // Blocks with L2 transactions were among them, carried by both backends.
     let with_txs = {
         let mut count = 0;
@@ -112,19 +90,7 @@ async fn a_replica_derives_the_posted_chain_from_calldata_and_blobs() {
     assert!(with_txs >= 2, "{with_txs} blocks with user transactions");
 
     // The sequencer's own derivation moved its safe head over the posted blocks.
-    let mut safe = 0;
-    for _ in 0..120 {
-        safe = sequencer
-            .store
-            .head(HeadKind::Safe)
-            .await
-            .unwrap()
-            .map_or(0, |head| head.number);
-        if safe >= second_part {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let safe = wait_safe(&sequencer, second_part).await;
     assert!(safe >= second_part, "sequencer safe head {safe}");
 
     // The proposer, waiting for the safe head, proposes the derived outputs.

@@ -22,7 +22,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
     sol_types::SolEvent,
 };
-use common::{batcher, txmgr_config, L1, L2};
+use common::{batcher, init_logs, txmgr_config, L1, L2};
 use parallax_batcher::{
     da::CalldataDa, Batcher, DefendConfig, Metrics, ProposeAfter, Proposer, ProposerConfig,
 };
@@ -210,10 +210,7 @@ async fn safe_head(store: &SqlStore) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_output_root_is_proven_wrong_on_l1_and_its_bond_slashed() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
+    init_logs();
     let Some(mut rollup) = rollup(4).await else {
         return;
     };
@@ -344,10 +341,7 @@ async fn a_wrong_output_root_is_proven_wrong_on_l1_and_its_bond_slashed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_challenge_against_a_correct_output_root_loses() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
+    init_logs();
     let Some(mut rollup) = rollup(4).await else {
         return;
     };

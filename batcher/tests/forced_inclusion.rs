@@ -29,7 +29,7 @@ use alloy::{
     providers::{Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
-use common::{batcher, deriver, L1, L2};
+use common::{batcher, deriver, init_logs, safe_head, L1, L2};
 use parallax_batcher::da::CalldataDa;
 use parallax_contracts::Portal;
 use parallax_l1::RpcL1;
@@ -84,10 +84,7 @@ impl L1Source for FrozenView {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deposit_the_sequencer_ignores_is_forced_in_by_derivation() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
+    init_logs();
     // L1 moves every second on its own.
     let Some(l1) = L1::start_with(&["--block-time", "1"]).await else {
         return;
@@ -128,7 +125,7 @@ async fn a_deposit_the_sequencer_ignores_is_forced_in_by_derivation() {
     let mut replica_safe = 0;
     for _ in 0..400 {
         batcher.step().await.expect("batcher step");
-        replica_safe = safe(&replica).await;
+        replica_safe = safe_head(&replica.store).await;
         if replica_safe >= followed {
             break;
         }
@@ -218,7 +215,7 @@ async fn a_deposit_the_sequencer_ignores_is_forced_in_by_derivation() {
     let sequencer_rpc = ProviderBuilder::new().connect_http(sequencer.rpc.parse().expect("url"));
     let mut sequencer_safe = 0;
     for _ in 0..600 {
-        sequencer_safe = safe(&sequencer).await;
+        sequencer_safe = safe_head(&sequencer.store).await;
         if sequencer_safe >= forced_from {
             break;
         }
@@ -268,12 +265,4 @@ async fn a_deposit_the_sequencer_ignores_is_forced_in_by_derivation() {
     let mut sequencer = sequencer;
     replica.stop().await;
     sequencer.stop().await;
-}
-
-async fn safe(node: &L2) -> u64 {
-    node.store
-        .head(HeadKind::Safe)
-        .await
-        .expect("safe head")
-        .map_or(0, |head| head.number)
 }

@@ -93,11 +93,7 @@ where
     }
 
     fn is_canonical(&self, block: BlockId) -> Option<bool> {
-        match self.l1.block_by_number(block.number) {
-            Ok(Some(info)) => Some(info.hash == block.hash),
-            Ok(None) => Some(false),
-            Err(_) => None,
-        }
+        self.l1.is_canonical(block)
     }
 
     fn finalized_l1(&self) -> Option<u64> {

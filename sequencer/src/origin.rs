@@ -208,10 +208,6 @@ impl<L: L1Source + Send + Sync + 'static> OriginSelector for L1Origins<L> {
     }
 
     fn is_canonical(&self, origin: BlockId) -> Option<bool> {
-        match self.l1.block_by_number(origin.number) {
-            Ok(Some(info)) => Some(info.hash == origin.hash),
-            Ok(None) => Some(false),
-            Err(_) => None,
-        }
+        self.l1.is_canonical(origin)
     }
 }

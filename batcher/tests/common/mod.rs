@@ -28,7 +28,7 @@ use parallax_protocol::{
     blob::decode_blob,
     block::BlockId,
     channel::decode_channel,
-    frame::{parse_frames_payload, Frame},
+    frame::{parse_frames_payload, CalldataPayload, Frame},
     RollupConfig,
 };
 use parallax_sequencer::{follow::PipelineDeriver, origin::L1Origins};
@@ -403,8 +403,9 @@ pub struct InboxPost {
     pub l1_block: u64,
     pub hash: B256,
     pub blobs: usize,
-    pub calldata_len: usize,
+    pub calldata: Bytes,
     pub gas_used: u64,
+    /// Frames carried in calldata or blobs (none for a Celestia pointer).
     pub frames: Vec<Frame>,
 }
 
@@ -436,7 +437,10 @@ pub async fn read_inbox(l1: &L1, inbox: Address, batcher: Address) -> Vec<InboxP
             let mut frames = Vec::new();
             let versioned = tx.blob_versioned_hashes().unwrap_or_default().to_vec();
             if versioned.is_empty() {
-                frames.extend(parse_frames_payload(tx.input()).expect("calldata frames parse"));
+                let payload = CalldataPayload::parse(tx.input()).expect("known calldata version");
+                if let CalldataPayload::Frames(payload) = payload {
+                    frames.extend(parse_frames_payload(&payload).expect("calldata frames parse"));
+                }
             } else {
                 for versioned_hash in &versioned {
                     let blob: Bytes = l1
@@ -450,7 +454,7 @@ pub async fn read_inbox(l1: &L1, inbox: Address, batcher: Address) -> Vec<InboxP
                 l1_block: number,
                 hash,
                 blobs: versioned.len(),
-                calldata_len: tx.input().len(),
+                calldata: tx.input().clone(),
                 gas_used: receipt.gas_used,
                 frames,
             });
@@ -531,4 +535,63 @@ pub async fn batcher<D: DaClient>(l1: &L1, l2: &L2, da: D) -> Batcher<SqlStore, 
     )
     .await
     .expect("batcher starts")
+}
+
+/// Test logs (`RUST_LOG=info` shows the nodes', the batcher's and the DA servers' logs).
+pub fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
+/// The number of `store`'s safe head (0 before it has one).
+pub async fn safe_head(store: &SqlStore) -> u64 {
+    store
+        .head(HeadKind::Safe)
+        .await
+        .expect("safe head")
+        .map_or(0, |head| head.number)
+}
+
+/// Waits (up to a minute) until `node`'s safe head reaches `target`; returns where it got.
+pub async fn wait_safe(node: &L2, target: u64) -> u64 {
+    let mut safe = 0;
+    for _ in 0..240 {
+        safe = safe_head(&node.store).await;
+        if safe >= target {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    safe
+}
+
+/// Waits until `replica` has derived `through`, then checks its blocks 1..=through equal
+/// `sequencer`'s: hashes and state roots.
+pub async fn assert_same_chain(sequencer: &L2, replica: &L2, through: u64) {
+    let safe = wait_safe(replica, through).await;
+    assert!(
+        safe >= through,
+        "replica derived up to {safe}, posted up to {through}"
+    );
+    for number in 1..=through {
+        let ours = sequencer
+            .store
+            .header(number)
+            .await
+            .expect("read")
+            .expect("sequenced");
+        let derived = replica
+            .store
+            .header(number)
+            .await
+            .expect("read")
+            .expect("derived");
+        assert_eq!(derived.hash, ours.hash, "block {number} differs");
+        assert_eq!(
+            derived.header.state_root, ours.header.state_root,
+            "state root of block {number}"
+        );
+    }
 }

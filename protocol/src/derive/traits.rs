@@ -22,6 +22,16 @@ pub trait L1Source {
     /// The canonical block at `number`, or `None` if L1 has not reached it yet.
     fn block_by_number(&self, number: u64) -> Result<Option<L1BlockInfo>, Self::Error>;
 
+    /// Whether `block` is still on the canonical chain: `Some(false)` once a reorg replaced it
+    /// (or L1 no longer reaches its height), `None` when the source cannot tell right now.
+    fn is_canonical(&self, block: BlockId) -> Option<bool> {
+        match self.block_by_number(block.number) {
+            Ok(Some(info)) => Some(info.hash == block.hash),
+            Ok(None) => Some(false),
+            Err(_) => None,
+        }
+    }
+
     /// Transactions of `block` sent to `inbox`, in block order. Returning more (every
     /// transaction of the block) is allowed: derivation filters by recipient and sender. If
     /// `block` is no longer canonical the source should fail rather than answer for another block.

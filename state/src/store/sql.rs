@@ -55,6 +55,25 @@ macro_rules! on_pool {
     };
 }
 
+/// Appends `transactions` to the pool journal with consecutive arrival numbers from `first`
+/// (keeping a copy already there): one macro for both backends' executors.
+macro_rules! insert_pending {
+    ($executor:expr, $transactions:expr, $first:expr) => {
+        for (chunk_index, chunk) in $transactions.chunks(CHUNK).enumerate() {
+            let mut insert =
+                QueryBuilder::new("INSERT INTO pending_transactions (hash, sender, raw, arrival) ");
+            insert.push_values(chunk.iter().enumerate(), |mut row, (index, transaction)| {
+                row.push_bind(transaction.hash.as_slice())
+                    .push_bind(transaction.sender.as_slice())
+                    .push_bind(transaction.raw.as_ref())
+                    .push_bind($first + (chunk_index * CHUNK + index) as i64);
+            });
+            insert.push(" ON CONFLICT (hash) DO NOTHING");
+            insert.build().execute($executor).await?;
+        }
+    };
+}
+
 /// Starts a transaction that will write.
 ///
 /// On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`): a deferred transaction that
@@ -591,18 +610,7 @@ impl ChainStore for SqlStore {
                     .fetch_one(&mut *tx)
                     .await?
                     .int(0)?;
-                let start = first - returned.len() as i64 - 1;
-                for (chunk_index, chunk) in returned.chunks(CHUNK).enumerate() {
-                    let mut insert = QueryBuilder::new("INSERT INTO pending_transactions (hash, sender, raw, arrival) ");
-                    insert.push_values(chunk.iter().enumerate(), |mut row, (index, transaction)| {
-                        row.push_bind(transaction.hash.as_slice())
-                            .push_bind(transaction.sender.as_slice())
-                            .push_bind(transaction.raw.as_ref())
-                            .push_bind(start + (chunk_index * CHUNK + index) as i64);
-                    });
-                    insert.push(" ON CONFLICT (hash) DO NOTHING");
-                    insert.build().execute(&mut *tx).await?;
-                }
+                insert_pending!(&mut *tx, &returned, first - returned.len() as i64 - 1);
             }
             for delete in [
                 "DELETE FROM logs WHERE block_number > $1",
@@ -1258,17 +1266,7 @@ impl ChainStore for SqlStore {
                 .fetch_one(&mut *tx)
                 .await?
                 .int(0)?;
-            for (chunk_index, chunk) in transactions.chunks(CHUNK).enumerate() {
-                let mut insert = QueryBuilder::new("INSERT INTO pending_transactions (hash, sender, raw, arrival) ");
-                insert.push_values(chunk.iter().enumerate(), |mut row, (index, transaction)| {
-                    row.push_bind(transaction.hash.as_slice())
-                        .push_bind(transaction.sender.as_slice())
-                        .push_bind(transaction.raw.as_ref())
-                        .push_bind(arrival + 1 + (chunk_index * CHUNK + index) as i64);
-                });
-                insert.push(" ON CONFLICT (hash) DO NOTHING");
-                insert.build().execute(&mut *tx).await?;
-            }
+            insert_pending!(&mut *tx, transactions, arrival + 1);
             tx.commit().await?;
             Ok(())
         })
