@@ -213,6 +213,26 @@ contract EvmInterpreterTest is Test {
         interp.execute(input);
     }
 
+    /// @notice Five transient slots: the fifth TLOAD grows the transient cache (4 entries at first).
+    ///         Regression: the old array was indexed after the lookup replaced it (Panic 0x32).
+    function test_tloadGrowsTheCache() public view {
+        // (PUSH1 k TLOAD POP) for k = 0..4, STOP.
+        ExecResult memory r = _run(hex"60005c5060015c5060025c5060035c5060045c5000", "", 100_000);
+        assertEq(r.status, 1);
+        assertEq(r.gasUsed, 21000 + 5 * (3 + 100 + 2));
+    }
+
+    /// @notice A CALL with value and too little gas for the 9000 transfer cost fails before it
+    ///         loads the callee, as in revm: the callee (absent from the input, as from the
+    ///         challenger's witness, which records revm's reads) is never read.
+    function test_callWithValueOutOfGasReadsNoCallee() public view {
+        // PUSH1 0 (x4) PUSH1 1 (value) PUSH2 0x0d0d GAS CALL STOP; 9000 short by one.
+        uint64 gas = 21000 + 6 * 3 + 2 + 8999;
+        ExecResult memory r = _run(hex"60006000600060006001610d0d5af100", "", gas);
+        assertEq(r.status, 0);
+        assertEq(r.gasUsed, gas);
+    }
+
     /// @notice A slot the input does not prove makes execution revert instead of guessing.
     function test_missingSlot() public {
         vm.expectRevert(abi.encodeWithSelector(EvmInterpreter.MissingSlot.selector, TARGET, uint256(9)));

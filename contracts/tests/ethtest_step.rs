@@ -21,7 +21,8 @@
 //! with the fixture file and entry.
 //!
 //! `ETHTEST_STEP_SAMPLE=n` runs one entry in n (default 6, chosen by hash of the entry name,
-//! so the sample is deterministic); `ETHTEST_STEP_SAMPLE=1` runs them all.
+//! so the sample is deterministic); `ETHTEST_STEP_SAMPLE=1` runs them all. The entries that
+//! once disagreed (`REGRESSIONS`) run on every run, whatever the sample.
 
 mod common;
 
@@ -148,6 +149,41 @@ impl Counts {
     fn skip(&mut self, reason: &str) {
         *self.skipped.entry(reason.to_string()).or_default() += 1;
     }
+
+    /// One line: entries, run, agreed, skipped by reason, disagreements, time; then each
+    /// disagreement on a line of its own.
+    fn summary(&self, started: std::time::Instant) -> String {
+        let ran = self.entries - self.sampled_out;
+        let skipped: usize = self.skipped.values().sum();
+        let mut out = format!(
+            "{} Cancun entries, {ran} run, {} agreed ({} executed, of which {} need more than {L1_GAS_BUDGET} L1 gas; {} invalid on all three), {skipped} skipped {:?}, {} disagreements, {:.0?}",
+            self.entries,
+            self.agreed_executed + self.agreed_invalid,
+            self.agreed_executed,
+            self.over_budget,
+            self.agreed_invalid,
+            self.skipped,
+            self.disagreements.len(),
+            started.elapsed()
+        );
+        for d in &self.disagreements {
+            out.push_str(&format!("\nDISAGREEMENT {d}"));
+        }
+        out
+    }
+
+    fn assert_agreed(&self) {
+        assert!(
+            self.disagreements.is_empty(),
+            "{} ethtest entries disagree (first: {})",
+            self.disagreements.len(),
+            self.disagreements[0]
+        );
+        assert!(
+            self.agreed_executed + self.agreed_invalid > 0,
+            "no entry agreed"
+        );
+    }
 }
 
 fn ethtests_dir() -> Option<PathBuf> {
@@ -201,12 +237,76 @@ fn ethtests_agree_across_executor_model_and_verifier() {
     let mut verifiers = Verifiers::new();
     let mut counts = Counts::default();
     let started = std::time::Instant::now();
-    for file in &files {
-        let name = file
-            .strip_prefix(&dir)
-            .unwrap_or(file)
-            .display()
-            .to_string();
+    run_files(&dir, &files, &mut verifiers, &mut counts, |case| {
+        let pick = keccak256(case.as_bytes());
+        u64::from_be_bytes(pick[..8].try_into().expect("8 bytes")) % sample == 0
+    });
+    eprintln!("ethtests (1 in {sample}): {}", counts.summary(started));
+    counts.assert_agreed();
+    assert!(counts.agreed_executed > 0, "no entry executed");
+}
+
+/// Entries that once disagreed, each for a different root cause (issue #9), run whatever the
+/// sample (all entries of the file whose case name contains the filter):
+/// - an interpreter lookup that grew its cache array (slots, transient slots, accounts) while
+///   the old array was being indexed reverted `Panic(0x32)`;
+/// - reverting a second SELFDESTRUCT of an account created in the transaction revived it
+///   (EIP-6780 keeps it destructed);
+/// - a transaction with nonce 2^64-1 overflowed where it must be refused (EIP-2681);
+/// - a CALL with value loaded the callee before charging the transfer cost, reading an account
+///   revm (and so the challenger's witness) never reads.
+const REGRESSIONS: &[(&str, &str)] = &[
+    ("stWalletTest/walletConfirm.json", ""),
+    ("stRandom/randomStatetest384.json", ""),
+    ("stEIP2930/variedContext.json", "[d=20,"),
+    ("stEIP2930/variedContext.json", "[d=21,"),
+    ("Pyspecs/cancun/eip1153_tstore/contract_creation.json", ""),
+    (
+        "Pyspecs/cancun/eip6780_selfdestruct/selfdestruct_created_in_same_tx_with_revert.json",
+        "",
+    ),
+    ("stCreateTest/CreateTransactionHighNonce.json", ""),
+    ("stCallCodes/call_OOG_additionalGasCosts2.json", ""),
+];
+
+#[test]
+fn ethtest_regressions_agree_across_executor_model_and_verifier() {
+    let Some(dir) = ethtests_dir() else {
+        return;
+    };
+    let mut verifiers = Verifiers::new();
+    let started = std::time::Instant::now();
+    for (file, filter) in REGRESSIONS {
+        let mut counts = Counts::default();
+        run_files(
+            &dir,
+            &[dir.join(file)],
+            &mut verifiers,
+            &mut counts,
+            |case| case.contains(filter),
+        );
+        let ran = counts.entries - counts.sampled_out;
+        assert!(ran > 0, "{file} {filter}: no such entry");
+        assert!(
+            counts.skipped.is_empty(),
+            "{file} {filter}: skipped {:?}",
+            counts.skipped
+        );
+        eprintln!("{file} {filter}: {}", counts.summary(started));
+        counts.assert_agreed();
+    }
+}
+
+/// Runs the Cancun entries of `files` whose case name `pick` accepts.
+fn run_files(
+    dir: &Path,
+    files: &[PathBuf],
+    verifiers: &mut Verifiers,
+    counts: &mut Counts,
+    pick: impl Fn(&str) -> bool,
+) {
+    for file in files {
+        let name = file.strip_prefix(dir).unwrap_or(file).display().to_string();
         let Ok(text) = std::fs::read_to_string(file) else {
             counts.skip("unreadable file");
             continue;
@@ -228,38 +328,14 @@ fn ethtests_agree_across_executor_model_and_verifier() {
                     "{name} {test}[d={},g={},v={}]",
                     entry.indexes.data, entry.indexes.gas, entry.indexes.value
                 );
-                let pick = keccak256(case.as_bytes());
-                if u64::from_be_bytes(pick[..8].try_into().expect("8 bytes")) % sample != 0 {
+                if !pick(&case) {
                     counts.sampled_out += 1;
                     continue;
                 }
-                run_entry(&mut verifiers, &mut counts, &case, unit, entry);
+                run_entry(verifiers, counts, &case, unit, entry);
             }
         }
     }
-    let ran = counts.entries - counts.sampled_out;
-    let skipped: usize = counts.skipped.values().sum();
-    eprintln!(
-        "ethtests (1 in {sample}): {} Cancun entries, {ran} run, {} agreed ({} executed, of which {} need more than {L1_GAS_BUDGET} L1 gas; {} invalid on all three), {skipped} skipped {:?}, {} disagreements, {:.0?}",
-        counts.entries,
-        counts.agreed_executed + counts.agreed_invalid,
-        counts.agreed_executed,
-        counts.over_budget,
-        counts.agreed_invalid,
-        counts.skipped,
-        counts.disagreements.len(),
-        started.elapsed()
-    );
-    for d in &counts.disagreements {
-        eprintln!("DISAGREEMENT {d}");
-    }
-    assert!(
-        counts.disagreements.is_empty(),
-        "{} ethtest entries disagree (first: {})",
-        counts.disagreements.len(),
-        counts.disagreements[0]
-    );
-    assert!(counts.agreed_executed > 0, "no entry executed");
 }
 
 /// The Parallax block environment of a state test.

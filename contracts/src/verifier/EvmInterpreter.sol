@@ -750,7 +750,8 @@ contract EvmInterpreter {
             uint256 key = _pop(f);
             bool cold = _warmSlot(m, a, key);
             if (!_charge(f, cold ? 2100 : 100)) return ERROR;
-            _push(f, m.slots[_slot(m, a, key)].current);
+            uint256 i = _slot(m, a, key);
+            _push(f, m.slots[i].current);
         } else if (op == 0x55) {
             return _sstore(m, f);
         } else if (op == 0x56 || op == 0x57) {
@@ -763,7 +764,8 @@ contract EvmInterpreter {
         } else if (op == 0x59) {
             _push(f, f.memSize);
         } else if (op == 0x5c) {
-            _push(f, m.ts[_tslot(m, f.target, _pop(f))].value);
+            uint256 i = _tslot(m, f.target, _pop(f));
+            _push(f, m.ts[i].value);
         } else if (op == 0x5d) {
             if (f.isStatic) return ERROR;
             uint256 key = _pop(f);
@@ -869,12 +871,13 @@ contract EvmInterpreter {
         c.retSize = _pop(f);
         if (op == 0xf1 && f.isStatic && c.value != 0) return ERROR;
         if (!_expand(f, inOff, inLen) || !_expand(f, c.retOffset, c.retSize)) return ERROR;
-        // The access first: revm does not load a cold account it cannot pay for.
+        // As revm: the value-transfer cost, then the access; a cold account that cannot be paid
+        // for is never loaded (so the witness holds only what revm read).
+        if (c.value != 0 && !_charge(f, 9000)) return ERROR;
         if (!_charge(f, _warm(m, to) ? 2600 : 100)) return ERROR;
-        if (c.value != 0) {
-            uint256 cost = 9000;
-            if (op == 0xf1 && _isEmpty(m.accs[_acc(m, to)])) cost += 25000;
-            if (!_charge(f, cost)) return ERROR;
+        if (op == 0xf1 && c.value != 0) {
+            uint256 t = _acc(m, to);
+            if (_isEmpty(m.accs[t]) && !_charge(f, 25000)) return ERROR;
         }
         c.gas = f.gas - f.gas / 64;
         if (gasReq < c.gas) c.gas = gasReq;
@@ -1004,8 +1007,12 @@ contract EvmInterpreter {
         }
         if (m.accs[self].created) {
             _setBal(m, self, 0);
-            _journal(m, J_DESTRUCT | (self << 8), 0);
-            m.accs[self].destructed = true;
+            // Journaled only the first time: reverting a later SELFDESTRUCT of an account already
+            // destructed must leave it destructed (revm's `was_destroyed`).
+            if (!m.accs[self].destructed) {
+                _journal(m, J_DESTRUCT | (self << 8), 0);
+                m.accs[self].destructed = true;
+            }
         } else if (to != f.target) {
             _setBal(m, self, 0);
         }
@@ -1034,11 +1041,19 @@ contract EvmInterpreter {
             if (m.accs[i].addr == a) return i;
         }
         if (n == m.accs.length) {
-            Acc[] memory grown = new Acc[](2 * n);
-            for (uint256 i = 0; i < n; i++) {
-                grown[i] = m.accs[i];
+            // A struct array is an array of pointers: grown as words (the entries past `n` are
+            // set before use). The grown array replaces the old one, so a caller must not index
+            // `m.accs` in the same expression as its `_acc` call (the old array would be indexed).
+            Acc[] memory arr = m.accs;
+            uint256[] memory w;
+            assembly ("memory-safe") {
+                w := arr
             }
-            m.accs = grown;
+            w = _grow(w);
+            assembly ("memory-safe") {
+                arr := w
+            }
+            m.accs = arr;
         }
         m.accs[n] = _preAccount(m, a);
         m.nAccs = n + 1;
@@ -1076,12 +1091,19 @@ contract EvmInterpreter {
             if (s.key == key && s.addr == a) return i;
         }
         if (n == m.slots.length) {
-            Slot[] memory grown = new Slot[](2 * n);
-            for (uint256 i = 0; i < n; i++) {
-                grown[i] = m.slots[i];
+            // Grown as words, as in `_acc`.
+            Slot[] memory arr = m.slots;
+            uint256[] memory w;
+            assembly ("memory-safe") {
+                w := arr
             }
-            m.slots = grown;
+            w = _grow(w);
+            assembly ("memory-safe") {
+                arr := w
+            }
+            m.slots = arr;
         }
+        // `a` is the running frame's account, cached already, so `_acc` cannot grow `accs` here.
         uint256 v = m.accs[_acc(m, a)].created ? 0 : _preSlot(m, a, key);
         m.slots[n] = Slot({addr: a, key: key, original: v, current: v});
         m.nSlots = n + 1;
@@ -1094,11 +1116,17 @@ contract EvmInterpreter {
             if (m.ts[i].key == key && m.ts[i].addr == a) return i;
         }
         if (n == m.ts.length) {
-            TSlot[] memory grown = new TSlot[](2 * n);
-            for (uint256 i = 0; i < n; i++) {
-                grown[i] = m.ts[i];
+            // Grown as words, as in `_acc`.
+            TSlot[] memory arr = m.ts;
+            uint256[] memory w;
+            assembly ("memory-safe") {
+                w := arr
             }
-            m.ts = grown;
+            w = _grow(w);
+            assembly ("memory-safe") {
+                arr := w
+            }
+            m.ts = arr;
         }
         m.ts[n] = TSlot({addr: a, key: key, value: 0});
         m.nTs = n + 1;
@@ -1244,6 +1272,7 @@ contract EvmInterpreter {
         n = 0;
         for (uint256 i = 0; i < m.nSlots; i++) {
             Slot memory s = m.slots[i];
+            // Every slot's owner is cached already (`_slot` loads it), so `_acc` cannot grow `accs`.
             if (s.current == s.original || _deleted(m.accs[_acc(m, s.addr)])) continue;
             slots[n++] = PostSlot(s.addr, s.key, s.current);
         }

@@ -15,7 +15,7 @@ library TxDecoder {
 
     /// @notice The transaction could not have been included: `reason` says why (20 empty, 21 type not
     ///         allowed on L2, 22 wrong field count, 23 pre-EIP-155 or wrong chain id, 24 bad signature,
-    ///         25 malformed field).
+    ///         25 malformed field, 26 nonce 2^64-1, which EIP-2681 forbids: it can never be incremented).
     error InvalidTransaction(uint8 reason);
 
     /// @dev secp256k1 group order.
@@ -38,6 +38,7 @@ library TxDecoder {
         } else {
             revert InvalidTransaction(21);
         }
+        if (t.nonce == type(uint64).max) revert InvalidTransaction(26);
         t.l1GasUsed = _calldataGas(raw);
     }
 

@@ -1722,19 +1722,18 @@ fn call(
     if !f.expand(in_off, in_len) || !f.expand(c.ret_offset, c.ret_size) {
         return err;
     }
+    // As revm: the value-transfer cost, then the access; a cold account that cannot be paid
+    // for is never loaded (so the witness holds only what revm read).
+    if !c.value.is_zero() && !f.charge_u64(9000) {
+        return err;
+    }
     let access = if m.warm(to) { 2600 } else { 100 };
     if !f.charge_u64(access) {
         return err;
     }
-    if !c.value.is_zero() {
-        let mut cost = 9000;
-        if op == 0xf1 {
-            let t = m.acc(to, witness)?;
-            if m.accounts[t].is_empty() {
-                cost += 25_000;
-            }
-        }
-        if !f.charge_u64(cost) {
+    if op == 0xf1 && !c.value.is_zero() {
+        let t = m.acc(to, witness)?;
+        if m.accounts[t].is_empty() && !f.charge_u64(25_000) {
             return err;
         }
     }
@@ -1889,8 +1888,12 @@ fn selfdestruct(
     }
     if m.accounts[me].created {
         m.set_balance(me, U256::ZERO);
-        m.journal.push(JournalEntry::Destruct(me));
-        m.accounts[me].destructed = true;
+        // Journaled only the first time: reverting a later SELFDESTRUCT of an account already
+        // destructed must leave it destructed (revm's `was_destroyed`).
+        if !m.accounts[me].destructed {
+            m.journal.push(JournalEntry::Destruct(me));
+            m.accounts[me].destructed = true;
+        }
     } else if to != f.target {
         m.set_balance(me, U256::ZERO);
     }
@@ -2188,6 +2191,67 @@ mod tests {
             tx::decode(&[0x02, 0xc1, 0x80], 901),
             Err(StepModelError::InvalidTransaction(_))
         ));
+    }
+
+    #[test]
+    fn a_nonce_that_can_never_be_incremented_is_refused() {
+        use alloy::eips::eip2718::Encodable2718;
+        use alloy::signers::{local::PrivateKeySigner, SignerSync};
+        use alloy_consensus::{SignableTransaction, TxEnvelope, TxLegacy};
+        let signer = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x11)).unwrap();
+        let raw = |nonce: u64| {
+            let tx = TxLegacy {
+                chain_id: Some(901),
+                nonce,
+                gas_price: 1_000_000_000,
+                gas_limit: 100_000,
+                to: TxKind::Create,
+                value: U256::ZERO,
+                input: Bytes::new(),
+            };
+            let signature = signer.sign_hash_sync(&tx.signature_hash()).unwrap();
+            TxEnvelope::from(tx.into_signed(signature)).encoded_2718()
+        };
+        // EIP-2681: revm refuses nonce 2^64-1 (NonceOverflowInTransaction) whatever the state.
+        assert_eq!(
+            tx::decode(&raw(u64::MAX), 901).map(|_| ()),
+            Err(StepModelError::InvalidTransaction(tx::reason::NONCE_MAX))
+        );
+        let decoded = tx::decode(&raw(u64::MAX - 1), 901).unwrap();
+        assert_eq!(
+            (decoded.nonce, decoded.from),
+            (u64::MAX - 1, signer.address())
+        );
+    }
+
+    #[test]
+    fn a_call_with_value_it_cannot_pay_for_reads_no_callee() {
+        // PUSH1 0 (x4: retSize retOffset inSize inOffset) PUSH1 1 (value) PUSH20 ABSENT GAS CALL
+        // STOP, with too little gas for the 9000 of a value transfer: revm stops before it
+        // loads ABSENT, so the challenger's witness lacks it and the model must not read it.
+        const ABSENT: Address = address!("00000000000000000000000000000000000ab5e7");
+        let mut code = vec![0x60, 0, 0x60, 0, 0x60, 0, 0x60, 0, 0x60, 1, 0x73];
+        code.extend_from_slice(ABSENT.as_slice());
+        code.extend_from_slice(&[0x5a, 0xf1, 0x00]);
+        let code = Bytes::from(code);
+        let w = Witness::from_parts(
+            [
+                (FROM, account(None)),
+                (CALLER, account(Some(&code))),
+                (predeploys::SEQUENCER_FEE_VAULT, account(None)),
+                (predeploys::BASE_FEE_VAULT, account(None)),
+            ],
+            [],
+            [code],
+        );
+        // 21000 intrinsic, 6 pushes and GAS (20), then 9000 short by one.
+        let gas_limit = 21_000 + 20 + 8_999;
+        let (m, _) = run(deposit(CALLER, gas_limit), &w);
+        let Phase::Finished(result) = &m.phase else {
+            unreachable!()
+        };
+        assert!(!result.success);
+        assert_eq!(result.gas_used, gas_limit);
     }
 
     #[test]

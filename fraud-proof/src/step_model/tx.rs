@@ -19,6 +19,9 @@ pub mod reason {
     pub const SIGNATURE: u8 = 24;
     /// A malformed field or envelope.
     pub const MALFORMED: u8 = 25;
+    /// Nonce 2^64-1: EIP-2681 forbids it (the sender's nonce could never be incremented), so
+    /// revm refuses the transaction before it looks at the state.
+    pub const NONCE_MAX: u8 = 26;
 }
 
 /// secp256k1 group order.
@@ -164,6 +167,9 @@ pub fn decode(raw: &[u8], chain_id: u64) -> Result<TxInput, StepModelError> {
         _ => return Err(invalid(reason::TYPE_NOT_ALLOWED)),
     };
     input.from = recover(&signature, hash)?;
+    if input.nonce == u64::MAX {
+        return Err(invalid(reason::NONCE_MAX));
+    }
     input.l1_gas_used = raw.iter().map(|byte| if *byte == 0 { 4 } else { 16 }).sum();
     Ok(input)
 }
