@@ -183,8 +183,12 @@ pub struct Batcher<S, D> {
     /// Next block to add to the open channel.
     next: u64,
     open: Option<OpenChannel>,
-    /// Batch sizes of blocks above `confirmed` read so far (backpressure figure).
+    /// Batch sizes of the sealed blocks above `confirmed` (the DA backlog, [`crate::backlog`]).
     sizes: BTreeMap<u64, u64>,
+    /// Publishes the backlog whenever it changes, for a [`crate::BacklogReporter`].
+    backlog: watch::Sender<u64>,
+    /// The backend of the last channel opened (switches are counted in the metrics).
+    backend: Option<DaBackend>,
 }
 
 impl<S: ChainStore, D: DaClient> Batcher<S, D> {
@@ -214,13 +218,11 @@ impl<S: ChainStore, D: DaClient> Batcher<S, D> {
             next: posted + 1,
             open: None,
             sizes: BTreeMap::new(),
+            backlog: watch::channel(0).0,
+            backend: None,
         };
-        // Blocks posted but not confirmed still count as unposted data.
-        for number in confirmed + 1..=posted {
-            let block = batcher.block(number).await?;
-            let size = batcher.batch_of(&block)?.encoded_len() as u64;
-            batcher.sizes.insert(number, size);
-        }
+        // Blocks posted but not confirmed, and sealed ones not yet posted, are the backlog.
+        batcher.measure_sealed().await?;
         tracing::info!(
             posted,
             confirmed,
@@ -251,9 +253,16 @@ impl<S: ChainStore, D: DaClient> Batcher<S, D> {
         self.confirmed
     }
 
-    /// Batch bytes of L2 blocks not yet confirmed on L1.
+    /// The DA backlog: batch bytes of the sealed L2 blocks not yet confirmed on L1 (defined in
+    /// [`crate::backlog`]).
     pub fn unposted_bytes(&self) -> u64 {
         self.sizes.values().sum()
+    }
+
+    /// The DA backlog as it changes (updated after every step), for a
+    /// [`BacklogReporter`](crate::BacklogReporter) to pass to the sequencer.
+    pub fn backlog(&self) -> watch::Receiver<u64> {
+        self.backlog.subscribe()
     }
 
     async fn block(&self, number: u64) -> Result<StoredBlock, Error> {
@@ -308,6 +317,8 @@ impl<S: ChainStore, D: DaClient> Batcher<S, D> {
             self.tip = self.posted_hash;
         }
         self.refresh_confirmed().await?;
+        // Sealed blocks the step did not reach (L1 down, posting failed) are backlog too.
+        self.measure_sealed().await?;
         result
     }
 
@@ -332,7 +343,8 @@ impl<S: ChainStore, D: DaClient> Batcher<S, D> {
             let batch = self.batch_of(&block)?;
             self.sizes.insert(number, batch.encoded_len() as u64);
             if self.open.is_none() {
-                self.open = Some(self.open_channel(&block, &batch, head).await?);
+                let open = self.open_channel(&block, &batch, head).await?;
+                self.open = Some(open);
             }
             let Some(open) = self.open.as_mut() else {
                 continue;
@@ -373,7 +385,7 @@ impl<S: ChainStore, D: DaClient> Batcher<S, D> {
     /// channel size `auto` prices is the blocks up to `head` at this block's batch size,
     /// compressed at the ratio seen so far.
     async fn open_channel(
-        &self,
+        &mut self,
         block: &StoredBlock,
         batch: &Batch,
         head: u64,
@@ -383,6 +395,10 @@ impl<S: ChainStore, D: DaClient> Batcher<S, D> {
         let ratio = self.metrics.compression_ratio().max(1.0);
         let expected = (batch.encoded_len() as f64 * blocks as f64 / ratio) as usize;
         let plan = self.da.plan(&fees, expected);
+        if self.backend.is_some_and(|backend| backend != plan.backend) {
+            Metrics::add(&self.metrics.da_backend_switches, 1);
+        }
+        self.backend = Some(plan.backend);
         Metrics::set(
             &self.metrics.posting_blobs,
             u64::from(plan.backend == DaBackend::Blobs),
@@ -528,8 +544,39 @@ impl<S: ChainStore, D: DaClient> Batcher<S, D> {
         Ok(())
     }
 
+    /// Brings the backlog up to the unsafe head: measures the batch of every sealed block above
+    /// `confirmed` not measured yet, and forgets blocks above the head (an L2 reorg shortened the
+    /// chain). Reads the store only, so the figure grows while L1 is unreachable.
+    async fn measure_sealed(&mut self) -> Result<(), Error> {
+        let head = self
+            .store
+            .head(HeadKind::Unsafe)
+            .await?
+            .map_or(self.genesis, |head| head.number);
+        let _replaced = self.sizes.split_off(&(head + 1));
+        let from = self
+            .sizes
+            .last_key_value()
+            .map_or(self.confirmed, |(number, _)| *number)
+            .max(self.confirmed)
+            + 1;
+        for number in from..=head {
+            let block = self.block(number).await?;
+            let size = self.batch_of(&block)?.encoded_len() as u64;
+            self.sizes.insert(number, size);
+        }
+        self.update_gauges();
+        Ok(())
+    }
+
     fn update_gauges(&self) {
-        Metrics::set(&self.metrics.unposted_bytes, self.unposted_bytes());
+        let backlog = self.unposted_bytes();
+        self.backlog.send_if_modified(|reported| {
+            let changed = *reported != backlog;
+            *reported = backlog;
+            changed
+        });
+        Metrics::set(&self.metrics.unposted_bytes, backlog);
         Metrics::set(&self.metrics.posted_block, self.posted);
         Metrics::set(&self.metrics.confirmed_block, self.confirmed);
     }

@@ -11,10 +11,12 @@
 //!   survive restarts, fee bumps, stuck-nonce replacement, confirmation depth and reorg
 //!   re-broadcasts, with every signed transaction journaled in the chain store before it is
 //!   broadcast.
-//! - [`metrics`]: Prometheus text on its own port, including the unposted-bytes figure the
-//!   sequencer's backpressure reads.
+//! - [`backlog`]: DA backpressure: the unposted-bytes figure (defined there) reported to the
+//!   sequencer's admin RPC, which refuses new transactions while it is over its limit.
+//! - [`metrics`]: Prometheus text on its own port, including the DA backlog and its reports.
 #![forbid(unsafe_code)]
 
+pub mod backlog;
 pub mod batcher;
 pub mod da;
 mod error;
@@ -22,6 +24,7 @@ pub mod fees;
 pub mod metrics;
 pub mod proposer;
 
+pub use backlog::{AdminRpcBacklog, BacklogError, BacklogReporter, BacklogSink};
 pub use batcher::{confirmed_through, unconfirmed_transaction_bytes, Batcher, BatcherConfig};
 pub use error::Error;
 pub use fees::{CostModel, L1Fees};

@@ -2,7 +2,7 @@
 //! (`/metrics`), like the sequencer's.
 //!
 //! [`Metrics::unposted_bytes`] is also the figure the sequencer's backpressure reads: the batch
-//! bytes of L2 blocks whose data is not yet confirmed on L1.
+//! bytes of sealed L2 blocks whose data is not yet confirmed on L1 (see [`crate::backlog`]).
 
 use std::{
     fmt::Write,
@@ -49,8 +49,17 @@ pub struct Metrics {
     pub renonces: AtomicU64,
     /// L2 reorgs that replaced blocks the batcher had taken (it posts the replacements).
     pub l2_reorgs: AtomicU64,
-    /// Batch bytes of L2 blocks not yet confirmed on L1 (backpressure).
+    /// The DA backlog: batch bytes of sealed L2 blocks not yet confirmed on L1 (defined in
+    /// [`crate::backlog`]), what the sequencer's backpressure compares with its limit.
     pub unposted_bytes: AtomicU64,
+    /// DA backlog reports the sequencer accepted.
+    pub backlog_reports: AtomicU64,
+    /// DA backlog reports that did not reach the sequencer (batching goes on regardless).
+    pub backlog_report_failures: AtomicU64,
+    /// The backlog the sequencer last accepted.
+    pub backlog_reported_bytes: AtomicU64,
+    /// 1 while the sequencer, at the last report, refused new transactions over the backlog.
+    pub sequencer_refusing_txs: AtomicU64,
     /// Highest L2 block in a posted channel.
     pub posted_block: AtomicU64,
     /// Highest L2 block up to which every block's data is confirmed on L1.
@@ -61,6 +70,9 @@ pub struct Metrics {
     pub celestia_fallback: AtomicU64,
     /// Switches between Celestia and its Ethereum fallback, either way.
     pub da_switches: AtomicU64,
+    /// Channels whose DA backend differs from the previous channel's (`auto` choosing calldata
+    /// or blobs, Celestia falling back and back): how often the choice changes, i.e. flapping.
+    pub da_backend_switches: AtomicU64,
     /// Proposals sent.
     pub proposals_sent: AtomicU64,
     /// Proposals confirmed on L1.
@@ -112,7 +124,7 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
             );
         };
-        let counters: [(&str, &str, &AtomicU64); 23] = [
+        let counters: [(&str, &str, &AtomicU64); 26] = [
             (
                 "parallax_batcher_channels_posted_total",
                 "Channels posted.",
@@ -224,6 +236,21 @@ impl Metrics {
                 &self.da_switches,
             ),
             (
+                "parallax_batcher_da_backend_switches_total",
+                "Channels posted with another DA backend than the channel before.",
+                &self.da_backend_switches,
+            ),
+            (
+                "parallax_batcher_backlog_reports_total",
+                "DA backlog reports the sequencer accepted.",
+                &self.backlog_reports,
+            ),
+            (
+                "parallax_batcher_backlog_report_failures_total",
+                "DA backlog reports that did not reach the sequencer.",
+                &self.backlog_report_failures,
+            ),
+            (
                 "parallax_batcher_step_errors_total",
                 "Batcher and proposer steps that failed and were retried.",
                 &self.step_errors,
@@ -232,7 +259,7 @@ impl Metrics {
         for (name, help, value) in counters {
             metric(name, "counter", help, read(value));
         }
-        let gauges: [(&str, &str, &AtomicU64); 6] = [
+        let gauges: [(&str, &str, &AtomicU64); 8] = [
             (
                 "parallax_batcher_celestia_fallback",
                 "1 while Celestia is unavailable and channels go to Ethereum DA.",
@@ -240,8 +267,18 @@ impl Metrics {
             ),
             (
                 "parallax_batcher_unposted_bytes",
-                "Batch bytes of L2 blocks not yet confirmed on L1.",
+                "Batch bytes of sealed L2 blocks not yet confirmed on L1 (the DA backlog).",
                 &self.unposted_bytes,
+            ),
+            (
+                "parallax_batcher_backlog_reported_bytes",
+                "DA backlog the sequencer last accepted.",
+                &self.backlog_reported_bytes,
+            ),
+            (
+                "parallax_batcher_sequencer_refusing_txs",
+                "1 while the sequencer refuses new transactions over the DA backlog.",
+                &self.sequencer_refusing_txs,
             ),
             (
                 "parallax_batcher_posted_block",
@@ -336,7 +373,7 @@ mod tests {
             text.lines()
                 .filter(|line| line.starts_with("# TYPE"))
                 .count(),
-            30
+            35
         );
     }
 }

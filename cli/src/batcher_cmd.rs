@@ -14,10 +14,11 @@ use alloy::{
 use clap::{Args, ValueEnum};
 use parallax_batcher::{
     da::{AutoDa, AutoPolicy, BlobDa, CalldataDa, CelestiaDa, DaClient, FallbackPolicy},
-    metrics, Batcher, BatcherConfig, CostModel, DefendConfig, Metrics, ProposeAfter, Proposer,
-    ProposerConfig, TxManager, TxManagerConfig,
+    metrics, AdminRpcBacklog, BacklogReporter, Batcher, BatcherConfig, CostModel, DefendConfig,
+    Metrics, ProposeAfter, Proposer, ProposerConfig, TxManager, TxManagerConfig,
 };
 use parallax_contracts::{Portal, SystemConfig};
+use parallax_protocol::admin_auth::JwtSecret;
 use parallax_protocol::RollupConfig;
 use parallax_state::store::SqlStore;
 
@@ -108,6 +109,23 @@ pub(crate) struct BatcherArgs {
     /// Port of the Prometheus metrics endpoint (`/metrics`); 0 disables it.
     #[arg(long, env = "PARALLAX_BATCHER_METRICS_PORT", default_value_t = 9546)]
     metrics_port: u16,
+    /// The sequencer's admin JSON-RPC (its --admin-port), to report the DA backlog to
+    /// (`admin_setDaBacklog`; the sequencer refuses new transactions while it is over its
+    /// --max-da-backlog). Needs --sequencer-jwt-secret; without it nothing is reported.
+    #[arg(
+        long,
+        env = "PARALLAX_SEQUENCER_ADMIN_RPC",
+        requires = "sequencer_jwt_secret"
+    )]
+    sequencer_admin_rpc: Option<reqwest::Url>,
+    /// File holding the sequencer admin port's JWT secret (64 hex digits, the sequencer's
+    /// --admin-jwt-secret).
+    #[arg(long, env = "PARALLAX_SEQUENCER_JWT_SECRET")]
+    sequencer_jwt_secret: Option<PathBuf>,
+    /// Seconds between DA backlog reports when it does not change (it is also reported on every
+    /// change).
+    #[arg(long, env = "PARALLAX_BACKLOG_REPORT_INTERVAL", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    backlog_report_interval: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -156,11 +174,29 @@ pub(crate) fn run(args: BatcherArgs) -> eyre::Result<ExitCode> {
         (true, None) => eyre::bail!("--proposer needs --proposer-key"),
         (false, _) => None,
     };
+    let backlog = match (&args.sequencer_admin_rpc, &args.sequencer_jwt_secret) {
+        (Some(url), Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|error| eyre::eyre!("{}: {error}", path.display()))?;
+            let secret = JwtSecret::parse(&text)
+                .map_err(|error| eyre::eyre!("{}: {error}", path.display()))?;
+            Some((url.clone(), secret))
+        }
+        (Some(_), None) => eyre::bail!("--sequencer-admin-rpc needs --sequencer-jwt-secret FILE"),
+        (None, _) => None,
+    };
     let database_url = crate::database_url(args.database_url.as_deref(), &args.datadir);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(serve(args, rollup, batcher_key, proposer_key, database_url))?;
+    runtime.block_on(serve(
+        args,
+        rollup,
+        batcher_key,
+        proposer_key,
+        backlog,
+        database_url,
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -169,6 +205,7 @@ async fn serve(
     rollup: RollupConfig,
     batcher_key: PrivateKeySigner,
     proposer_key: Option<PrivateKeySigner>,
+    backlog: Option<(reqwest::Url, JwtSecret)>,
     database_url: String,
 ) -> eyre::Result<()> {
     let store = SqlStore::open(&database_url).await?;
@@ -231,6 +268,17 @@ async fn serve(
         ..BatcherConfig::new(rollup.clone())
     };
     let inbox = rollup.batch_inbox_address;
+    let backlog = match backlog {
+        Some((url, secret)) => {
+            println!("reporting the DA backlog to the sequencer's admin RPC at {url}");
+            Some(Backlog {
+                client: AdminRpcBacklog::new(url, secret, Duration::from_secs(5))?,
+                interval: Duration::from_secs(args.backlog_report_interval),
+            })
+        }
+        None => None,
+    };
+    let backlog = backlog.as_ref();
     match args.da {
         DaKind::Calldata => {
             spawn_batcher(
@@ -240,6 +288,7 @@ async fn serve(
                 batcher_txmgr,
                 config,
                 &metrics,
+                backlog,
                 &stop,
             )
             .await?
@@ -252,6 +301,7 @@ async fn serve(
                 batcher_txmgr,
                 config,
                 &metrics,
+                backlog,
                 &stop,
             )
             .await?
@@ -264,6 +314,7 @@ async fn serve(
                 batcher_txmgr,
                 config,
                 &metrics,
+                backlog,
                 &stop,
             )
             .await?
@@ -295,6 +346,7 @@ async fn serve(
                 batcher_txmgr,
                 config,
                 &metrics,
+                backlog,
                 &stop,
             )
             .await?
@@ -431,6 +483,13 @@ async fn first_exit(tasks: &mut Vec<Task>) -> Option<eyre::Report> {
     })
 }
 
+/// Where and how often the DA backlog is reported.
+struct Backlog {
+    client: AdminRpcBacklog,
+    interval: Duration,
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn spawn_batcher<D: DaClient>(
     tasks: &mut Vec<Task>,
     store: &SqlStore,
@@ -438,9 +497,21 @@ async fn spawn_batcher<D: DaClient>(
     txmgr: TxManager<SqlStore>,
     config: BatcherConfig,
     metrics: &Arc<Metrics>,
+    backlog: Option<&Backlog>,
     stop: &tokio::sync::watch::Receiver<bool>,
 ) -> eyre::Result<()> {
     let batcher = Batcher::new(store.clone(), da, txmgr, config, metrics.clone()).await?;
+    if let Some(backlog) = backlog {
+        let reporter = BacklogReporter::new(
+            backlog.client.clone(),
+            batcher.backlog(),
+            backlog.interval,
+            metrics.clone(),
+        );
+        let stop = stop.clone();
+        // Not one of `tasks`: the reporter never fails, and its end must not stop the batcher.
+        tokio::spawn(reporter.run(stop));
+    }
     let stop = stop.clone();
     tasks.push(tokio::spawn(async move {
         batcher.run(stop).await?;

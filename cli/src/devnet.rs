@@ -57,6 +57,14 @@ pub struct DevnetArgs {
     /// Sequencer metrics port.
     #[arg(long, default_value_t = 9645)]
     pub metrics_port: u16,
+    /// Port of the sequencer's admin JSON-RPC (JWT secret in `admin-jwt.hex` under the data
+    /// directory); the batcher reports its DA backlog there.
+    #[arg(long, default_value_t = 9551)]
+    pub admin_port: u16,
+    /// Unposted DA bytes above which the sequencer refuses new transactions until the batcher
+    /// catches up (0: no limit; the backlog is reported either way, see `admin_daBacklog`).
+    #[arg(long, default_value_t = 0)]
+    pub max_da_backlog: u64,
     /// L2 block time in milliseconds.
     #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(100..))]
     pub block_time: u64,
@@ -117,6 +125,12 @@ pub struct DevnetInfo {
     pub l2_chain_id: u64,
     /// Prometheus metrics of the sequencer.
     pub metrics: String,
+    /// The sequencer's admin JSON-RPC (HS256 JWT with the secret in `admin_jwt_secret`).
+    #[serde(default)]
+    pub admin_rpc: String,
+    /// The file holding the admin port's JWT secret.
+    #[serde(default)]
+    pub admin_jwt_secret: PathBuf,
     /// Prometheus metrics of the batcher and proposer.
     pub batcher_metrics: String,
     /// Prometheus metrics of the challenger (empty without one).
@@ -236,14 +250,21 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
             client.clone(),
         )
     };
+    let (admin_secret_file, admin_secret) = admin_secret(&args.datadir)?;
+    let mut sequencer_config = node_config(
+        &rollup,
+        SocketAddr::new(localhost, args.l2_port),
+        Some(args.metrics_port),
+    );
+    sequencer_config.admin = Some(node::AdminConfig {
+        addr: SocketAddr::new(localhost, args.admin_port),
+        jwt_secret: admin_secret,
+    });
+    sequencer_config.max_da_backlog = args.max_da_backlog;
     let sequencer = start_node(
         &args.datadir.join("sequencer"),
         &genesis,
-        node_config(
-            &rollup,
-            SocketAddr::new(localhost, args.l2_port),
-            Some(args.metrics_port),
-        ),
+        sequencer_config,
         Roles {
             sequencer: Some(Box::new(L1Origins::new(source.clone(), shared.clone(), 1))),
             derivation: Some(deriver(source.clone())?),
@@ -274,7 +295,10 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
             STEPS,
             &format!("starting the batcher ({}) and the proposer", args.da),
         );
-        Some(start_batcher(args, &l1_url, &rollup_file, celestia.as_ref()).await?)
+        let admin_rpc = sequencer
+            .admin_addr
+            .map(|addr| (format!("http://{addr}"), admin_secret_file.as_path()));
+        Some(start_batcher(args, &l1_url, &rollup_file, celestia.as_ref(), admin_rpc).await?)
     };
     let mut challenger = if args.no_challenger {
         step(7, STEPS, "not starting the challenger (--no-challenger)");
@@ -299,6 +323,11 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
             .metrics_addr
             .map(|addr| format!("http://{addr}/metrics"))
             .unwrap_or_default(),
+        admin_rpc: sequencer
+            .admin_addr
+            .map(|addr| format!("http://{addr}"))
+            .unwrap_or_default(),
+        admin_jwt_secret: admin_secret_file.clone(),
         batcher_metrics: format!("http://127.0.0.1:{}/metrics", args.batcher_metrics_port),
         challenger_metrics: if args.no_challenger {
             String::new()
@@ -429,6 +458,13 @@ fn print_summary(info: &DevnetInfo, datadir: &Path) {
     );
     println!("  L2 replica   {}", info.replica_rpc);
     println!("  status page  {}", info.status);
+    if !info.admin_rpc.is_empty() {
+        println!(
+            "  admin RPC    {} (JWT secret {}; the batcher reports its DA backlog here)",
+            info.admin_rpc,
+            info.admin_jwt_secret.display()
+        );
+    }
     if !info.celestia_rpc.is_empty() {
         println!(
             "  celestia     {} (token in {}, log {})",
@@ -598,14 +634,34 @@ impl Child {
     }
 }
 
+/// The sequencer admin port's JWT secret: `datadir/admin-jwt.hex` (mode 0600), made once,
+/// random, and kept so a resumed devnet's tools keep working.
+fn admin_secret(
+    datadir: &Path,
+) -> eyre::Result<(PathBuf, parallax_sequencer::rpc::admin::JwtSecret)> {
+    let path = datadir.join("admin-jwt.hex");
+    if !path.exists() {
+        let secret: [u8; 32] = rand::random();
+        std::fs::write(&path, alloy::primitives::hex::encode(secret))?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    let secret = parallax_sequencer::rpc::admin::JwtSecret::parse(&std::fs::read_to_string(&path)?)
+        .map_err(|error| eyre!("{}: {error}", path.display()))?;
+    Ok((path, secret))
+}
+
 /// `parallax batcher` (this binary) on the sequencer's database, with the proposer: a separate
 /// process, as in production. The devnet's operator keys (anvil accounts 3 and 4, the batcher
 /// and proposer `contracts/deploy/devnet.json` names) are passed as files, never as arguments.
+/// With `admin_rpc` (the sequencer's admin URL and JWT secret file) it reports its DA backlog
+/// there.
 async fn start_batcher(
     args: &DevnetArgs,
     l1_url: &str,
     rollup_file: &Path,
     celestia: Option<&CelestiaChild>,
+    admin_rpc: Option<(String, &Path)>,
 ) -> eyre::Result<Child> {
     let mut command = batcher_command(
         &args.datadir,
@@ -616,6 +672,12 @@ async fn start_batcher(
     )?;
     if args.malicious_proposer {
         command.args(["--malicious-proposer-from", "1"]);
+    }
+    if let Some((url, secret)) = admin_rpc {
+        command
+            .args(["--sequencer-admin-rpc", &url])
+            .arg("--sequencer-jwt-secret")
+            .arg(secret);
     }
     if let Some(celestia) = celestia {
         celestia.pass_to(&mut command);

@@ -62,6 +62,7 @@
 //! the first event.
 #![forbid(unsafe_code)]
 
+pub mod admin_auth;
 pub mod batch;
 pub mod blob;
 pub mod block;

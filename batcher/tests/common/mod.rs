@@ -34,8 +34,9 @@ use parallax_protocol::{
 use parallax_sequencer::{follow::PipelineDeriver, origin::L1Origins};
 use parallax_sequencer::{
     genesis::{dev_accounts, Genesis},
-    node::{self, NodeConfig, Roles, RunningNode},
+    node::{self, AdminConfig, NodeConfig, Roles, RunningNode},
     origin::FixedOrigin,
+    rpc::admin::JwtSecret,
 };
 use parallax_state::store::{ChainStore, HeadKind, SqlStore};
 use std::sync::Arc;
@@ -223,14 +224,57 @@ fn node_config(rollup: &RollupConfig) -> NodeConfig {
 
 /// A node on the SQLite store at `url` running `rollup` with `roles`.
 pub async fn start_node(url: &str, rollup: &RollupConfig, roles: Roles) -> RunningNode {
+    start_node_configured(url, rollup, roles, |_| {}).await
+}
+
+/// As [`start_node`], with the node configuration changed by `configure` (e.g. an admin port).
+pub async fn start_node_configured(
+    url: &str,
+    rollup: &RollupConfig,
+    roles: Roles,
+    configure: impl FnOnce(&mut NodeConfig),
+) -> RunningNode {
+    let mut config = node_config(rollup);
+    configure(&mut config);
     node::start(
         SqlStore::open(url).await.expect("node store"),
         &Genesis::dev(rollup.genesis.l2_timestamp).expect("genesis"),
-        node_config(rollup),
+        config,
         roles,
     )
     .await
     .expect("node starts")
+}
+
+/// An admin port on a free loopback port, with a fixed test secret, for `configure`.
+pub fn admin_config(secret: &JwtSecret) -> AdminConfig {
+    AdminConfig {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        jwt_secret: secret.clone(),
+    }
+}
+
+/// One call on a sequencer's admin port (fresh JWT); returns the JSON-RPC reply object.
+pub async fn admin_call(
+    addr: SocketAddr,
+    secret: &JwtSecret,
+    method: &str,
+    params: serde_json::Value,
+) -> serde_json::Value {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    reqwest::Client::new()
+        .post(format!("http://{addr}"))
+        .bearer_auth(secret.token(now))
+        .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+        .send()
+        .await
+        .expect("admin port answers")
+        .json()
+        .await
+        .expect("JSON reply")
 }
 
 impl L2 {
@@ -241,15 +285,21 @@ impl L2 {
 
     /// A sequencer of `l1`'s rollup that follows its L1 origins and derives its safe head.
     pub async fn sequencer_on(l1: &L1) -> Self {
+        Self::sequencer_configured(l1, |_| {}).await
+    }
+
+    /// As [`L2::sequencer_on`], with the node configuration changed by `configure`.
+    pub async fn sequencer_configured(l1: &L1, configure: impl FnOnce(&mut NodeConfig)) -> Self {
         let rollup = l1.rollup();
         let source = Arc::new(RpcL1::connect(l1.anvil.endpoint().as_str()).expect("L1 client"));
         let origins = L1Origins::new(source, Arc::new(rollup.clone()), 0);
-        Self::start_with(
+        Self::start_configured(
             &rollup,
             Roles {
                 sequencer: Some(Box::new(origins)),
                 derivation: Some(deriver(l1, &rollup)),
             },
+            configure,
         )
         .await
     }
@@ -269,9 +319,18 @@ impl L2 {
 
     /// A node of `rollup` with `roles`.
     pub async fn start_with(rollup: &RollupConfig, roles: Roles) -> Self {
+        Self::start_configured(rollup, roles, |_| {}).await
+    }
+
+    /// A node of `rollup` with `roles` and the node configuration changed by `configure`.
+    pub async fn start_configured(
+        rollup: &RollupConfig,
+        roles: Roles,
+        configure: impl FnOnce(&mut NodeConfig),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite:{}", dir.path().join("chain.db").display());
-        let running = start_node(&url, rollup, roles).await;
+        let running = start_node_configured(&url, rollup, roles, configure).await;
         let rpc = format!("http://{}", running.rpc_addr);
         // The batcher's own connection pool, as a second process would open it.
         let store = SqlStore::open(&url).await.expect("batcher store");
@@ -593,5 +652,58 @@ pub async fn assert_same_chain(sequencer: &L2, replica: &L2, through: u64) {
             derived.header.state_root, ours.header.state_root,
             "state root of block {number}"
         );
+    }
+}
+
+/// A signed L2 EIP-1559 transaction from dev account `sender` carrying `data`, 1 wei to
+/// `0x…b0`, paying up to 1 gwei per gas.
+pub fn signed_l2_tx(sender: usize, nonce: u64, data: Vec<u8>) -> Bytes {
+    let account = &dev_accounts().expect("dev accounts")[sender];
+    let key = PrivateKeySigner::from_bytes(&account.private_key).expect("key");
+    let mut tx = TxEip1559 {
+        chain_id: 901,
+        nonce,
+        gas_limit: 21_000 + 16 * data.len() as u64 + 10_000,
+        max_fee_per_gas: 1_000_000_000,
+        max_priority_fee_per_gas: 1_000_000,
+        to: TxKind::Call(Address::with_last_byte(0xb0)),
+        value: U256::from(1),
+        input: Bytes::from(data),
+        ..Default::default()
+    };
+    let signature = key.sign_transaction_sync(&mut tx).expect("signs");
+    tx.into_signed(signature).encoded_2718().into()
+}
+
+/// `eth_sendRawTransaction` on an L2 JSON-RPC: the hash, or the JSON-RPC error object (so tests
+/// can check its code).
+pub async fn send_raw(rpc: &str, raw: &Bytes) -> Result<B256, serde_json::Value> {
+    let reply: serde_json::Value = reqwest::Client::new()
+        .post(rpc)
+        .json(&serde_json::json!({
+            "jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction", "params": [raw]
+        }))
+        .send()
+        .await
+        .expect("L2 answers")
+        .json()
+        .await
+        .expect("JSON reply");
+    match reply.get("error") {
+        Some(error) => Err(error.clone()),
+        None => Ok(serde_json::from_value(reply["result"].clone()).expect("hash")),
+    }
+}
+
+/// Polls `condition` every 100 ms until it holds; panics naming `what` after `timeout`.
+pub async fn wait_until<F: std::future::Future<Output = bool>>(
+    what: &str,
+    timeout: Duration,
+    mut condition: impl FnMut() -> F,
+) {
+    let started = std::time::Instant::now();
+    while !condition().await {
+        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
