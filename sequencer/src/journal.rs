@@ -3,6 +3,7 @@
 //! grouped (one database transaction for every acceptance waiting at that moment), so the
 //! journal costs one commit per burst, not one per transaction.
 
+use alloy_primitives::B256;
 use parallax_state::store::{ChainStore, StoreError, StoredTransaction};
 use tokio::sync::{mpsc, oneshot};
 
@@ -53,5 +54,31 @@ impl Journal {
             .map_err(|_| "journal writer stopped".to_string())?;
         done.await
             .map_err(|_| "journal writer stopped".to_string())?
+    }
+
+    /// Durably records every transaction of a burst (they join the same group commit, unless
+    /// the group is full); returns each one's hash and outcome once all are settled.
+    pub async fn record_many(
+        &self,
+        transactions: Vec<StoredTransaction>,
+    ) -> Vec<(B256, Result<(), String>)> {
+        let mut waiting = Vec::with_capacity(transactions.len());
+        for transaction in transactions {
+            let hash = transaction.hash;
+            let (ack, done) = oneshot::channel();
+            let sent = self.requests.send((transaction, ack)).await;
+            waiting.push((hash, sent.is_ok().then_some(done)));
+        }
+        let mut outcomes = Vec::with_capacity(waiting.len());
+        for (hash, done) in waiting {
+            let outcome = match done {
+                Some(done) => done
+                    .await
+                    .unwrap_or_else(|_| Err("journal writer stopped".to_string())),
+                None => Err("journal writer stopped".to_string()),
+            };
+            outcomes.push((hash, outcome));
+        }
+        outcomes
     }
 }

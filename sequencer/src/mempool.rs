@@ -11,7 +11,7 @@ use std::{
 };
 
 use alloy_consensus::{Transaction, TxEnvelope, Typed2718};
-use alloy_primitives::{Address, Bytes, B256, U256};
+use alloy_primitives::{Address, Bytes, B256, B512, U256};
 
 /// Pool limits and policy.
 #[derive(Clone, Debug)]
@@ -458,11 +458,26 @@ pub fn decode_transaction(raw: &[u8]) -> Result<TxEnvelope, DecodeError> {
 }
 
 /// Recovers the sender of a decoded transaction (CPU work: call it off the async runtime).
+///
+/// Recovery is the largest per-transaction cost of accepting a transaction, so it runs on
+/// libsecp256k1 (the backend revm's `ecrecover` precompile is built with), several times faster
+/// than the pure-Rust k256 behind alloy's `recover_signer`; the outcome is the same, EIP-2's
+/// low-`s` rule included (a property test compares the two).
 pub fn recover_sender(envelope: &TxEnvelope) -> Result<Address, DecodeError> {
-    use alloy_consensus::transaction::SignerRecoverable;
-    envelope
-        .recover_signer()
-        .map_err(|_| DecodeError::InvalidSender)
+    let signature = envelope.signature();
+    if signature.s() > alloy_consensus::crypto::SECP256K1N_HALF {
+        return Err(DecodeError::InvalidSender);
+    }
+    let mut compact = [0u8; 64];
+    compact[..32].copy_from_slice(&signature.r().to_be_bytes::<32>());
+    compact[32..].copy_from_slice(&signature.s().to_be_bytes::<32>());
+    let key_hash = revm::precompile::secp256k1::ecrecover(
+        &B512::from(compact),
+        u8::from(signature.v()),
+        &envelope.signature_hash(),
+    )
+    .map_err(|_| DecodeError::InvalidSender)?;
+    Ok(Address::from_slice(&key_hash[12..]))
 }
 
 #[cfg(test)]
@@ -537,6 +552,58 @@ mod tests {
             let mut deposit = valid;
             deposit[0] = 0x7e;
             proptest::prop_assert_eq!(decode_transaction(&deposit), Err(DecodeError::UnsupportedType));
+        }
+    }
+
+    proptest::proptest! {
+        /// Sender recovery on libsecp256k1 agrees with alloy's k256 recovery: for valid
+        /// signatures of random keys over random transactions, and for signatures with random
+        /// or tampered `r`, `s` (high `s` included) and parity, both give the same address or
+        /// both refuse.
+        #[test]
+        fn recovery_agrees_with_alloys(
+            key in proptest::prelude::any::<[u8; 32]>(),
+            nonce in proptest::prelude::any::<u64>(),
+            r in proptest::prelude::any::<[u8; 32]>(),
+            s in proptest::prelude::any::<[u8; 32]>(),
+            parity in proptest::prelude::any::<bool>(),
+            mode in 0u8..5,
+        ) {
+            use alloy_consensus::transaction::SignerRecoverable;
+            let Ok(key) = PrivateKeySigner::from_bytes(&B256::from(key)) else {
+                return Ok(());
+            };
+            let unsigned = TxEip1559 {
+                chain_id: 901,
+                nonce,
+                gas_limit: 21_000,
+                max_fee_per_gas: 7,
+                to: TxKind::Call(Address::repeat_byte(3)),
+                ..Default::default()
+            };
+            let valid = key.sign_hash_sync(&unsigned.signature_hash()).expect("sign");
+            let n = U256::from_be_slice(&alloy_primitives::hex!(
+                "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"
+            ));
+            let signature = match mode {
+                0 => valid,
+                // The same point with high s: malleable, refused by both.
+                1 => alloy_primitives::Signature::new(valid.r(), n - valid.s(), !valid.v()),
+                2 => alloy_primitives::Signature::new(valid.r(), valid.s(), !valid.v()),
+                3 => alloy_primitives::Signature::new(U256::from_be_bytes(r), valid.s(), parity),
+                _ => alloy_primitives::Signature::new(
+                    U256::from_be_bytes(r),
+                    U256::from_be_bytes(s),
+                    parity,
+                ),
+            };
+            let envelope = TxEnvelope::from(unsigned.into_signed(signature));
+            let ours = recover_sender(&envelope).ok();
+            let alloys = envelope.recover_signer().ok();
+            proptest::prop_assert_eq!(ours, alloys);
+            if mode == 0 {
+                proptest::prop_assert_eq!(ours, Some(key.address()));
+            }
         }
     }
 

@@ -554,10 +554,6 @@ pub async fn start<S: ChainStore>(
                 tracing::warn!(%hash, %reason, "dropped transaction");
                 forgotten.extend(pool.remove_with_descendants(hash));
             }
-            if let Err(error) = chain.store().remove_pending_transactions(&forgotten).await {
-                // Harmless: a restart re-validates the journal and drops what is stale.
-                tracing::warn!(%error, "could not trim the pool journal");
-            }
             let state = chain.state();
             let state = state.read().await;
             let senders: Vec<_> = sealed
@@ -591,6 +587,14 @@ pub async fn start<S: ChainStore>(
             );
             Metrics::add(&metrics.txs_dropped, sealed.dropped.len() as u64);
             Metrics::set(&metrics.mempool_size, pool.len() as u64);
+            let pooled = pool.len();
+            // Trim the journal without holding the pool or the state: RPC goes on accepting.
+            drop(pool);
+            drop(state);
+            if let Err(error) = chain.store().remove_pending_transactions(&forgotten).await {
+                // Harmless: a restart re-validates the journal and drops what is stale.
+                tracing::warn!(%error, "could not trim the pool journal");
+            }
             // No subscriber is not an error.
             let _ = events.blocks.send(Arc::new(sealed.block.clone()));
             tracing::info!(
@@ -599,7 +603,7 @@ pub async fn start<S: ChainStore>(
                 gas = sealed.block.header.gas_used,
                 l1_origin = attributes.l1_origin.number,
                 aborts = sealed.stats.aborts,
-                pool = pool.len(),
+                pool = pooled,
                 "sealed block"
             );
         }

@@ -672,3 +672,107 @@ async fn mined<P: Provider>(
         .await
         .expect("mined")
 }
+
+/// One HTTP POST of `body` to the node, as a load generator sends a JSON-RPC batch.
+async fn post_json(addr: SocketAddr, body: &str) -> serde_json::Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).await.expect("read");
+    let reply = String::from_utf8(reply).expect("utf-8");
+    let (_, body) = reply.split_once("\r\n\r\n").expect("http body");
+    serde_json::from_str(body).expect("json reply")
+}
+
+/// A batch request's `eth_sendRawTransaction` calls are pooled together, but each is answered
+/// as it would be alone, in request order, next to the batch's other calls: accepted hashes,
+/// `already known` for a repeat, a decoding error for garbage, -32600 for a malformed request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_raw_transactions_is_answered_per_transaction_in_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite:{}", dir.path().join("chain.db").display());
+    let running = start(&url).await;
+    let alice = key(0);
+    let signed = |nonce: u64| {
+        let tx = TxEip1559 {
+            chain_id: 901,
+            nonce,
+            gas_limit: 21_000,
+            max_fee_per_gas: 100_000_000_000,
+            max_priority_fee_per_gas: 1_000,
+            to: TxKind::Call(Address::repeat_byte(0xb0)),
+            value: U256::from(1),
+            ..Default::default()
+        };
+        let signature = alice.sign_hash_sync(&tx.signature_hash()).expect("sign");
+        let envelope = TxEnvelope::from(tx.into_signed(signature));
+        (*envelope.tx_hash(), Bytes::from(envelope.encoded_2718()))
+    };
+    let ((hash0, raw0), (hash1, raw1)) = (signed(0), signed(1));
+    let send = |id: u64, raw: &Bytes| {
+        serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "eth_sendRawTransaction",
+            "params": [raw]})
+    };
+    let batch = serde_json::json!([
+        send(0, &raw0),
+        {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"},
+        send(2, &raw1),
+        send(3, &raw0),
+        send(4, &Bytes::from_static(&[0x02, 0x12, 0x34])),
+        {"id": 5},
+        {"jsonrpc": "2.0", "id": 6, "method": "eth_sendRawTransaction", "params": []},
+    ]);
+    let replies = post_json(running.rpc_addr, &batch.to_string()).await;
+    let replies = replies.as_array().expect("a batch reply");
+    assert_eq!(replies.len(), 7, "{replies:?}");
+    for (index, reply) in replies.iter().enumerate() {
+        if index != 5 {
+            assert_eq!(reply["id"], serde_json::json!(index), "{reply}");
+        }
+    }
+    assert_eq!(
+        replies[0]["result"],
+        serde_json::json!(hash0),
+        "{}",
+        replies[0]
+    );
+    assert_eq!(replies[1]["result"], serde_json::json!("0x385"));
+    assert_eq!(
+        replies[2]["result"],
+        serde_json::json!(hash1),
+        "{}",
+        replies[2]
+    );
+    assert_eq!(replies[3]["error"]["message"], "already known");
+    assert_eq!(replies[4]["error"]["code"], -32000, "{}", replies[4]);
+    assert_eq!(replies[5]["error"]["code"], -32600, "{}", replies[5]);
+    assert_eq!(replies[6]["error"]["code"], -32602, "{}", replies[6]);
+
+    // Both accepted transactions are included, in nonce order.
+    let provider = ProviderBuilder::new()
+        .connect_http(format!("http://{}", running.rpc_addr).parse().unwrap());
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut blocks = Vec::new();
+    for hash in [hash0, hash1] {
+        loop {
+            if let Some(receipt) = provider.get_transaction_receipt(hash).await.unwrap() {
+                assert!(receipt.status());
+                blocks.push((receipt.block_number, receipt.transaction_index));
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{hash} never included"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert!(blocks[0] < blocks[1], "{blocks:?}");
+    running.stop().await.expect("stop");
+}

@@ -77,9 +77,9 @@ const GWEI: u128 = 1_000_000_000;
 /// the recipient's balance slot is new).
 const ERC20_GAS_LIMIT: u64 = 65_000;
 /// Where the token lives in the L2 genesis.
-const TOKEN: Address = Address::new([0x70; 20]);
+pub(super) const TOKEN: Address = Address::new([0x70; 20]);
 /// Tokens every sender holds at genesis (10^24 base units).
-const TOKEN_BALANCE: u128 = 1_000_000 * 10u128.pow(18);
+pub(super) const TOKEN_BALANCE: u128 = 1_000_000 * 10u128.pow(18);
 /// Longest the batcher may take to get one chain confirmed on L1.
 const POST_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -113,7 +113,7 @@ pub struct DaArgs {
 }
 
 /// The L2 transactions a run posts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum DaWorkload {
     /// ETH transfers to random recipients, no calldata.
@@ -502,7 +502,7 @@ async fn build_chain(
 }
 
 /// The dev genesis with the senders funded, and for ERC-20 the token holding their balances.
-fn genesis(
+pub(super) fn genesis(
     time: u64,
     keys: &[PrivateKeySigner],
     workload: DaWorkload,
@@ -546,7 +546,7 @@ fn genesis(
 /// `i % senders` with its next nonce, a tip drawn from a few common values, a fee cap well above
 /// the base fee, random recipients (ETH) or random holders among four times as many addresses as
 /// transactions (ERC-20), random amounts. Returns (hash, hex of the EIP-2718 encoding).
-fn sign_workload(
+pub(super) fn sign_workload(
     workload: DaWorkload,
     keys: &[PrivateKeySigner],
     txs: usize,

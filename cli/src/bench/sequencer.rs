@@ -24,7 +24,6 @@ use alloy::{
 use alloy_primitives::{hex, Address, TxKind, B256, U256};
 use parallax_protocol::RollupConfig;
 use parallax_sequencer::{
-    genesis::{Genesis, GenesisAccount},
     node::{self, NodeConfig},
     origin::FixedOrigin,
 };
@@ -32,12 +31,18 @@ use parallax_state::store::SqlStore;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::da::{genesis as da_genesis, sign_workload, DaWorkload, TOKEN};
+
 /// Arguments of `parallax bench sequencer`.
 #[derive(Debug, clap::Args)]
 pub struct SequencerArgs {
-    /// Transfers to send.
+    /// Transactions to send.
     #[arg(long, default_value_t = 20_000)]
     pub txs: usize,
+    /// What is sent: ETH transfers, or ERC-20 `transfer` calls of a token in the genesis
+    /// (random holders, as `bench da` signs them).
+    #[arg(long, value_enum, default_value = "transfers")]
+    pub workload: DaWorkload,
     /// Distinct senders (each sends txs/senders transfers in nonce order).
     #[arg(long, default_value_t = 200)]
     pub senders: usize,
@@ -89,7 +94,9 @@ pub struct LoadFigures {
 /// What `parallax bench sequencer` measured.
 #[derive(Clone, Debug, Serialize)]
 pub struct SequencerReport {
-    /// Transfers sent and included.
+    /// The kind of transactions.
+    pub workload: DaWorkload,
+    /// Transactions sent and included.
     pub txs: usize,
     /// Senders.
     pub senders: usize,
@@ -123,8 +130,12 @@ impl LoadFigures {
 impl SequencerReport {
     /// Human-readable form.
     pub fn to_text(&self) -> String {
+        let what = match self.workload {
+            DaWorkload::Transfers => "ETH transfers",
+            DaWorkload::Erc20 => "ERC-20 transfers",
+        };
         let mut text = format!(
-            "{} ETH transfers from {} senders over JSON-RPC on loopback\n",
+            "{} {what} from {} senders over JSON-RPC on loopback\n",
             self.txs, self.senders
         );
         text += &self.parallax.to_text("parallax sequencer");
@@ -170,40 +181,35 @@ pub fn bench_sequencer(args: &SequencerArgs) -> Result<SequencerReport, Sequence
     };
     rollup.genesis.l2_timestamp = genesis_time;
     let base_fee_cap: u128 = 100_000_000_000;
-    // Pre-sign every transfer (not part of the measurement).
-    let raws: Vec<(B256, String)> = (0..args.txs)
-        .into_par_iter()
-        .map(|index| {
-            let key = &keys[index % senders];
-            let tx = TxEip1559 {
-                chain_id: rollup.l2_chain_id,
-                nonce: (index / senders) as u64,
-                gas_limit: 21_000,
-                max_fee_per_gas: base_fee_cap,
-                max_priority_fee_per_gas: 1_000,
-                to: TxKind::Call(Address::with_last_byte((index % 200) as u8)),
-                value: U256::from(1),
-                ..Default::default()
-            };
-            let signature = key.sign_hash_sync(&tx.signature_hash()).expect("signing");
-            let envelope = TxEnvelope::from(tx.into_signed(signature));
-            (
-                *envelope.tx_hash(),
-                hex::encode_prefixed(envelope.encoded_2718()),
-            )
-        })
-        .collect();
-
-    let mut genesis = Genesis::dev(genesis_time).map_err(setup)?;
-    for key in &keys {
-        genesis = genesis.with_default_account(
-            key.address(),
-            GenesisAccount {
-                balance: U256::from(10u128.pow(24)),
-                ..Default::default()
-            },
-        );
-    }
+    // Pre-sign every transaction (not part of the measurement).
+    let raws: Vec<(B256, String)> = match args.workload {
+        DaWorkload::Transfers => (0..args.txs)
+            .into_par_iter()
+            .map(|index| {
+                let key = &keys[index % senders];
+                let tx = TxEip1559 {
+                    chain_id: rollup.l2_chain_id,
+                    nonce: (index / senders) as u64,
+                    gas_limit: 21_000,
+                    max_fee_per_gas: base_fee_cap,
+                    max_priority_fee_per_gas: 1_000,
+                    to: TxKind::Call(Address::with_last_byte((index % 200) as u8)),
+                    value: U256::from(1),
+                    ..Default::default()
+                };
+                let signature = key.sign_hash_sync(&tx.signature_hash()).expect("signing");
+                let envelope = TxEnvelope::from(tx.into_signed(signature));
+                (
+                    *envelope.tx_hash(),
+                    hex::encode_prefixed(envelope.encoded_2718()),
+                )
+            })
+            .collect(),
+        DaWorkload::Erc20 => {
+            sign_workload(DaWorkload::Erc20, &keys, args.txs, rollup.l2_chain_id, 1)
+        }
+    };
+    let genesis = da_genesis(genesis_time, &keys, args.workload).map_err(setup)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -231,7 +237,7 @@ pub fn bench_sequencer(args: &SequencerArgs) -> Result<SequencerReport, Sequence
                 let addresses: Vec<Address> = keys.iter().map(|key| key.address()).collect();
                 Some((
                     "anvil".to_owned(),
-                    against_anvil(&raws, &addresses, args, &rollup).await?,
+                    against_anvil(&raws, &addresses, args, &rollup, &keys).await?,
                 ))
             }
         };
@@ -239,6 +245,7 @@ pub fn bench_sequencer(args: &SequencerArgs) -> Result<SequencerReport, Sequence
             .as_ref()
             .map(|(_, figures)| parallax.included_tps / figures.included_tps);
         Ok(SequencerReport {
+            workload: args.workload,
             txs: args.txs,
             senders,
             parallax,
@@ -249,12 +256,14 @@ pub fn bench_sequencer(args: &SequencerArgs) -> Result<SequencerReport, Sequence
 }
 
 /// The same load against an anvil from npm: the project's pinned binary, the sequencer's chain
-/// id and block time, the senders funded with `anvil_setBalance`.
+/// id and block time, the senders funded with `anvil_setBalance` and, for ERC-20, the genesis
+/// token's code and balances set with `anvil_setCode` / `anvil_setStorageAt`.
 async fn against_anvil(
     raws: &Arc<Vec<(B256, String)>>,
     senders: &[Address],
     args: &SequencerArgs,
     rollup: &RollupConfig,
+    keys: &[PrivateKeySigner],
 ) -> Result<LoadFigures, SequencerBenchError> {
     let binary = parallax_contracts::anvil_path()
         .ok_or_else(|| setup("anvil is not installed (run contracts/build.sh)"))?;
@@ -280,6 +289,30 @@ async fn against_anvil(
             serde_json::json!([sender, "0xd3c21bcecceda1000000"]),
         )
         .await?;
+    }
+    if args.workload == DaWorkload::Erc20 {
+        // The same token state as the sequencer's genesis.
+        let genesis = da_genesis(0, keys, DaWorkload::Erc20).map_err(setup)?;
+        let token = genesis
+            .alloc
+            .get(&TOKEN)
+            .ok_or_else(|| setup("the ERC-20 genesis has no token"))?;
+        rpc(
+            &client,
+            &endpoint,
+            "anvil_setCode",
+            serde_json::json!([TOKEN, token.code.clone().unwrap_or_default()]),
+        )
+        .await?;
+        for (slot, value) in token.storage.clone().unwrap_or_default() {
+            rpc(
+                &client,
+                &endpoint,
+                "anvil_setStorageAt",
+                serde_json::json!([TOKEN, slot, value]),
+            )
+            .await?;
+        }
     }
     drive(&endpoint, raws.clone(), args.into(), senders.len()).await
 }

@@ -69,6 +69,22 @@ pub struct EthApi<S> {
     control: Option<Arc<super::admin::SequencerControl>>,
 }
 
+/// Transactions of one request from which senders are recovered on several cores.
+const PARALLEL_RECOVERY: usize = 16;
+
+/// A raw transaction as the pool takes it: decoded and its sender recovered (CPU work).
+fn pooled_transaction(raw: Bytes) -> Result<PooledTx, RpcError> {
+    let envelope = decode_transaction(&raw).map_err(|error| RpcError::server(error.to_string()))?;
+    let sender = recover_sender(&envelope).map_err(|error| RpcError::server(error.to_string()))?;
+    Ok(PooledTx {
+        hash: *envelope.tx_hash(),
+        sender,
+        envelope: Arc::new(envelope),
+        raw,
+        arrival: 0,
+    })
+}
+
 /// Most blocks whose L1-info values [`EthApi`] keeps.
 const L1_INFO_CACHE: usize = 1_024;
 
@@ -474,14 +490,7 @@ impl<S: ChainStore> EthApi<S> {
             }
             "eth_sendRawTransaction" => {
                 let (raw,): (Bytes,) = parse_params(params, 1)?;
-                let accepted = self.send_raw(raw).await;
-                let counter = if accepted.is_ok() {
-                    &self.metrics.txs_accepted
-                } else {
-                    &self.metrics.txs_rejected
-                };
-                Metrics::add(counter, 1);
-                to_value(accepted?)
+                to_value(self.send_raw(raw).await?)
             }
             "eth_call" => {
                 let (request, id, overrides): (
@@ -670,8 +679,31 @@ impl<S: ChainStore> EthApi<S> {
 
     /// Decodes, recovers and pools a raw transaction.
     async fn send_raw(&self, raw: Bytes) -> Result<B256, RpcError> {
+        self.send_raw_many(vec![raw])
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(RpcError::internal("no answer for the transaction")))
+    }
+
+    /// Decodes, recovers and pools raw transactions, answering each exactly as
+    /// `eth_sendRawTransaction` would alone, in order. A burst (a batch request) is handled as
+    /// one: decoding and signature recovery run in parallel off the async runtime, the state is
+    /// read and the pool locked once, and the journal writes all of it in one commit.
+    pub(super) async fn send_raw_many(&self, raws: Vec<Bytes>) -> Vec<Result<B256, RpcError>> {
+        let count = raws.len();
+        let answers = self.pool_raw(raws).await;
+        let accepted = answers.iter().filter(|answer| answer.is_ok()).count();
+        Metrics::add(&self.metrics.txs_accepted, accepted as u64);
+        Metrics::add(&self.metrics.txs_rejected, (count - accepted) as u64);
+        answers
+    }
+
+    async fn pool_raw(&self, raws: Vec<Bytes>) -> Vec<Result<B256, RpcError>> {
+        let refuse_all = |error: RpcError| -> Vec<Result<B256, RpcError>> {
+            raws.iter().map(|_| Err(error.clone())).collect()
+        };
         if self.read_only {
-            return Err(RpcError::server(
+            return refuse_all(RpcError::server(
                 "this node is a read-only replica: send transactions to the sequencer",
             ));
         }
@@ -681,7 +713,7 @@ impl<S: ChainStore> EthApi<S> {
             .and_then(|control| control.da_backpressure())
         {
             // EIP-1474's "limit exceeded": clients retry later.
-            return Err(RpcError::new(
+            return refuse_all(RpcError::new(
                 -32005,
                 format!(
                     "transaction pool paused: {backlog} bytes of blocks await posting to DA, \
@@ -689,51 +721,84 @@ impl<S: ChainStore> EthApi<S> {
                 ),
             ));
         }
-        let envelope =
-            decode_transaction(&raw).map_err(|error| RpcError::server(error.to_string()))?;
-        // Signature recovery is CPU work: keep it off the runtime's threads.
-        let (envelope, sender) = tokio::task::spawn_blocking(move || {
-            let sender = recover_sender(&envelope);
-            (envelope, sender)
+        // Decoding hashes and recovery is elliptic-curve work: keep both off the runtime's
+        // threads, and spread a burst over the cores.
+        let count = raws.len();
+        let recovered = tokio::task::spawn_blocking(move || {
+            if raws.len() >= PARALLEL_RECOVERY {
+                use rayon::prelude::*;
+                raws.into_par_iter().map(pooled_transaction).collect()
+            } else {
+                raws.into_iter().map(pooled_transaction).collect::<Vec<_>>()
+            }
         })
-        .await
-        .map_err(RpcError::internal)?;
-        let sender = sender.map_err(|error| RpcError::server(error.to_string()))?;
-        let (nonce, balance) = {
+        .await;
+        let mut answers: Vec<Result<PooledTx, RpcError>> = match recovered {
+            Ok(recovered) => recovered,
+            Err(error) => {
+                let error = RpcError::internal(error);
+                return (0..count).map(|_| Err(error.clone())).collect();
+            }
+        };
+        // Senders' nonces and balances as the pool validates against them, in one read.
+        let accounts: Vec<(u64, U256)> = {
             let state = self.chain.state();
             let state = state.read().await;
-            state
-                .world
-                .account(&sender)
-                .map_or((0, U256::ZERO), |account| (account.nonce, account.balance))
+            answers
+                .iter()
+                .map(|answer| match answer {
+                    Ok(tx) => state
+                        .world
+                        .account(&tx.sender)
+                        .map_or((0, U256::ZERO), |account| (account.nonce, account.balance)),
+                    Err(_) => (0, U256::ZERO),
+                })
+                .collect()
         };
-        let pooled = PooledTx {
-            hash: *envelope.tx_hash(),
-            sender,
-            envelope: Arc::new(envelope),
-            raw,
-            arrival: 0,
+        let mut journaled = Vec::new();
+        let mut hashes: Vec<Result<B256, RpcError>> = {
+            let mut pool = self.pool.lock().await;
+            answers
+                .drain(..)
+                .zip(accounts)
+                .map(|(answer, (nonce, balance))| {
+                    let pooled = answer?;
+                    let entry = StoredTransaction {
+                        hash: pooled.hash,
+                        sender: pooled.sender,
+                        raw: pooled.raw.clone(),
+                    };
+                    let hash = pool
+                        .insert(pooled, nonce, balance)
+                        .map_err(RpcError::server)?;
+                    journaled.push(entry);
+                    Ok(hash)
+                })
+                .collect()
         };
-        let journaled = StoredTransaction {
-            hash: pooled.hash,
-            sender,
-            raw: pooled.raw.clone(),
-        };
-        let hash = self
-            .pool
-            .lock()
-            .await
-            .insert(pooled, nonce, balance)
-            .map_err(RpcError::server)?;
         // Acknowledge only what a restart will still have.
-        if let Err(error) = self.journal.record(journaled).await {
-            self.pool.lock().await.remove_with_descendants(&hash);
-            return Err(RpcError::internal(format!("journal: {error}")));
+        let recorded = self.journal.record_many(journaled).await;
+        let failed: Vec<(B256, String)> = recorded
+            .into_iter()
+            .filter_map(|(hash, result)| result.err().map(|error| (hash, error)))
+            .collect();
+        if !failed.is_empty() {
+            let mut pool = self.pool.lock().await;
+            for (hash, error) in &failed {
+                pool.remove_with_descendants(hash);
+                for answer in hashes.iter_mut() {
+                    if answer.as_ref().is_ok_and(|accepted| accepted == hash) {
+                        *answer = Err(RpcError::internal(format!("journal: {error}")));
+                    }
+                }
+            }
         }
-        self.filters().on_pending(hash);
-        // No subscriber is not an error.
-        let _ = self.events.pending.send(hash);
-        Ok(hash)
+        for hash in hashes.iter().flatten() {
+            self.filters().on_pending(*hash);
+            // No subscriber is not an error.
+            let _ = self.events.pending.send(*hash);
+        }
+        hashes
     }
 
     /// The revm transaction of a call request (geth's defaults: zero price, cap-limited gas).

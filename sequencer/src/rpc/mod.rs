@@ -147,26 +147,84 @@ fn response(id: Value, result: Result<Value, RpcError>) -> Value {
 }
 
 async fn call_one<S: parallax_state::store::ChainStore>(api: &EthApi<S>, request: Value) -> Value {
+    match parse_request(request) {
+        Ok((id, method, params)) => response(id, api.dispatch(&method, params).await),
+        Err(reply) => reply,
+    }
+}
+
+/// A request's id, method and params, or the error reply to a malformed one.
+fn parse_request(request: Value) -> Result<(Value, String, Value), Value> {
     let request: Request = match serde_json::from_value(request) {
         Ok(request) => request,
         Err(error) => {
-            return response(
+            return Err(response(
                 Value::Null,
                 Err(RpcError::new(-32600, format!("invalid request: {error}"))),
-            )
+            ))
         }
     };
     let (Some("2.0"), Some(method)) = (request.jsonrpc.as_deref(), request.method) else {
-        return response(
+        return Err(response(
             request.id,
             Err(RpcError::new(
                 -32600,
                 "invalid request: jsonrpc must be \"2.0\" and method a string".into(),
             )),
-        );
+        ));
     };
-    let result = api.dispatch(&method, request.params).await;
-    response(request.id, result)
+    Ok((request.id, method, request.params))
+}
+
+/// Answers a batch. Its `eth_sendRawTransaction` calls are pooled together (one recovery
+/// burst, one pool lock, one journal commit); the other requests run concurrently with them.
+/// Replies keep the request order.
+async fn process_batch<S: parallax_state::store::ChainStore>(
+    api: &EthApi<S>,
+    batch: Vec<Value>,
+) -> Value {
+    let mut replies = vec![Value::Null; batch.len()];
+    let mut raws = Vec::new();
+    let mut others = Vec::new();
+    let mut send_calls = 0;
+    for (index, request) in batch.into_iter().enumerate() {
+        match parse_request(request) {
+            Err(reply) => replies[index] = reply,
+            Ok((id, method, params)) if method == "eth_sendRawTransaction" => {
+                send_calls += 1;
+                match parse_params::<(alloy_primitives::Bytes,)>(params, 1) {
+                    Ok((raw,)) => raws.push((index, id, raw)),
+                    Err(error) => replies[index] = response(id, Err(error)),
+                }
+            }
+            Ok(call) => others.push((index, call)),
+        }
+    }
+    crate::metrics::Metrics::add(&api.metrics().rpc_calls, send_calls);
+    let (ids, raws): (Vec<(usize, Value)>, Vec<alloy_primitives::Bytes>) = raws
+        .into_iter()
+        .map(|(index, id, raw)| ((index, id), raw))
+        .unzip();
+    let send = async {
+        if raws.is_empty() {
+            Vec::new()
+        } else {
+            api.send_raw_many(raws).await
+        }
+    };
+    let calls = futures_util::future::join_all(others.into_iter().map(
+        |(index, (id, method, params))| async move {
+            (index, response(id, api.dispatch(&method, params).await))
+        },
+    ));
+    let (sent, called) = futures_util::future::join(send, calls).await;
+    for ((index, id), result) in ids.into_iter().zip(sent) {
+        replies[index] = response(id, result.map(|hash| json!(hash)));
+    }
+    for (index, reply) in called {
+        replies[index] = reply;
+    }
+    Value::Array(replies)
 }
 
 /// Answers a parsed request body: one request or a batch.
@@ -187,12 +245,7 @@ async fn process<S: parallax_state::store::ChainStore>(api: &EthApi<S>, body: Va
                 ),
             )),
         ),
-        // Requests of a batch run concurrently (their pool-journal writes share one commit);
-        // replies keep the request order.
-        Value::Array(batch) => Value::Array(
-            futures_util::future::join_all(batch.into_iter().map(|request| call_one(api, request)))
-                .await,
-        ),
+        Value::Array(batch) => process_batch(api, batch).await,
         request => call_one(api, request).await,
     }
 }
