@@ -18,9 +18,9 @@
 //!   batcher from posting again what it had already sent);
 //! - every output proposal on L1's `OutputOracle` is the replica's output root at its block
 //!   (the replica being a restarted process too), the proposals follow each other every
-//!   `proposalInterval` blocks with none twice and none skipped, and every L1 transaction the
-//!   proposer signed is one of them (a restarted proposer must not re-send a proposal the
-//!   oracle already has).
+//!   `proposalInterval` blocks with none twice and none skipped, the proposer sent exactly one
+//!   `propose` per proposal and none of its L1 transactions reverted (a restarted proposer must
+//!   not re-send a proposal the oracle already has).
 //!
 //! The run is bounded in time (load, then at most `--settle-timeout` to catch up) and sends
 //! traffic to 127.0.0.1 only.
@@ -802,9 +802,11 @@ const PROPOSER_ACCOUNT: usize = 4;
 
 /// Waits (until `deadline`) for the oracle to have every proposal up to `safe`, then checks
 /// them all: proposal i is for block `startingBlockNumber + (i + 1) * proposalInterval` (none
-/// twice, none skipped), by `proposer`, with the replica's output root at that block; and the
-/// proposer's L1 nonce equals the number of proposals, so it never sent a transaction the
-/// oracle did not keep (a restarted proposer re-proposing would revert and still use a nonce).
+/// twice, none skipped), by `proposer`, with the replica's output root at that block; and, from
+/// every L1 transaction the proposer signed, that it sent exactly one `propose` per proposal and
+/// none of its transactions reverted (a restarted proposer re-proposing a block the oracle
+/// already has would revert with `UnexpectedBlockNumber`). Its other transactions are
+/// `claimCredit`s of bonds returned after the challenge window.
 async fn check_proposals(
     client: &reqwest::Client,
     replica_url: &str,
@@ -828,13 +830,12 @@ async fn check_proposals(
         tokio::time::sleep(Duration::from_millis(500)).await;
         next = to_u64(oracle.nextBlockNumber().call().await?);
     }
-    // Count and nonce at one L1 block, so a proposal landing in between cannot skew them.
-    let at = alloy::eips::BlockId::number(provider.get_block_number().await?);
+    // Proposals and the proposer's transactions as of one L1 block, so that a proposal landing
+    // in between cannot skew the comparison.
+    let head = provider.get_block_number().await?;
+    let at = alloy::eips::BlockId::number(head);
     let count = to_u64(oracle.outputCount().call().block(at).await?);
-    let nonce = provider
-        .get_transaction_count(proposer)
-        .block_id(at)
-        .await?;
+    let sent = proposer_transactions(client, l1_url, proposer, head).await?;
     let mut out_of_sequence = Vec::new();
     let mut wrong_roots = Vec::new();
     let mut last = starting;
@@ -879,21 +880,32 @@ async fn check_proposals(
         && covered
         && out_of_sequence.is_empty()
         && wrong_roots.is_empty()
-        && nonce == count;
+        && sent.proposals == count
+        && sent.reverted.is_empty();
+    let signed = format!(
+        "the proposer signed {} L1 transactions: {} proposals, {} other ({} reverted{})",
+        sent.total,
+        sent.proposals,
+        sent.total - sent.proposals,
+        sent.reverted.len(),
+        sent.reverted
+            .first()
+            .map(|hash| format!(", e.g. {hash}"))
+            .unwrap_or_default()
+    );
     Ok(Check {
         name: "every proposal correct, in sequence, sent once".into(),
         passed,
         detail: if passed {
             format!(
                 "{count} proposals, blocks {}..={last} every {interval}, each equal to the \
-                 replica's output root; the proposer signed {nonce} L1 transactions",
+                 replica's output root; {signed}",
                 starting + interval
             )
         } else {
             format!(
                 "{count} proposals (through block {last}, next {next}, safe head {safe}{}); \
-                 {} out of sequence ({}); {} unlike the replica's output root ({}); the \
-                 proposer signed {nonce} L1 transactions for {count} proposals",
+                 {} out of sequence ({}); {} unlike the replica's output root ({}); {signed}",
                 if covered {
                     ""
                 } else {
@@ -906,6 +918,68 @@ async fn check_proposals(
             )
         },
     })
+}
+
+/// What the proposer's key signed on L1.
+struct ProposerTransactions {
+    /// Transactions from the proposer in L1 blocks up to the head.
+    total: u64,
+    /// Of those, `propose` calls.
+    proposals: u64,
+    /// Hashes of those that reverted.
+    reverted: Vec<String>,
+}
+
+/// Every transaction `proposer` signed in L1 blocks `0..=head`, with its receipt's status.
+async fn proposer_transactions(
+    client: &reqwest::Client,
+    l1_url: &str,
+    proposer: Address,
+    head: u64,
+) -> eyre::Result<ProposerTransactions> {
+    use alloy::sol_types::SolCall;
+    let selector = hex::encode_prefixed(parallax_contracts::OutputOracle::proposeCall::SELECTOR);
+    let mut found = ProposerTransactions {
+        total: 0,
+        proposals: 0,
+        reverted: Vec::new(),
+    };
+    let numbers: Vec<u64> = (0..=head).collect();
+    for chunk in numbers.chunks(100) {
+        let calls: Vec<(&str, Value)> = chunk
+            .iter()
+            .map(|number| {
+                (
+                    "eth_getBlockByNumber",
+                    json!([format!("{number:#x}"), true]),
+                )
+            })
+            .collect();
+        for block in call_batch(client, l1_url, &calls).await? {
+            let block = block.map_err(|error| eyre!("L1 block: {error}"))?;
+            for tx in block["transactions"].as_array().into_iter().flatten() {
+                let from = tx["from"]
+                    .as_str()
+                    .and_then(|from| from.parse::<Address>().ok());
+                if from != Some(proposer) {
+                    continue;
+                }
+                found.total += 1;
+                let input = tx["input"].as_str().unwrap_or_default();
+                if input.starts_with(&selector) {
+                    found.proposals += 1;
+                }
+                let hash = tx["hash"].as_str().unwrap_or_default().to_owned();
+                let receipt = call(client, l1_url, "eth_getTransactionReceipt", json!([hash]))
+                    .await
+                    .map_err(|error| eyre!("receipt of {hash}: {error}"))?;
+                if quantity(&receipt["status"]) != Some(1) {
+                    found.reverted.push(hash);
+                }
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Sleeps until `until`, noting (and restarting) any service that exited without being killed.
