@@ -1,6 +1,10 @@
 //! `parallax batcher`: posts the sequencer's sealed blocks to L1 and, with `--proposer`, proposes
 //! output roots, from the sequencer's chain store (SQLite in WAL mode lets this second process
 //! read it while the sequencer writes; PostgreSQL works the same).
+//!
+//! `parallax proposer` runs the proposer alone, with the same flags: its own process, so that
+//! it can be deployed, restarted and crash apart from the batcher (each keeps its own tx-manager
+//! journal in the store, so the two never share a nonce or an intent).
 
 use std::{
     future::Future, net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc, time::Duration,
@@ -41,9 +45,10 @@ pub(crate) struct BatcherArgs {
     /// Rollup configuration (JSON, the protocol's `RollupConfig`); the devnet defaults without.
     #[arg(long, env = "PARALLAX_ROLLUP_CONFIG")]
     rollup_config: Option<PathBuf>,
-    /// Batcher key (hex, or @FILE holding it); must be the SystemConfig's batcher.
+    /// Batcher key (hex, or @FILE holding it); must be the SystemConfig's batcher. Required by
+    /// `parallax batcher`; `parallax proposer` does not batch and ignores it.
     #[arg(long, env = "PARALLAX_BATCHER_KEY", hide_env_values = true)]
-    batcher_key: String,
+    batcher_key: Option<String>,
     /// Where frames go.
     #[arg(long, env = "PARALLAX_DA", value_enum, default_value_t = DaKind::Calldata)]
     da: DaKind,
@@ -55,7 +60,7 @@ pub(crate) struct BatcherArgs {
     /// it an outage stalls posting until Celestia is back.
     #[arg(long, env = "PARALLAX_CELESTIA_FALLBACK_AFTER")]
     celestia_fallback_after: Option<u64>,
-    /// Also run the proposer.
+    /// Also run the proposer (`parallax proposer` always does, and only it).
     #[arg(long, env = "PARALLAX_PROPOSER")]
     proposer: bool,
     /// Proposer key (hex, or @FILE holding it); must be the SystemConfig's proposer. Required
@@ -162,13 +167,33 @@ pub(crate) fn parse_key(value: &str, flag: &str) -> eyre::Result<PrivateKeySigne
         .map_err(|_| eyre::eyre!("{flag} is not a hex secp256k1 private key"))
 }
 
-pub(crate) fn run(args: BatcherArgs) -> eyre::Result<ExitCode> {
+/// Which services one `parallax batcher` / `parallax proposer` process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Services {
+    /// `parallax batcher`: the batcher, and the proposer with `--proposer`.
+    Batcher,
+    /// `parallax proposer`: the proposer alone.
+    ProposerOnly,
+}
+
+pub(crate) fn run(mut args: BatcherArgs, services: Services) -> eyre::Result<ExitCode> {
     let rollup = match &args.rollup_config {
         Some(path) => serde_json::from_str::<RollupConfig>(&std::fs::read_to_string(path)?)?,
         None => RollupConfig::default(),
     };
     rollup.validate()?;
-    let batcher_key = parse_key(&args.batcher_key, "--batcher-key")?;
+    let batcher_key = match services {
+        Services::Batcher => Some(parse_key(
+            args.batcher_key
+                .as_deref()
+                .ok_or_else(|| eyre::eyre!("parallax batcher needs --batcher-key"))?,
+            "--batcher-key",
+        )?),
+        Services::ProposerOnly => {
+            args.proposer = true;
+            None
+        }
+    };
     let proposer_key = match (args.proposer, &args.proposer_key) {
         (true, Some(key)) => Some(parse_key(key, "--proposer-key")?),
         (true, None) => eyre::bail!("--proposer needs --proposer-key"),
@@ -203,7 +228,7 @@ pub(crate) fn run(args: BatcherArgs) -> eyre::Result<ExitCode> {
 async fn serve(
     args: BatcherArgs,
     rollup: RollupConfig,
-    batcher_key: PrivateKeySigner,
+    batcher_key: Option<PrivateKeySigner>,
     proposer_key: Option<PrivateKeySigner>,
     backlog: Option<(reqwest::Url, JwtSecret)>,
     database_url: String,
@@ -212,21 +237,6 @@ async fn serve(
     let provider: DynProvider = ProviderBuilder::new()
         .connect_http(args.l1_rpc.clone())
         .erased();
-    let system_config = SystemConfig::new(rollup.system_config_address, provider.clone());
-    let expected = system_config.batcher().call().await.map_err(|error| {
-        eyre::eyre!(
-            "reading the batcher from SystemConfig {}: {error}",
-            rollup.system_config_address
-        )
-    })?;
-    if expected != batcher_key.address() {
-        return Err(parallax_batcher::Error::WrongKey {
-            role: "batcher",
-            key: batcher_key.address(),
-            expected,
-        }
-        .into());
-    }
     let txmgr_config = |purpose: &str| TxManagerConfig {
         purpose: purpose.into(),
         confirmations: args.l1_confirmations.max(1),
@@ -254,105 +264,21 @@ async fn serve(
         }));
     }
 
-    let batcher_txmgr = TxManager::new(
-        store.clone(),
-        provider.clone(),
-        batcher_key,
-        txmgr_config("batcher"),
-    )
-    .await?;
-    let config = BatcherConfig {
-        poll_interval: Duration::from_millis(args.poll_interval_ms.max(10)),
-        max_channel_duration: Duration::from_secs(args.max_channel_duration),
-        compression_level: args.compression_level,
-        ..BatcherConfig::new(rollup.clone())
-    };
-    let inbox = rollup.batch_inbox_address;
-    let backlog = match backlog {
-        Some((url, secret)) => {
-            println!("reporting the DA backlog to the sequencer's admin RPC at {url}");
-            Some(Backlog {
-                client: AdminRpcBacklog::new(url, secret, Duration::from_secs(5))?,
-                interval: Duration::from_secs(args.backlog_report_interval),
-            })
-        }
-        None => None,
-    };
-    let backlog = backlog.as_ref();
-    match args.da {
-        DaKind::Calldata => {
-            spawn_batcher(
-                &mut tasks,
-                &store,
-                CalldataDa::new(inbox),
-                batcher_txmgr,
-                config,
-                &metrics,
-                backlog,
-                &stop,
-            )
-            .await?
-        }
-        DaKind::Blobs => {
-            spawn_batcher(
-                &mut tasks,
-                &store,
-                BlobDa::new(inbox),
-                batcher_txmgr,
-                config,
-                &metrics,
-                backlog,
-                &stop,
-            )
-            .await?
-        }
-        DaKind::Auto => {
-            spawn_batcher(
-                &mut tasks,
-                &store,
-                auto_da(&args, inbox),
-                batcher_txmgr,
-                config,
-                &metrics,
-                backlog,
-                &stop,
-            )
-            .await?
-        }
-        DaKind::Celestia => {
-            let client = args.celestia.client(&rollup).await?.ok_or_else(|| {
-                eyre::eyre!(
-                    "--da celestia needs --celestia-url (a light node or parallax celestia-server)"
-                )
-            })?;
-            println!(
-                "celestia: {} namespace 0x{}",
-                client.config().url,
-                alloy::primitives::hex::encode(client.namespace().id_v0().unwrap_or_default())
-            );
-            let mut da = CelestiaDa::<AutoDa>::new(client, inbox).with_metrics(metrics.clone());
-            if let Some(after) = args.celestia_fallback_after {
-                da = da.with_fallback(
-                    auto_da(&args, inbox),
-                    FallbackPolicy {
-                        after: Duration::from_secs(after),
-                    },
-                );
-            }
-            spawn_batcher(
-                &mut tasks,
-                &store,
-                da,
-                batcher_txmgr,
-                config,
-                &metrics,
-                backlog,
-                &stop,
-            )
-            .await?
-        }
+    if let Some(batcher_key) = batcher_key {
+        start_batching(
+            &args,
+            &rollup,
+            &store,
+            &provider,
+            batcher_key,
+            txmgr_config("batcher"),
+            &metrics,
+            backlog,
+            &stop,
+            &mut tasks,
+        )
+        .await?;
     }
-
     if let Some(key) = proposer_key {
         let oracle = output_oracle(args.output_oracle, &rollup, &provider).await?;
         let txmgr = TxManager::new(
@@ -388,17 +314,6 @@ async fn serve(
         }));
         println!("proposer posting to OutputOracle {oracle}");
     }
-    println!(
-        "parallax batcher: {} to inbox {inbox} via {}, chain store {}",
-        match args.da {
-            DaKind::Calldata => "calldata",
-            DaKind::Blobs => "blobs",
-            DaKind::Auto => "auto (calldata or blobs)",
-            DaKind::Celestia => "celestia",
-        },
-        args.l1_rpc,
-        store.backend()
-    );
 
     let failed = tokio::select! {
         result = tokio::signal::ctrl_c() => {
@@ -421,6 +336,143 @@ async fn serve(
         Some(error) => Err(error),
         None => Ok(()),
     }
+}
+
+/// Checks the batcher key against the SystemConfig and starts the batcher on `args.da`.
+#[allow(clippy::too_many_arguments)]
+async fn start_batching(
+    args: &BatcherArgs,
+    rollup: &RollupConfig,
+    store: &SqlStore,
+    provider: &DynProvider,
+    batcher_key: PrivateKeySigner,
+    txmgr_config: TxManagerConfig,
+    metrics: &Arc<Metrics>,
+    backlog: Option<(reqwest::Url, JwtSecret)>,
+    stop: &tokio::sync::watch::Receiver<bool>,
+    tasks: &mut Vec<Task>,
+) -> eyre::Result<()> {
+    let system_config = SystemConfig::new(rollup.system_config_address, provider.clone());
+    let expected = system_config.batcher().call().await.map_err(|error| {
+        eyre::eyre!(
+            "reading the batcher from SystemConfig {}: {error}",
+            rollup.system_config_address
+        )
+    })?;
+    if expected != batcher_key.address() {
+        return Err(parallax_batcher::Error::WrongKey {
+            role: "batcher",
+            key: batcher_key.address(),
+            expected,
+        }
+        .into());
+    }
+    let batcher_txmgr =
+        TxManager::new(store.clone(), provider.clone(), batcher_key, txmgr_config).await?;
+    let config = BatcherConfig {
+        poll_interval: Duration::from_millis(args.poll_interval_ms.max(10)),
+        max_channel_duration: Duration::from_secs(args.max_channel_duration),
+        compression_level: args.compression_level,
+        ..BatcherConfig::new(rollup.clone())
+    };
+    let inbox = rollup.batch_inbox_address;
+    let backlog = match backlog {
+        Some((url, secret)) => {
+            println!("reporting the DA backlog to the sequencer's admin RPC at {url}");
+            Some(Backlog {
+                client: AdminRpcBacklog::new(url, secret, Duration::from_secs(5))?,
+                interval: Duration::from_secs(args.backlog_report_interval),
+            })
+        }
+        None => None,
+    };
+    let backlog = backlog.as_ref();
+    match args.da {
+        DaKind::Calldata => {
+            spawn_batcher(
+                tasks,
+                store,
+                CalldataDa::new(inbox),
+                batcher_txmgr,
+                config,
+                metrics,
+                backlog,
+                stop,
+            )
+            .await?
+        }
+        DaKind::Blobs => {
+            spawn_batcher(
+                tasks,
+                store,
+                BlobDa::new(inbox),
+                batcher_txmgr,
+                config,
+                metrics,
+                backlog,
+                stop,
+            )
+            .await?
+        }
+        DaKind::Auto => {
+            spawn_batcher(
+                tasks,
+                store,
+                auto_da(args, inbox),
+                batcher_txmgr,
+                config,
+                metrics,
+                backlog,
+                stop,
+            )
+            .await?
+        }
+        DaKind::Celestia => {
+            let client = args.celestia.client(rollup).await?.ok_or_else(|| {
+                eyre::eyre!(
+                    "--da celestia needs --celestia-url (a light node or parallax celestia-server)"
+                )
+            })?;
+            println!(
+                "celestia: {} namespace 0x{}",
+                client.config().url,
+                alloy::primitives::hex::encode(client.namespace().id_v0().unwrap_or_default())
+            );
+            let mut da = CelestiaDa::<AutoDa>::new(client, inbox).with_metrics(metrics.clone());
+            if let Some(after) = args.celestia_fallback_after {
+                da = da.with_fallback(
+                    auto_da(args, inbox),
+                    FallbackPolicy {
+                        after: Duration::from_secs(after),
+                    },
+                );
+            }
+            spawn_batcher(
+                tasks,
+                store,
+                da,
+                batcher_txmgr,
+                config,
+                metrics,
+                backlog,
+                stop,
+            )
+            .await?
+        }
+    }
+
+    println!(
+        "parallax batcher: {} to inbox {inbox} via {}, chain store {}",
+        match args.da {
+            DaKind::Calldata => "calldata",
+            DaKind::Blobs => "blobs",
+            DaKind::Auto => "auto (calldata or blobs)",
+            DaKind::Celestia => "celestia",
+        },
+        args.l1_rpc,
+        store.backend()
+    );
+    Ok(())
 }
 
 /// The `OutputOracle` to use: the one given, or the one the rollup's `Portal` settles against.

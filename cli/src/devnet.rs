@@ -143,6 +143,10 @@ pub struct DevnetInfo {
     /// in `celestia.token` beside `devnet.json`.
     #[serde(default)]
     pub celestia_rpc: String,
+    /// The rollup's Celestia namespace (the 29 bytes, hex; empty unless `--da celestia`), to
+    /// fetch the batcher's blobs by hand with `blob.Get`.
+    #[serde(default)]
+    pub celestia_namespace: String,
     /// L1 contract addresses by name.
     pub contracts: serde_json::Value,
     /// The rollup configuration every node uses.
@@ -213,7 +217,6 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
     )
     .await?;
 
-    step(5, STEPS, "starting the sequencer and a replica");
     let localhost = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let genesis = Genesis::dev(rollup.genesis.l2_timestamp)?;
     let source = Arc::new(RpcL1::connect(&l1_url)?);
@@ -250,6 +253,7 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
             client.clone(),
         )
     };
+    step(5, STEPS, "starting the sequencer and a replica");
     let (admin_secret_file, admin_secret) = admin_secret(&args.datadir)?;
     let mut sequencer_config = node_config(
         &rollup,
@@ -339,6 +343,10 @@ async fn run_nodes(args: &DevnetArgs, anvil: &Anvil) -> eyre::Result<()> {
         celestia_rpc: celestia
             .as_ref()
             .map(|server| server.url())
+            .unwrap_or_default(),
+        celestia_namespace: client
+            .as_ref()
+            .map(|client| alloy::primitives::hex::encode_prefixed(client.namespace().as_bytes()))
             .unwrap_or_default(),
         contracts: serde_json::json!({
             "Portal": deployment.portal,
@@ -669,6 +677,7 @@ async fn start_batcher(
         rollup_file,
         &args.da,
         args.batcher_metrics_port,
+        true,
     )?;
     if args.malicious_proposer {
         command.args(["--malicious-proposer-from", "1"]);
@@ -689,36 +698,74 @@ async fn start_batcher(
     Child::spawn(command, &args.datadir.join("batcher.log"))
 }
 
-/// The devnet's `parallax batcher --proposer` command line (this binary) for the sequencer
-/// under `datadir/sequencer`, posting to `da`, with the operator keys written as files into
-/// `datadir`; metrics on `metrics_port` (0: none).
+/// The devnet's `parallax batcher` command line (this binary) for the sequencer under
+/// `datadir/sequencer`, posting to `da`, with the proposer in the same process when
+/// `with_proposer`; the operator keys are written as files into `datadir`; metrics on
+/// `metrics_port` (0: none).
 pub(crate) fn batcher_command(
     datadir: &Path,
     l1_url: &str,
     rollup_file: &Path,
     da: &str,
     metrics_port: u16,
+    with_proposer: bool,
 ) -> eyre::Result<tokio::process::Command> {
     let batcher_key = key_file(datadir, "batcher.key", 3)?;
-    let proposer_key = key_file(datadir, "proposer.key", 4)?;
+    let mut command = operator_command("batcher", datadir, l1_url, rollup_file, metrics_port)?;
+    command
+        .arg("--batcher-key")
+        .arg(format!("@{}", batcher_key.display()))
+        .args(["--da", da])
+        .args(["--max-channel-duration", "4"]);
+    if with_proposer {
+        add_proposer_key(&mut command, datadir)?;
+        command.arg("--proposer");
+    }
+    Ok(command)
+}
+
+/// The devnet's `parallax proposer` command line (this binary): the proposer as a process of
+/// its own, on the sequencer's store under `datadir/sequencer`.
+pub(crate) fn proposer_command(
+    datadir: &Path,
+    l1_url: &str,
+    rollup_file: &Path,
+    metrics_port: u16,
+) -> eyre::Result<tokio::process::Command> {
+    let mut command = operator_command("proposer", datadir, l1_url, rollup_file, metrics_port)?;
+    add_proposer_key(&mut command, datadir)?;
+    Ok(command)
+}
+
+/// `parallax <subcommand>` with what the batcher and the proposer share on a devnet.
+fn operator_command(
+    subcommand: &str,
+    datadir: &Path,
+    l1_url: &str,
+    rollup_file: &Path,
+    metrics_port: u16,
+) -> eyre::Result<tokio::process::Command> {
     let mut command = tokio::process::Command::new(std::env::current_exe()?);
     command
-        .arg("batcher")
+        .arg(subcommand)
         .args(["--l1-rpc", l1_url])
         .arg("--rollup-config")
         .arg(rollup_file)
         .arg("--datadir")
         .arg(datadir.join("sequencer"))
-        .arg("--batcher-key")
-        .arg(format!("@{}", batcher_key.display()))
-        .args(["--da", da, "--proposer"])
-        .arg("--proposer-key")
-        .arg(format!("@{}", proposer_key.display()))
         .args(["--l1-confirmations", "1", "--poll-interval-ms", "500"])
-        .args(["--max-channel-duration", "4"])
         .args(["--metrics-port", &metrics_port.to_string()])
         .env_remove("PARALLAX_CONFIG");
     Ok(command)
+}
+
+/// Passes the devnet proposer's key (anvil account 4) as a file.
+fn add_proposer_key(command: &mut tokio::process::Command, datadir: &Path) -> eyre::Result<()> {
+    let proposer_key = key_file(datadir, "proposer.key", 4)?;
+    command
+        .arg("--proposer-key")
+        .arg(format!("@{}", proposer_key.display()));
+    Ok(())
 }
 
 /// `parallax challenger` (this binary): its own replica under `challenger/`, deriving from L1

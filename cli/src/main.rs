@@ -33,14 +33,18 @@ enum Command {
     /// Post the sequencer's blocks to L1 (calldata, blobs or auto) and, with --proposer,
     /// propose output roots.
     Batcher(batcher_cmd::BatcherArgs),
+    /// Propose output roots to L1's OutputOracle (and defend them in dispute games) as a
+    /// process of its own: `parallax batcher`'s flags, with --proposer-key; no batching.
+    Proposer(batcher_cmd::BatcherArgs),
     /// Derive the L2 chain from L1 alone, challenge wrong output roots and play the dispute
     /// games down to the one-step proof.
     Challenger(challenger_cmd::ChallengerArgs),
     /// The whole rollup on this machine: anvil as L1, the contracts, a sequencer and a replica.
     Devnet(parallax_cli::devnet::DevnetArgs),
-    /// Soak test on loopback: sustained transfer load while the sequencer and the batcher are
-    /// SIGKILLed and restarted at random moments; then checks that no accepted transaction was
-    /// lost, the replica agrees and every block is on L1 exactly once. Non-zero exit on failure.
+    /// Soak test on loopback: sustained transfer load while the sequencer, the batcher, the
+    /// proposer and the replica are SIGKILLed and restarted at random moments; then checks that
+    /// no accepted transaction was lost, the replica agrees, every block is on L1 exactly once
+    /// and every proposal is correct and in sequence. Non-zero exit on failure.
     Soak(parallax_cli::soak::SoakArgs),
     /// A local Celestia-compatible node (blob.Submit/Get/GetAll over JSON-RPC, real share
     /// commitments) for devnets and tests.
@@ -202,7 +206,11 @@ fn main() -> eyre::Result<ExitCode> {
         Command::Sequencer(args) => run_sequencer(args),
         Command::Batcher(args) => {
             init_tracing();
-            batcher_cmd::run(args)
+            batcher_cmd::run(args, batcher_cmd::Services::Batcher)
+        }
+        Command::Proposer(args) => {
+            init_tracing();
+            batcher_cmd::run(args, batcher_cmd::Services::ProposerOnly)
         }
         Command::Challenger(args) => {
             init_tracing();

@@ -1,11 +1,12 @@
 //! `parallax soak`: the rollup under sustained load while its services crash.
 //!
 //! On loopback only: starts anvil and deploys the contracts (the devnet's code paths), then
-//! runs the sequencer, the batcher (with the proposer) and a replica as child processes of this
-//! binary, each on its own data directory. Several senders send signed transfers at a steady
-//! rate over JSON-RPC and record every transaction the sequencer acknowledged. At random moments
-//! (a seeded RNG; the seed is printed, so a run can be repeated) the sequencer or the batcher is
-//! killed with SIGKILL and restarted on the same data directory after a random pause.
+//! runs the sequencer, the batcher, the proposer (`parallax proposer`, a process of its own) and
+//! a replica as child processes of this binary. Several senders send signed transfers at a
+//! steady rate over JSON-RPC and record every transaction the sequencer acknowledged. At random
+//! moments (a seeded RNG; the seed is printed, so a run can be repeated) one of the four is
+//! killed with SIGKILL and restarted on the same data directory after a random pause; the
+//! victims go round in a shuffled order, so every process dies once per four faults.
 //!
 //! When the load stops, the soak checks what a crash must never break:
 //! - every acknowledged transaction has a successful receipt in a canonical block (the pool
@@ -14,7 +15,12 @@
 //!   state roots for every block up to the safe head;
 //! - decoding every batcher transaction in the L1 inbox shows every L2 block up to the safe
 //!   head exactly once, with no frame posted twice (the batcher's journal must stop a restarted
-//!   batcher from posting again what it had already sent).
+//!   batcher from posting again what it had already sent);
+//! - every output proposal on L1's `OutputOracle` is the replica's output root at its block
+//!   (the replica being a restarted process too), the proposals follow each other every
+//!   `proposalInterval` blocks with none twice and none skipped, the proposer sent exactly one
+//!   `propose` per proposal and none of its L1 transactions reverted (a restarted proposer must
+//!   not re-send a proposal the oracle already has).
 //!
 //! The run is bounded in time (load, then at most `--settle-timeout` to catch up) and sends
 //! traffic to 127.0.0.1 only.
@@ -41,11 +47,13 @@ use parallax_protocol::{
     RollupConfig,
 };
 use parallax_sequencer::genesis::dev_accounts;
-use rand::{rngs::StdRng, Rng, SeedableRng};
+use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::devnet::{batcher_command, find_anvil, Anvil, Child, DeployedRollup};
+use crate::devnet::{
+    batcher_command, dev_key, find_anvil, proposer_command, Anvil, Child, DeployedRollup,
+};
 
 /// `parallax soak` settings.
 #[derive(Clone, Debug, clap::Args)]
@@ -146,11 +154,12 @@ pub struct LoadReport {
 pub struct FaultEvent {
     /// Seconds into the load.
     pub at_secs: f64,
-    /// `sequencer` or `batcher`.
+    /// `sequencer`, `replica`, `batcher` or `proposer`.
     pub process: String,
     /// How long it stayed down before the restart (ms).
     pub downtime_ms: u64,
-    /// Seconds from the restart until the restarted sequencer answered JSON-RPC again.
+    /// Seconds from the restart until the restarted sequencer or replica answered JSON-RPC
+    /// again.
     pub recovery_secs: Option<f64>,
 }
 
@@ -161,12 +170,18 @@ pub struct FaultReport {
     pub seed: u64,
     /// SIGKILLs of the sequencer.
     pub sequencer_kills: u64,
-    /// SIGKILLs of the batcher (and proposer).
+    /// SIGKILLs of the batcher.
     pub batcher_kills: u64,
+    /// SIGKILLs of the proposer.
+    pub proposer_kills: u64,
+    /// SIGKILLs of the replica.
+    pub replica_kills: u64,
     /// Restarts (one per kill).
     pub restarts: u64,
     /// Slowest restart of the sequencer until it answered JSON-RPC (s).
     pub max_sequencer_recovery_secs: f64,
+    /// Slowest restart of the replica until it answered JSON-RPC (s).
+    pub max_replica_recovery_secs: f64,
     /// Processes that exited without being killed (each is a failure, and was restarted).
     pub unexpected_exits: Vec<String>,
     /// Every fault in order.
@@ -228,12 +243,15 @@ impl SoakReport {
             load.max_block_txs
         );
         text += &format!(
-            "faults survived: sequencer SIGKILLed {}x, batcher SIGKILLed {}x, {} restarts \
-             (slowest sequencer recovery {:.1} s)\n",
+            "faults survived: SIGKILLs of the sequencer {}x, replica {}x, batcher {}x, \
+             proposer {}x; {} restarts (slowest recovery: sequencer {:.1} s, replica {:.1} s)\n",
             faults.sequencer_kills,
+            faults.replica_kills,
             faults.batcher_kills,
+            faults.proposer_kills,
             faults.restarts,
-            faults.max_sequencer_recovery_secs
+            faults.max_sequencer_recovery_secs,
+            faults.max_replica_recovery_secs
         );
         for event in &faults.events {
             text += &format!(
@@ -397,7 +415,7 @@ async fn soak_on(
     let DeployedRollup {
         rollup,
         rollup_file,
-        ..
+        deployment,
     } = DeployedRollup::deploy_or_resume(l1_url, datadir, args.block_time, None).await?;
     say(format!("contracts deployed on anvil at {l1_url}"));
 
@@ -430,7 +448,13 @@ async fn soak_on(
         let datadir = datadir.to_owned();
         let l1_url = l1_url.to_owned();
         let rollup_file = rollup_file.clone();
-        Box::new(move || batcher_command(&datadir, &l1_url, &rollup_file, "calldata", 0))
+        Box::new(move || batcher_command(&datadir, &l1_url, &rollup_file, "calldata", 0, false))
+    })?;
+    let mut proposer = Service::start("proposer", datadir.join("proposer.log"), {
+        let datadir = datadir.to_owned();
+        let l1_url = l1_url.to_owned();
+        let rollup_file = rollup_file.clone();
+        Box::new(move || proposer_command(&datadir, &l1_url, &rollup_file, 0))
     })?;
     say(format!(
         "sequencer {sequencer_url}, replica {replica_url}, batcher and proposer running; \
@@ -462,42 +486,68 @@ async fn soak_on(
         seed,
         ..FaultReport::default()
     };
+    let mut victims: Vec<Victim> = Vec::new();
     loop {
         let pause = Duration::from_millis(
             rng.random_range(args.min_fault_interval * 1000..=args.max_fault_interval * 1000),
         );
-        let kill_sequencer = rng.random_bool(0.5);
+        if victims.is_empty() {
+            // A new round: every process once, in a random order.
+            victims = Victim::ALL.to_vec();
+            victims.shuffle(&mut rng);
+        }
+        let victim = victims.pop().unwrap_or(Victim::Sequencer);
         let downtime = rng.random_range(0..=args.max_downtime_ms);
         let at = start.elapsed() + pause;
         if at + Duration::from_millis(downtime) >= args.duration {
             break;
         }
         watch_exits(
-            &mut [&mut sequencer, &mut batcher, &mut replica],
+            &mut [&mut sequencer, &mut batcher, &mut proposer, &mut replica],
             start + at,
             &mut faults,
             start,
         )
         .await?;
-        let service = if kill_sequencer {
-            &mut sequencer
-        } else {
-            &mut batcher
+        let service = match victim {
+            Victim::Sequencer => &mut sequencer,
+            Victim::Replica => &mut replica,
+            Victim::Batcher => &mut batcher,
+            Victim::Proposer => &mut proposer,
         };
         service.child.kill().await;
         tokio::time::sleep(Duration::from_millis(downtime)).await;
         service.restart().await?;
         faults.restarts += 1;
-        let recovery_secs = if kill_sequencer {
-            faults.sequencer_kills += 1;
-            let restarted = Instant::now();
-            wait_answering(&client, &sequencer_url, Duration::from_secs(120)).await?;
-            let secs = restarted.elapsed().as_secs_f64();
-            faults.max_sequencer_recovery_secs = faults.max_sequencer_recovery_secs.max(secs);
-            Some(secs)
-        } else {
-            faults.batcher_kills += 1;
-            None
+        let answering = |url: String| {
+            let client = client.clone();
+            async move {
+                let restarted = Instant::now();
+                wait_answering(&client, &url, Duration::from_secs(120)).await?;
+                Ok::<_, eyre::Report>(restarted.elapsed().as_secs_f64())
+            }
+        };
+        let recovery_secs = match victim {
+            Victim::Sequencer => {
+                faults.sequencer_kills += 1;
+                let secs = answering(sequencer_url.clone()).await?;
+                faults.max_sequencer_recovery_secs = faults.max_sequencer_recovery_secs.max(secs);
+                Some(secs)
+            }
+            Victim::Replica => {
+                faults.replica_kills += 1;
+                let secs = answering(replica_url.clone()).await?;
+                faults.max_replica_recovery_secs = faults.max_replica_recovery_secs.max(secs);
+                Some(secs)
+            }
+            Victim::Batcher => {
+                faults.batcher_kills += 1;
+                None
+            }
+            Victim::Proposer => {
+                faults.proposer_kills += 1;
+                None
+            }
         };
         let event = FaultEvent {
             at_secs: at.as_secs_f64(),
@@ -517,7 +567,7 @@ async fn soak_on(
         faults.events.push(event);
     }
     watch_exits(
-        &mut [&mut sequencer, &mut batcher, &mut replica],
+        &mut [&mut sequencer, &mut batcher, &mut proposer, &mut replica],
         deadline,
         &mut faults,
         start,
@@ -580,7 +630,7 @@ async fn soak_on(
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     watch_exits(
-        &mut [&mut sequencer, &mut batcher, &mut replica],
+        &mut [&mut sequencer, &mut batcher, &mut proposer, &mut replica],
         Instant::now(),
         &mut faults,
         start,
@@ -673,6 +723,22 @@ async fn soak_on(
     };
     checks.push(check_da(&inbox, &rollup, &sequencer_blocks, safe));
 
+    // 4. Every proposal on L1 is the replica's output root, in sequence, none sent twice. The
+    //    proposals trail the safe head by an L1 confirmation: give them at least 60 s more.
+    let proposals_deadline = settle_deadline.max(Instant::now() + Duration::from_secs(60));
+    checks.push(
+        check_proposals(
+            &client,
+            &replica_url,
+            l1_url,
+            deployment.output_oracle,
+            dev_key(PROPOSER_ACCOUNT)?.address(),
+            safe,
+            proposals_deadline,
+        )
+        .await?,
+    );
+
     if !faults.unexpected_exits.is_empty() {
         checks.push(Check {
             name: "no process exited on its own".into(),
@@ -680,17 +746,25 @@ async fn soak_on(
             detail: faults.unexpected_exits.join("; "),
         });
     }
-    if faults.sequencer_kills == 0 || faults.batcher_kills == 0 {
+    let kills = [
+        faults.sequencer_kills,
+        faults.replica_kills,
+        faults.batcher_kills,
+        faults.proposer_kills,
+    ];
+    if kills.contains(&0) {
         checks.push(Check {
-            name: "both the sequencer and the batcher were killed".into(),
+            name: "every process was killed".into(),
             passed: false,
             detail: format!(
-                "sequencer {}x, batcher {}x: run longer or with shorter --max-fault-interval",
-                faults.sequencer_kills, faults.batcher_kills
+                "sequencer {}x, replica {}x, batcher {}x, proposer {}x: run longer or with a \
+                 shorter --max-fault-interval",
+                kills[0], kills[1], kills[2], kills[3]
             ),
         });
     }
 
+    proposer.child.stop().await;
     batcher.child.stop().await;
     replica.child.stop().await;
     sequencer.child.stop().await;
@@ -703,6 +777,209 @@ async fn soak_on(
         checks,
         passed,
     })
+}
+
+/// The processes the faults hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Victim {
+    Sequencer,
+    Replica,
+    Batcher,
+    Proposer,
+}
+
+impl Victim {
+    const ALL: [Self; 4] = [
+        Self::Sequencer,
+        Self::Replica,
+        Self::Batcher,
+        Self::Proposer,
+    ];
+}
+
+/// The dev account the devnet's SystemConfig names as the proposer.
+const PROPOSER_ACCOUNT: usize = 4;
+
+/// Waits (until `deadline`) for the oracle to have every proposal up to `safe`, then checks
+/// them all: proposal i is for block `startingBlockNumber + (i + 1) * proposalInterval` (none
+/// twice, none skipped), by `proposer`, with the replica's output root at that block; and, from
+/// every L1 transaction the proposer signed, that it sent exactly one `propose` per proposal and
+/// none of its transactions reverted (a restarted proposer re-proposing a block the oracle
+/// already has would revert with `UnexpectedBlockNumber`). Its other transactions are
+/// `claimCredit`s of bonds returned after the challenge window.
+async fn check_proposals(
+    client: &reqwest::Client,
+    replica_url: &str,
+    l1_url: &str,
+    oracle: Address,
+    proposer: Address,
+    safe: u64,
+    deadline: Instant,
+) -> eyre::Result<Check> {
+    use alloy::providers::{Provider, ProviderBuilder};
+    let provider = ProviderBuilder::new().connect_http(l1_url.parse()?);
+    let oracle = parallax_contracts::OutputOracle::new(oracle, &provider);
+    let to_u64 = |value: U256| u64::try_from(value).unwrap_or(u64::MAX);
+    let interval = to_u64(oracle.proposalInterval().call().await?);
+    let starting = to_u64(oracle.startingBlockNumber().call().await?);
+    if interval == 0 {
+        bail!("the oracle's proposalInterval is 0");
+    }
+    let mut next = to_u64(oracle.nextBlockNumber().call().await?);
+    while next <= safe && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        next = to_u64(oracle.nextBlockNumber().call().await?);
+    }
+    // Proposals and the proposer's transactions as of one L1 block, so that a proposal landing
+    // in between cannot skew the comparison.
+    let head = provider.get_block_number().await?;
+    let at = alloy::eips::BlockId::number(head);
+    let count = to_u64(oracle.outputCount().call().block(at).await?);
+    let sent = proposer_transactions(client, l1_url, proposer, head).await?;
+    let mut out_of_sequence = Vec::new();
+    let mut wrong_roots = Vec::new();
+    let mut last = starting;
+    for index in 0..count {
+        let proposal = oracle.getOutput(U256::from(index)).call().block(at).await?;
+        let number = proposal.l2BlockNumber;
+        last = number;
+        let expected = starting + (index + 1) * interval;
+        if number != expected || proposal.proposer != proposer {
+            out_of_sequence.push(format!(
+                "#{index}: block {number} by {}, expected block {expected}",
+                proposal.proposer
+            ));
+        }
+        // The replica may still be deriving the newest proposed blocks: poll for each.
+        let replica_root = loop {
+            let answer = call(
+                client,
+                replica_url,
+                "rollup_outputAtBlock",
+                json!([format!("{number:#x}")]),
+            )
+            .await;
+            let root = answer
+                .ok()
+                .and_then(|output| output["outputRoot"].as_str()?.parse::<B256>().ok());
+            if root.is_some() || Instant::now() >= deadline {
+                break root;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        if replica_root != Some(proposal.outputRoot) {
+            wrong_roots.push(format!(
+                "#{index} (block {number}): oracle {}, replica {}",
+                proposal.outputRoot,
+                replica_root.map_or_else(|| "none".into(), |root| root.to_string())
+            ));
+        }
+    }
+    let covered = next > safe;
+    let passed = count > 0
+        && covered
+        && out_of_sequence.is_empty()
+        && wrong_roots.is_empty()
+        && sent.proposals == count
+        && sent.reverted.is_empty();
+    let signed = format!(
+        "the proposer signed {} L1 transactions: {} proposals, {} other ({} reverted{})",
+        sent.total,
+        sent.proposals,
+        sent.total - sent.proposals,
+        sent.reverted.len(),
+        sent.reverted
+            .first()
+            .map(|hash| format!(", e.g. {hash}"))
+            .unwrap_or_default()
+    );
+    Ok(Check {
+        name: "every proposal correct, in sequence, sent once".into(),
+        passed,
+        detail: if passed {
+            format!(
+                "{count} proposals, blocks {}..={last} every {interval}, each equal to the \
+                 replica's output root; {signed}",
+                starting + interval
+            )
+        } else {
+            format!(
+                "{count} proposals (through block {last}, next {next}, safe head {safe}{}); \
+                 {} out of sequence ({}); {} unlike the replica's output root ({}); {signed}",
+                if covered {
+                    ""
+                } else {
+                    ": the safe head is not covered"
+                },
+                out_of_sequence.len(),
+                out_of_sequence.first().cloned().unwrap_or_default(),
+                wrong_roots.len(),
+                wrong_roots.first().cloned().unwrap_or_default(),
+            )
+        },
+    })
+}
+
+/// What the proposer's key signed on L1.
+struct ProposerTransactions {
+    /// Transactions from the proposer in L1 blocks up to the head.
+    total: u64,
+    /// Of those, `propose` calls.
+    proposals: u64,
+    /// Hashes of those that reverted.
+    reverted: Vec<String>,
+}
+
+/// Every transaction `proposer` signed in L1 blocks `0..=head`, with its receipt's status.
+async fn proposer_transactions(
+    client: &reqwest::Client,
+    l1_url: &str,
+    proposer: Address,
+    head: u64,
+) -> eyre::Result<ProposerTransactions> {
+    use alloy::sol_types::SolCall;
+    let selector = hex::encode_prefixed(parallax_contracts::OutputOracle::proposeCall::SELECTOR);
+    let mut found = ProposerTransactions {
+        total: 0,
+        proposals: 0,
+        reverted: Vec::new(),
+    };
+    let numbers: Vec<u64> = (0..=head).collect();
+    for chunk in numbers.chunks(100) {
+        let calls: Vec<(&str, Value)> = chunk
+            .iter()
+            .map(|number| {
+                (
+                    "eth_getBlockByNumber",
+                    json!([format!("{number:#x}"), true]),
+                )
+            })
+            .collect();
+        for block in call_batch(client, l1_url, &calls).await? {
+            let block = block.map_err(|error| eyre!("L1 block: {error}"))?;
+            for tx in block["transactions"].as_array().into_iter().flatten() {
+                let from = tx["from"]
+                    .as_str()
+                    .and_then(|from| from.parse::<Address>().ok());
+                if from != Some(proposer) {
+                    continue;
+                }
+                found.total += 1;
+                let input = tx["input"].as_str().unwrap_or_default();
+                if input.starts_with(&selector) {
+                    found.proposals += 1;
+                }
+                let hash = tx["hash"].as_str().unwrap_or_default().to_owned();
+                let receipt = call(client, l1_url, "eth_getTransactionReceipt", json!([hash]))
+                    .await
+                    .map_err(|error| eyre!("receipt of {hash}: {error}"))?;
+                if quantity(&receipt["status"]) != Some(1) {
+                    found.reverted.push(hash);
+                }
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Sleeps until `until`, noting (and restarting) any service that exited without being killed.

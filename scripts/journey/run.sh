@@ -2,7 +2,7 @@
 # The user journey end to end, against a real `parallax devnet` (anvil as L1, sequencer, replica,
 # batcher + proposer, challenger), once per DA backend:
 #
-#   scripts/journey/run.sh                       every backend: calldata blobs auto
+#   scripts/journey/run.sh                       every backend: calldata blobs auto celestia
 #   scripts/journey/run.sh --da blobs [--da ...]  only these
 #
 # For each backend: starts `parallax devnet --fresh` on free loopback ports with a temporary
@@ -11,7 +11,9 @@
 # transfers (EIP-1559 and legacy) from it; deploys and transfers an ERC-20 with viem (erc20.mjs);
 # starts a withdrawal through the L2ToL1MessagePasser; waits until the batcher's data on L1 has
 # made it safe and the replica (deriving from L1 alone) has the same block hash; checks the batches
-# on L1 used the backend; waits for the proposer's output covering it and checks the output root
+# on L1 used the backend (with celestia: every batcher transaction is a 41-byte Celestia pointer,
+# none carries frames, and each pointed-to blob is on the devnet's Celestia server, read back with
+# blob.Get, holding frames); waits for the proposer's output covering it and checks the output root
 # from its preimage (eth_getProof of the message passer) against the oracle, the sequencer and the
 # replica; proves the withdrawal on L1, checks it cannot finalize early, waits out the challenge
 # window, finalizes it and checks the recipient's L1 balance rose by exactly the amount.
@@ -28,7 +30,7 @@ root=$(cd ../.. && pwd)
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 
 # The DA backends `parallax devnet --da` offers; every one is run by default.
-all_backends=(calldata blobs auto)
+all_backends=(calldata blobs auto celestia)
 backends=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -92,7 +94,7 @@ trap 'exit 130' INT TERM
 fail() {
   echo "FAIL ($da): $*" >&2
   if [ -n "$workdir" ]; then
-    for log in devnet.log data/batcher.log data/challenger.log data/anvil.log; do
+    for log in devnet.log data/batcher.log data/challenger.log data/celestia.log data/anvil.log; do
       [ -f "$workdir/$log" ] || continue
       echo "== journey: last lines of $log" >&2
       tail -n 25 "$workdir/$log" >&2
@@ -136,11 +138,12 @@ journey() {
   da=$1
   started=$(date +%s)
   workdir=$(mktemp -d /tmp/parallax-journey.XXXXXX)
-  read -r p_l1 p_l2 p_replica p_metrics p_batcher p_challenger <<<"$(free_ports 6)"
+  read -r p_l1 p_l2 p_replica p_metrics p_batcher p_challenger p_celestia <<<"$(free_ports 7)"
   say "$da: starting $bin devnet --da $da (L1 :$p_l1, L2 :$p_l2, replica :$p_replica)"
   "$bin" devnet --fresh --datadir "$workdir/data" --anvil "$ANVIL" --da "$da" \
     --l1-port "$p_l1" --l2-port "$p_l2" --replica-port "$p_replica" --metrics-port "$p_metrics" \
     --batcher-metrics-port "$p_batcher" --challenger-metrics-port "$p_challenger" \
+    --celestia-port "$p_celestia" \
     --block-time "$L2_BLOCK_MS" --l1-block-time "$L1_BLOCK_S" --challenge-window "$CHALLENGE_WINDOW_S" \
     >"$workdir/devnet.log" 2>&1 &
   devnet=$!
@@ -232,7 +235,8 @@ journey() {
   [ "$(replica balance "$bob")" = 750000000000000000 ] || fail "the replica's Bob balance"
   [ "$(replica call "$passer" 'sentMessages(bytes32)(bool)' "$w_hash")" = true ] || fail "the replica's sentMessages"
   ok "safe head $(safe_head "$L2_RPC") >= $w_block on both; replica block $w_block = sequencer's ($seq_hash)"
-  # The batcher's transactions to the inbox, by kind: what the backend posted.
+  # The batcher's transactions to the inbox, by kind: what the backend posted. Calldata is
+  # either frames (version byte 0x00) or a Celestia pointer (0x01 ‖ height:u64 ‖ commitment:32).
   posts=$(node -e '
     const [rpc, inbox] = process.argv.slice(1);
     const call = async (method, params) => {
@@ -244,24 +248,64 @@ journey() {
     };
     (async () => {
       const head = Number(await call("eth_blockNumber", []));
-      let calldata = 0, blobs = 0, blobCount = 0;
+      const out = { calldata: 0, frames: 0, pointers: [], other: 0, blobs: 0, blobCount: 0 };
       for (let n = 0; n <= head; n++) {
         const block = await call("eth_getBlockByNumber", ["0x" + n.toString(16), true]);
         for (const tx of block.transactions) {
           if (!tx.to || tx.to.toLowerCase() !== inbox.toLowerCase()) continue;
-          if (tx.type === "0x3") { blobs++; blobCount += tx.blobVersionedHashes.length; } else calldata++;
+          if (tx.type === "0x3") { out.blobs++; out.blobCount += tx.blobVersionedHashes.length; continue; }
+          out.calldata++;
+          const data = Buffer.from(tx.input.slice(2), "hex");
+          if (data[0] === 0) out.frames++;
+          else if (data[0] === 1 && data.length === 41)
+            out.pointers.push({ height: Number(data.readBigUInt64BE(1)), commitment: data.subarray(9).toString("base64") });
+          else out.other++;
         }
       }
-      console.log(`${calldata} ${blobs} ${blobCount}`);
+      console.log(JSON.stringify(out));
     })().catch((e) => { console.error(e); process.exit(1); });
   ' "$L1_RPC" "$inbox") || fail "reading the batch inbox on L1"
-  read -r calldata_posts blob_posts blob_count <<<"$posts"
+  calldata_posts=$(echo "$posts" | js j.calldata)
+  blob_posts=$(echo "$posts" | js j.blobs)
+  blob_count=$(echo "$posts" | js j.blobCount)
+  frame_posts=$(echo "$posts" | js j.frames)
+  pointer_posts=$(echo "$posts" | js j.pointers.length)
   case "$da" in
-    calldata) [ "$calldata_posts" -gt 0 ] && [ "$blob_posts" = 0 ] || fail "calldata backend posted: $posts" ;;
+    calldata) [ "$frame_posts" -gt 0 ] && [ "$frame_posts" = "$calldata_posts" ] && [ "$blob_posts" = 0 ] || fail "calldata backend posted: $posts" ;;
     blobs) [ "$blob_posts" -gt 0 ] && [ "$calldata_posts" = 0 ] || fail "blobs backend posted: $posts" ;;
+    celestia) [ "$pointer_posts" -gt 0 ] && [ "$pointer_posts" = "$calldata_posts" ] && [ "$blob_posts" = 0 ] \
+      || fail "celestia backend posted other than Celestia pointers: $posts" ;;
     *) [ $((calldata_posts + blob_posts)) -gt 0 ] || fail "$da backend posted nothing" ;;
   esac
-  ok "batches on L1 (BatchInbox $inbox): $calldata_posts calldata transactions, $blob_posts blob transactions ($blob_count blobs)"
+  if [ "$da" = celestia ]; then
+    # Every pointer resolves on the devnet's Celestia server (blob.Get in the rollup's
+    # namespace, with the devnet's auth token) to a blob of frames with that commitment.
+    fetched=$(node -e '
+      const [rpc, tokenFile, namespaceHex, posts] = process.argv.slice(1);
+      const token = require("fs").readFileSync(tokenFile, "utf8").trim();
+      const namespace = Buffer.from(namespaceHex.replace(/^0x/, ""), "hex").toString("base64");
+      (async () => {
+        let bytes = 0;
+        for (const { height, commitment } of JSON.parse(posts).pointers) {
+          const res = await fetch(rpc, { method: "POST",
+            headers: { "content-type": "application/json", authorization: "Bearer " + token },
+            body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "blob.Get", params: [height, namespace, commitment] }) });
+          const body = await res.json();
+          if (body.error) throw new Error(`blob.Get at height ${height}: ${JSON.stringify(body.error)}`);
+          const blob = body.result, data = Buffer.from(blob.data, "base64");
+          if (blob.commitment !== commitment || blob.namespace !== namespace)
+            throw new Error(`blob at height ${height} is not the pointed-to one: ${JSON.stringify(blob).slice(0, 200)}`);
+          if (data.length < 2 || data[0] !== 0) throw new Error(`blob at height ${height} holds no frames`);
+          bytes += data.length;
+        }
+        console.log(bytes);
+      })().catch((e) => { console.error(e.message); process.exit(1); });
+    ' "$(get j.celestiaRpc)" "$workdir/data/celestia.token" "$(get j.celestiaNamespace)" "$posts" 2>&1) \
+      || fail "Celestia pointers: $fetched"
+    ok "batches on L1 (BatchInbox $inbox): $pointer_posts Celestia pointers, no frames and no blobs on L1; blob.Get returns all $pointer_posts blobs of frames ($fetched bytes) from $(get j.celestiaRpc)"
+  else
+    ok "batches on L1 (BatchInbox $inbox): $calldata_posts calldata transactions, $blob_posts blob transactions ($blob_count blobs)"
+  fi
 
   # 6. The proposer's output covering the withdrawal block, checked from its preimage.
   proposed() { [ "$("$CAST" call --rpc-url "$L1_RPC" "$oracle" 'latestBlockNumber()(uint256)' | cut -d' ' -f1)" -ge "$w_block" ]; }
