@@ -458,6 +458,7 @@ impl<S: ChainStore, D: DaClient> Batcher<S, D> {
                         l1_tx_hash: *intent,
                         l1_block: None,
                         last_block_hash: Some(last_hash),
+                        size: Some(frame.encoded_len() as u64),
                     })
                 })
                 .collect()

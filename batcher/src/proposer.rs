@@ -302,6 +302,7 @@ impl<S: ChainStore> Proposer<S> {
                 oracle_index: None,
                 l1_tx_hash: intent,
                 status: "pending".into(),
+                finalizes_at: None,
             })
             .await?;
         if let Some(intent) = intent {
@@ -354,6 +355,9 @@ impl<S: ChainStore> Proposer<S> {
             Some(log) if confirmation.success() => {
                 let event = &log.inner.data;
                 let block = to_u64(event.l2BlockNumber);
+                // For operators: when the proposal leaves the challenge window, unchallenged.
+                let window = to_u64(self.oracle.challengeWindow().call().await?);
+                let finalizes_at = to_u64(event.l1Timestamp).saturating_add(window);
                 self.store
                     .put_proposal(&Proposal {
                         l2_block_number: block,
@@ -361,6 +365,7 @@ impl<S: ChainStore> Proposer<S> {
                         oracle_index: Some(to_u64(event.outputIndex)),
                         l1_tx_hash: Some(confirmation.hash),
                         status: "proposed".into(),
+                        finalizes_at: Some(finalizes_at),
                     })
                     .await?;
                 Metrics::add(&metrics.proposals_confirmed, 1);

@@ -239,6 +239,8 @@ async fn wallets_transact_read_and_prove_and_the_chain_survives_a_restart() {
     let page = http_get(running.rpc_addr, "/status").await;
     assert!(page.contains("Parallax sequencer"), "{page}");
     assert!(page.contains("id=\"unsafe\""), "{page}");
+    assert!(page.contains("<th>bytes</th>"), "{page}");
+    assert!(page.contains("<th>challenge window</th>"), "{page}");
     // With a state override, even an empty account can pay, at that same past block.
     let ghost = Address::repeat_byte(0x6c);
     let ghost_spend = serde_json::json!({"from": ghost, "to": bob, "value": "0x9c4"});

@@ -1,6 +1,6 @@
 //! `/status`: a small page for operators (and `/status.json` for scripts): the three heads and
-//! the L1 origin, recent batches on DA and proposals on L1, the dispute games this node plays,
-//! the pool, and Block-STM figures.
+//! the L1 origin, recent batches on DA (backend and size) and proposals on L1 (with the end of
+//! their challenge window), the dispute games this node plays, the pool, and Block-STM figures.
 //! Rendered on the server, no scripts; the page refreshes itself every few seconds.
 
 use std::{fmt::Write, sync::atomic::Ordering, sync::Arc};
@@ -23,6 +23,8 @@ const RECENT: usize = 10;
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
+    /// When these figures were taken, in unix seconds (the page's clock for finalization).
+    now: u64,
     chain_id: u64,
     unsafe_head: u64,
     safe_head: u64,
@@ -57,6 +59,7 @@ struct GameRow {
 struct FrameRow {
     blocks: String,
     da: String,
+    size_bytes: Option<u64>,
     l1_tx: String,
     l1_block: Option<u64>,
 }
@@ -67,6 +70,8 @@ struct ProposalRow {
     l2_block: u64,
     output_root: String,
     status: String,
+    /// Unix seconds when it leaves the challenge window, once included.
+    finalizes_at: Option<u64>,
 }
 
 impl<S: ChainStore> EthApi<S> {
@@ -95,6 +100,9 @@ impl<S: ChainStore> EthApi<S> {
         let metrics = self.metrics();
         let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
         Ok(Status {
+            now: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| since.as_secs()),
             chain_id: self.chain().params().rollup.l2_chain_id,
             unsafe_head,
             safe_head,
@@ -115,6 +123,7 @@ impl<S: ChainStore> EthApi<S> {
                 .map(|frame| FrameRow {
                     blocks: format!("{}–{}", frame.first_block, frame.last_block),
                     da: frame.da.clone(),
+                    size_bytes: frame.size,
                     l1_tx: frame.l1_tx_hash.to_string(),
                     l1_block: frame.l1_block,
                 })
@@ -127,6 +136,7 @@ impl<S: ChainStore> EthApi<S> {
                     l2_block: proposal.l2_block_number,
                     output_root: proposal.output_root.to_string(),
                     status: proposal.status.clone(),
+                    finalizes_at: proposal.finalizes_at,
                 })
                 .collect(),
             dispute_games: games
@@ -198,27 +208,29 @@ th{{background:#f4f4f4}}code{{font-size:12px}}.heads td{{font-size:1.3em}}</styl
         aborts = status.blockstm_aborts,
         sequential = status.sequential_blocks,
     );
-    html.push_str("<h2>Recent batches</h2><table id=\"batches\"><tr><th>L2 blocks</th><th>DA</th><th>L1 transaction</th><th>L1 block</th></tr>");
+    html.push_str("<h2>Recent batches</h2><table id=\"batches\"><tr><th>L2 blocks</th><th>DA</th><th>bytes</th><th>L1 transaction</th><th>L1 block</th></tr>");
     for frame in &status.recent_frames {
         let _ = write!(
             html,
-            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
             frame.blocks,
             escape(&frame.da),
+            frame.size_bytes.map_or("–".into(), |size| size.to_string()),
             frame.l1_tx,
             frame
                 .l1_block
                 .map_or("pending".into(), |block| block.to_string())
         );
     }
-    html.push_str("</table><h2>Recent proposals</h2><table id=\"proposals\"><tr><th>L2 block</th><th>output root</th><th>status</th></tr>");
+    html.push_str("</table><h2>Recent proposals</h2><table id=\"proposals\"><tr><th>L2 block</th><th>output root</th><th>status</th><th>challenge window</th></tr>");
     for proposal in &status.recent_proposals {
         let _ = write!(
             html,
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
             proposal.l2_block,
             proposal.output_root,
-            escape(&proposal.status)
+            escape(&proposal.status),
+            finalization(proposal.finalizes_at, status.now)
         );
     }
     html.push_str("</table><h2>Dispute games</h2><table id=\"games\"><tr><th>game</th><th>proposal</th><th>role</th><th>status</th><th>position</th><th>L1 block</th></tr>");
@@ -238,10 +250,58 @@ th{{background:#f4f4f4}}code{{font-size:12px}}.heads td{{font-size:1.3em}}</styl
     html
 }
 
+/// When a proposal leaves (or left) its challenge window, as an operator reads it: the UTC time
+/// of day and how far away that is.
+fn finalization(finalizes_at: Option<u64>, now: u64) -> String {
+    let Some(at) = finalizes_at else {
+        return "not yet on L1".into();
+    };
+    let clock = format!(
+        "{:02}:{:02}:{:02} UTC",
+        at / 3600 % 24,
+        at / 60 % 60,
+        at % 60
+    );
+    if at > now {
+        format!("ends in {} s ({clock})", at - now)
+    } else {
+        format!("ended {} s ago ({clock})", now - at)
+    }
+}
+
 /// Store strings are the services' own, but never trust them into HTML unescaped.
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finalization_reads_as_time_left_or_passed() {
+        // 08:00:00 UTC on some day.
+        let at = 1_800_000_000 - 1_800_000_000 % 86_400 + 8 * 3600;
+        assert_eq!(finalization(None, at), "not yet on L1");
+        assert_eq!(
+            finalization(Some(at), at - 42),
+            "ends in 42 s (08:00:00 UTC)"
+        );
+        assert_eq!(
+            finalization(Some(at + 61), at + 61),
+            "ended 0 s ago (08:01:01 UTC)"
+        );
+        assert_eq!(
+            finalization(Some(at), at + 3600),
+            "ended 3600 s ago (08:00:00 UTC)"
+        );
+    }
+
+    #[test]
+    fn store_strings_are_escaped() {
+        assert_eq!(escape("<b a=\"1\">&"), "&lt;b a=&quot;1&quot;&gt;&amp;");
+    }
 }

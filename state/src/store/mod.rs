@@ -186,6 +186,9 @@ pub struct PostedFrame {
     /// the newest channel whose last block is still in the chain. `None` for frames journaled
     /// before it was recorded (taken as still valid).
     pub last_block_hash: Option<B256>,
+    /// The frame's encoded size in bytes, as the DA layer carries it (for operators). `None` for
+    /// frames journaled before it was recorded.
+    pub size: Option<u64>,
 }
 
 /// Where an attempt in the L1 transaction journal stands.
@@ -261,6 +264,9 @@ pub struct Proposal {
     pub l1_tx_hash: Option<B256>,
     /// Lifecycle (`pending`, `proposed`, `finalized`, `deleted`, ...).
     pub status: String,
+    /// When it leaves the challenge window, in unix seconds (its L1 timestamp plus the oracle's
+    /// window), once included.
+    pub finalizes_at: Option<u64>,
 }
 
 /// A dispute game this node plays, with the player's serialized progress.

@@ -236,6 +236,39 @@ fn receipt_row(row: &impl Columns) -> Result<StoredReceipt, StoreError> {
     })
 }
 
+/// The columns [`frame_row`] reads and [`bind_frame`] writes, as a literal for `concat!`.
+macro_rules! frame_columns {
+    () => {
+        "channel_id, frame_number, first_block, last_block, da, l1_tx_hash, l1_block, \
+         last_block_hash, size_bytes"
+    };
+}
+
+/// Journals a frame; posting it again (a new attempt) updates where it went.
+const INSERT_FRAME: &str = concat!(
+    "INSERT INTO posted_frames (",
+    frame_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+     ON CONFLICT (channel_id, frame_number) DO UPDATE SET da = excluded.da, \
+     l1_tx_hash = excluded.l1_tx_hash, l1_block = excluded.l1_block, size_bytes = excluded.size_bytes"
+);
+
+/// [`INSERT_FRAME`] with `frame` bound: a macro, since each backend has its own query type.
+macro_rules! insert_frame {
+    ($frame:expr) => {
+        sqlx::query(INSERT_FRAME)
+            .bind($frame.channel_id.as_slice())
+            .bind(i64::from($frame.frame_number))
+            .bind(int($frame.first_block)?)
+            .bind(int($frame.last_block)?)
+            .bind($frame.da.as_str())
+            .bind($frame.l1_tx_hash.as_slice())
+            .bind($frame.l1_block.map(int).transpose()?)
+            .bind($frame.last_block_hash.map(|hash| hash.to_vec()))
+            .bind($frame.size.map(int).transpose()?)
+    };
+}
+
 fn frame_row(row: &impl Columns) -> Result<PostedFrame, StoreError> {
     let channel = row.bytes(0)?;
     Ok(PostedFrame {
@@ -249,6 +282,7 @@ fn frame_row(row: &impl Columns) -> Result<PostedFrame, StoreError> {
         l1_tx_hash: row.b256(5)?,
         l1_block: row.opt_int(6)?.map(|block| block as u64),
         last_block_hash: row.opt_b256(7)?,
+        size: row.opt_int(8)?.map(|size| size as u64),
     })
 }
 
@@ -291,6 +325,7 @@ fn proposal_row(row: &impl Columns) -> Result<Proposal, StoreError> {
         oracle_index: row.opt_int(2)?.map(|index| index as u64),
         l1_tx_hash: row.opt_bytes(3)?.map(|hash| to_b256(&hash)).transpose()?,
         status: row.text(4)?,
+        finalizes_at: row.opt_int(5)?.map(|at| at as u64),
     })
 }
 
@@ -966,24 +1001,8 @@ impl ChainStore for SqlStore {
     }
 
     async fn put_frame(&self, frame: &PostedFrame) -> Result<(), StoreError> {
-        let l1_block = frame.l1_block.map(int).transpose()?;
         on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO posted_frames (channel_id, frame_number, first_block, last_block, da, \
-                 l1_tx_hash, l1_block, last_block_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (channel_id, frame_number) DO UPDATE SET da = excluded.da, \
-                 l1_tx_hash = excluded.l1_tx_hash, l1_block = excluded.l1_block",
-            )
-            .bind(frame.channel_id.as_slice())
-            .bind(i64::from(frame.frame_number))
-            .bind(int(frame.first_block)?)
-            .bind(int(frame.last_block)?)
-            .bind(frame.da.as_str())
-            .bind(frame.l1_tx_hash.as_slice())
-            .bind(l1_block)
-            .bind(frame.last_block_hash.map(|hash| hash.to_vec()))
-            .execute(pool)
-            .await?;
+            insert_frame!(frame).execute(pool).await?;
             Ok(())
         })
     }
@@ -991,9 +1010,11 @@ impl ChainStore for SqlStore {
     async fn frames_after(&self, block: u64) -> Result<Vec<PostedFrame>, StoreError> {
         on_pool!(self, pool => {
             sqlx::query(
-                "SELECT channel_id, frame_number, first_block, last_block, da, l1_tx_hash, l1_block, \
-                 last_block_hash \
-                 FROM posted_frames WHERE last_block > $1 ORDER BY first_block, channel_id, frame_number",
+                concat!(
+                    "SELECT ",
+                    frame_columns!(),
+                    " FROM posted_frames WHERE last_block > $1 ORDER BY first_block, channel_id, frame_number"
+                ),
             )
             .bind(int(block)?)
             .fetch_all(pool)
@@ -1018,9 +1039,11 @@ impl ChainStore for SqlStore {
     async fn unconfirmed_frames(&self) -> Result<Vec<PostedFrame>, StoreError> {
         on_pool!(self, pool => {
             sqlx::query(
-                "SELECT channel_id, frame_number, first_block, last_block, da, l1_tx_hash, l1_block, \
-                 last_block_hash \
-                 FROM posted_frames WHERE l1_block IS NULL ORDER BY first_block, channel_id, frame_number",
+                concat!(
+                    "SELECT ",
+                    frame_columns!(),
+                    " FROM posted_frames WHERE l1_block IS NULL ORDER BY first_block, channel_id, frame_number"
+                ),
             )
             .fetch_all(pool)
             .await?
@@ -1074,20 +1097,7 @@ impl ChainStore for SqlStore {
                 .await?;
             }
             for frame in frames {
-                sqlx::query(
-                    "INSERT INTO posted_frames (channel_id, frame_number, first_block, last_block, da, \
-                     l1_tx_hash, l1_block, last_block_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                     ON CONFLICT (channel_id, frame_number) DO UPDATE SET da = excluded.da, \
-                     l1_tx_hash = excluded.l1_tx_hash, l1_block = excluded.l1_block",
-                )
-                .bind(frame.channel_id.as_slice())
-                .bind(i64::from(frame.frame_number))
-                .bind(int(frame.first_block)?)
-                .bind(int(frame.last_block)?)
-                .bind(frame.da.as_str())
-                .bind(frame.l1_tx_hash.as_slice())
-                .bind(frame.l1_block.map(int).transpose()?)
-                .bind(frame.last_block_hash.map(|hash| hash.to_vec()))
+                insert_frame!(frame)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -1190,16 +1200,18 @@ impl ChainStore for SqlStore {
         let index = proposal.oracle_index.map(int).transpose()?;
         on_pool!(self, pool => {
             sqlx::query(
-                "INSERT INTO proposals (l2_block_number, output_root, oracle_index, l1_tx_hash, status) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (l2_block_number) DO UPDATE SET \
-                 output_root = excluded.output_root, oracle_index = excluded.oracle_index, \
-                 l1_tx_hash = excluded.l1_tx_hash, status = excluded.status",
+                "INSERT INTO proposals (l2_block_number, output_root, oracle_index, l1_tx_hash, status, \
+                 finalizes_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (l2_block_number) DO UPDATE \
+                 SET output_root = excluded.output_root, oracle_index = excluded.oracle_index, \
+                 l1_tx_hash = excluded.l1_tx_hash, status = excluded.status, \
+                 finalizes_at = excluded.finalizes_at",
             )
             .bind(int(proposal.l2_block_number)?)
             .bind(proposal.output_root.as_slice())
             .bind(index)
             .bind(proposal.l1_tx_hash.map(|hash| hash.to_vec()))
             .bind(proposal.status.as_str())
+            .bind(proposal.finalizes_at.map(int).transpose()?)
             .execute(pool)
             .await?;
             Ok(())
@@ -1209,7 +1221,7 @@ impl ChainStore for SqlStore {
     async fn proposals(&self, from: u64) -> Result<Vec<Proposal>, StoreError> {
         on_pool!(self, pool => {
             sqlx::query(
-                "SELECT l2_block_number, output_root, oracle_index, l1_tx_hash, status \
+                "SELECT l2_block_number, output_root, oracle_index, l1_tx_hash, status, finalizes_at \
                  FROM proposals WHERE l2_block_number >= $1 ORDER BY l2_block_number",
             )
             .bind(int(from)?)
