@@ -5,7 +5,8 @@
 # user journey (scripts/journey/run.sh) on a full devnet for each DA backend.
 # Installs what is missing: the pinned forge/anvil/cast/solc-js from npm (into contracts/), viem
 # (into scripts/compat/js/ and scripts/journey/) and web3.py (into a venv in
-# scripts/compat/python/), and Debian's postgresql when no server is installed. Set
+# scripts/compat/python/), Debian's postgresql when no server is installed, and Debian's chromium
+# (headless, for the status page screenshot in the journey) when no Chromium is. Set
 # PARALLAX_TEST_POSTGRES_URL to use your own server instead, or PARALLAX_SKIP_POSTGRES=1 to test
 # SQLite only.
 set -euo pipefail

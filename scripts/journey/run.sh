@@ -16,13 +16,17 @@
 # blob.Get, holding frames); waits for the proposer's output covering it and checks the output root
 # from its preimage (eth_getProof of the message passer) against the oracle, the sequencer and the
 # replica; proves the withdrawal on L1, checks it cannot finalize early, waits out the challenge
-# window, finalizes it and checks the recipient's L1 balance rose by exactly the amount.
+# window, finalizes it and checks the recipient's L1 balance rose by exactly the amount; last,
+# opens the sequencer's status page in headless Chromium (status-page.mjs) and checks what it
+# rendered and a screenshot of it, kept as status-<backend>.png under $PARALLAX_SCREENSHOTS
+# (default: the cargo target dir's journey/).
 #
 # Every check prints one line; the first failure prints the devnet logs' tails and exits 1. The
 # devnet is always stopped (SIGTERM, as Ctrl-C), also on Ctrl-C of this script.
 # Uses PARALLAX_BIN if set (scripts/test.sh sets it), else builds it with `cargo build -p
 # parallax-cli`. Installs viem (npm ci, lockfile) into scripts/journey/node_modules and the pinned
-# forge/cast/anvil/solc-js into contracts/node_modules when missing. Needs Node 20+.
+# forge/cast/anvil/solc-js into contracts/node_modules, and Debian's chromium (root or sudo),
+# when missing; PARALLAX_CHROMIUM names another Chromium. Needs Node 20+.
 set -euo pipefail
 cd "$(dirname "$0")"
 journey=$PWD
@@ -60,6 +64,17 @@ if ! { [ -f node_modules/.journey-installed ] && cmp -s package-lock.json node_m
 fi
 "$FORGE" build --offline --use "$SOLC" >/dev/null
 export TOKEN_ARTIFACT="$journey/out/JourneyToken.sol/JourneyToken.json"
+
+# Headless Chromium for the status page check (Debian's package when none is installed).
+if [ -z "${PARALLAX_CHROMIUM:-}" ] && ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null && ! command -v google-chrome >/dev/null; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  say "installing chromium from Debian (for the status page screenshot)"
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium; } >&2 \
+    || { echo "journey: could not install chromium; install it or set PARALLAX_CHROMIUM" >&2; exit 1; }
+fi
+# Where the status page screenshots are kept for a human to look at.
+screenshots="${PARALLAX_SCREENSHOTS:-${CARGO_TARGET_DIR:-$root/target}/journey}"
 
 if [ -n "${PARALLAX_BIN:-}" ]; then
   bin=$PARALLAX_BIN
@@ -368,6 +383,12 @@ journey() {
     fail "the withdrawal was finalized twice"
   fi
   ok "finalized after $(($(date +%s) - waited_from)) s of waiting: Carol's L1 balance rose by exactly 0.5 ETH; a replay is refused"
+
+  # 8. The operator's status page in headless Chromium: the rendered heads, batches (on this
+  #    backend) and proposals, and a screenshot whose pixels show every table drawn and styled.
+  shot="$screenshots/status-$da.png"
+  out=$(node "$journey/status-page.mjs" "$(get j.status)" "$da" "$w_block" "$shot" 2>&1) || { echo "$out"; fail "status page"; }
+  echo "$out" | sed "s/^ok   /ok   [$da $(($(date +%s) - started)) s] /"
 
   stop_devnet
   say "$da: journey passed in $(($(date +%s) - started)) s"
