@@ -7,7 +7,7 @@ mod common;
 
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
 use alloy_trie::{proof::verify_proof, Nibbles, TrieAccount};
-use common::{stores, ChainBuilder};
+use common::{sqlite, stores, ChainBuilder};
 use parallax_state::{
     node::NodeError,
     store::{
@@ -820,4 +820,53 @@ async fn the_pool_journal_keeps_arrival_order_until_removed() {
             vec![tx(3), tx(2)]
         );
     }
+}
+
+/// SQLite checkpoints in the background: a block's pages reach the database file after the
+/// commit returned, with no automatic checkpoint inside it, and the WAL file is cut back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_moves_committed_blocks_into_the_database_file_in_the_background() {
+    let test = sqlite().await;
+    let path = test.url.trim_start_matches("sqlite:").to_string();
+    let file_size = |suffix: &str| {
+        std::fs::metadata(format!("{path}{suffix}")).map_or(0, |metadata| metadata.len())
+    };
+    let before = file_size("");
+    let mut chain = ChainBuilder::new(21);
+    let mut committed_bytes = 0;
+    for _ in 0..4 {
+        let changes = chain.random_changes(2_000);
+        let (block, nodes) = chain.block(&changes, 1);
+        committed_bytes += nodes.iter().map(|(_, node)| node.len() as u64).sum::<u64>();
+        test.store
+            .commit_block(BlockCommit {
+                block: &block,
+                trie_nodes: &nodes,
+                bytecodes: &[],
+            })
+            .await
+            .expect("commit");
+        chain.world.mark_persisted();
+        chain.parent = Some(block.block_ref());
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while file_size("") < before + committed_bytes {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file stayed at {} bytes ({} before, {committed_bytes} bytes of nodes \
+             committed, WAL {} bytes): nothing checkpointed",
+            file_size(""),
+            before,
+            file_size("-wal")
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Everything reads back through the file as it did through the WAL.
+    assert_eq!(
+        load_world_state(&test.store, 3).await.unwrap().root(),
+        chain.world.root()
+    );
+    // An explicit checkpoint leaves an empty WAL file.
+    test.store.checkpoint().await.expect("checkpoint");
+    assert_eq!(file_size("-wal"), 0);
 }

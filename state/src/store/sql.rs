@@ -6,6 +6,8 @@
 
 use std::{collections::HashSet, str::FromStr, sync::Arc, time::Duration};
 
+use tokio::sync::mpsc;
+
 use alloy_consensus::Header;
 use alloy_primitives::{Address, Bytes, Log, LogData, B256};
 use alloy_rlp::{Decodable, Encodable};
@@ -37,6 +39,31 @@ const CHUNK: usize = 1000;
 #[derive(Clone, Debug)]
 pub struct SqlStore {
     pool: Pool,
+    /// SQLite: wakes the background checkpointer after a block commit (see [`checkpointer`]).
+    checkpoints: Option<mpsc::Sender<()>>,
+}
+
+/// How often the SQLite checkpointer runs when no block commit wakes it (other writes, such as
+/// the pool journal, also grow the WAL).
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Copies committed WAL frames into the SQLite database file, on its own connection, after each
+/// block commit and every [`CHECKPOINT_INTERVAL`]. SQLite's automatic checkpoint would run inside
+/// the committing call and write a block's worth of randomly placed index pages a second time
+/// before the commit returns; here that happens while the next block executes. A PASSIVE
+/// checkpoint never blocks readers or the writer. Ends when every store handle is dropped.
+async fn checkpointer(pool: SqlitePool, mut wake: mpsc::Receiver<()>) {
+    loop {
+        if let Ok(None) = tokio::time::timeout(CHECKPOINT_INTERVAL, wake.recv()).await {
+            return;
+        }
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(%error, "SQLite WAL checkpoint failed; trying again later");
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -375,13 +402,22 @@ impl SqlStore {
                 // Trie nodes are inserted at random keys: a larger page cache (negative = KiB)
                 // keeps the upper B-tree levels in memory.
                 .pragma("cache_size", "-131072")
-                .pragma("temp_store", "memory");
+                .pragma("temp_store", "memory")
+                // Checkpoints run on the background checkpointer, not in the committing call;
+                // after one, a WAL file grown by a large block shrinks back to this size.
+                .pragma("wal_autocheckpoint", "0")
+                .pragma("journal_size_limit", "67108864");
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
                 .connect_with(options)
                 .await
                 .map_err(connect_error)?;
-            Pool::Sqlite(pool)
+            let (wake, woken) = mpsc::channel(1);
+            tokio::spawn(checkpointer(pool.clone(), woken));
+            return Ok(Self {
+                pool: Pool::Sqlite(pool),
+                checkpoints: Some(wake),
+            });
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(8)
@@ -393,72 +429,14 @@ impl SqlStore {
         } else {
             return Err(StoreError::UnsupportedUrl(redact(url)));
         };
-        Ok(Self { pool })
-    }
-
-    /// `sqlite` or `postgres`.
-    pub fn backend(&self) -> &'static str {
-        match self.pool {
-            Pool::Sqlite(_) => "sqlite",
-            Pool::Postgres(_) => "postgres",
-        }
-    }
-
-    /// Applies pending migrations; returns the schema version now in place. A database from a
-    /// newer schema is refused before anything is touched.
-    pub async fn migrate(&self) -> Result<i64, StoreError> {
-        let migrator = match self.pool {
-            Pool::Sqlite(_) => &SQLITE_MIGRATIONS,
-            Pool::Postgres(_) => &POSTGRES_MIGRATIONS,
-        };
-        let supported = migrator
-            .iter()
-            .map(|migration| migration.version)
-            .max()
-            .unwrap_or(0);
-        if let Some(found) = self.schema_version().await? {
-            if found > supported {
-                return Err(StoreError::NewerSchema { found, supported });
-            }
-        }
-        on_pool!(self, pool => migrator.run(pool).await)?;
-        Ok(supported)
-    }
-
-    /// The highest applied migration, or `None` for a fresh database.
-    pub async fn schema_version(&self) -> Result<Option<i64>, StoreError> {
-        let exists: bool = match &self.pool {
-            Pool::Sqlite(pool) => sqlx::query(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-            )
-            .fetch_one(pool)
-            .await?
-            .int(0)?
-                > 0,
-            Pool::Postgres(pool) => sqlx::query("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-                .fetch_one(pool)
-                .await?
-                .try_get(0)?,
-        };
-        if !exists {
-            return Ok(None);
-        }
-        on_pool!(self, pool => {
-            let row = sqlx::query("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
-                .fetch_one(pool)
-                .await?;
-            row.opt_int(0)
+        Ok(Self {
+            pool,
+            checkpoints: None,
         })
     }
 
-    /// Closes the pool, waiting for connections to finish.
-    pub async fn close(&self) {
-        on_pool!(self, pool => pool.close().await)
-    }
-}
-
-impl ChainStore for SqlStore {
-    async fn commit_block(&self, commit: BlockCommit<'_>) -> Result<(), StoreError> {
+    /// [`ChainStore::commit_block`]'s one database transaction.
+    async fn insert_block(&self, commit: BlockCommit<'_>) -> Result<(), StoreError> {
         let block = commit.block;
         let number = int(block.header.number)?;
         let mut header = Vec::with_capacity(600);
@@ -590,6 +568,102 @@ impl ChainStore for SqlStore {
             tx.commit().await?;
             Ok(())
         })
+    }
+
+    /// SQLite: copies the whole WAL into the database file and truncates it, waiting (up to the
+    /// busy timeout) for readers and the writer: for maintenance and for benchmarks that must
+    /// start from a settled file. PostgreSQL: nothing to do.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        if let Pool::Sqlite(pool) = &self.pool {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// After a block commit: wakes the checkpointer, or checkpoints here if it is gone (its
+    /// runtime ended while this handle lives on in another).
+    async fn after_block_commit(&self) {
+        let (Some(wake), Pool::Sqlite(pool)) = (&self.checkpoints, &self.pool) else {
+            return;
+        };
+        if let Err(mpsc::error::TrySendError::Closed(())) = wake.try_send(()) {
+            if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(pool)
+                .await
+            {
+                tracing::warn!(%error, "SQLite WAL checkpoint failed; trying again later");
+            }
+        }
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Applies pending migrations; returns the schema version now in place. A database from a
+    /// newer schema is refused before anything is touched.
+    pub async fn migrate(&self) -> Result<i64, StoreError> {
+        let migrator = match self.pool {
+            Pool::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Pool::Postgres(_) => &POSTGRES_MIGRATIONS,
+        };
+        let supported = migrator
+            .iter()
+            .map(|migration| migration.version)
+            .max()
+            .unwrap_or(0);
+        if let Some(found) = self.schema_version().await? {
+            if found > supported {
+                return Err(StoreError::NewerSchema { found, supported });
+            }
+        }
+        on_pool!(self, pool => migrator.run(pool).await)?;
+        Ok(supported)
+    }
+
+    /// The highest applied migration, or `None` for a fresh database.
+    pub async fn schema_version(&self) -> Result<Option<i64>, StoreError> {
+        let exists: bool = match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            )
+            .fetch_one(pool)
+            .await?
+            .int(0)?
+                > 0,
+            Pool::Postgres(pool) => sqlx::query("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                .fetch_one(pool)
+                .await?
+                .try_get(0)?,
+        };
+        if !exists {
+            return Ok(None);
+        }
+        on_pool!(self, pool => {
+            let row = sqlx::query("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(pool)
+                .await?;
+            row.opt_int(0)
+        })
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+}
+
+impl ChainStore for SqlStore {
+    async fn commit_block(&self, commit: BlockCommit<'_>) -> Result<(), StoreError> {
+        self.insert_block(commit).await?;
+        self.after_block_commit().await;
+        Ok(())
     }
 
     async fn rewind_unsafe(
