@@ -7,7 +7,9 @@
 //! same block is left alone and finalizes.
 //!
 //! The reverse: a challenger who believes a wrong chain challenges a correct proposal and loses
-//! its bond to the proposer.
+//! its bond to the proposer. And lies right after a signed transfer and after a call reading
+//! BLOCKHASH of an older block, whose steps re-execute those transactions on L1 (the latter with
+//! the ancestor headers that prove the hash).
 //!
 //! Each move's L1 gas is printed (`--nocapture`).
 
@@ -16,9 +18,12 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use alloy::{
-    primitives::{Address, U256},
-    providers::Provider,
-    rpc::types::Filter,
+    consensus::{SignableTransaction, TxEip1559},
+    eips::eip2718::Encodable2718,
+    network::TxSignerSync,
+    primitives::{Address, Bytes, TxKind, U256},
+    providers::{Provider, ProviderBuilder},
+    rpc::types::{Filter, TransactionReceipt},
     signers::local::PrivateKeySigner,
     sol_types::SolEvent,
 };
@@ -31,6 +36,7 @@ use parallax_fraud_proof::{
     player::{Action, GamePlayer, PlayerConfig},
     truth::{ChainTruth, Corruption},
 };
+use parallax_sequencer::genesis::dev_accounts;
 use parallax_state::store::{ChainStore, HeadKind, SqlStore};
 use parallax_txmgr::TxManager;
 
@@ -490,6 +496,153 @@ async fn a_lie_after_a_signed_transaction_is_proven_by_executing_it_on_l1() {
     let proven = &stored.transactions[usize::try_from(step.inner.data.txIndex).unwrap()];
     assert_ne!(proven.raw[0], 0x7e, "a signed transaction, not a deposit");
     println!("L1 gas per move of the game over a signed transfer:");
+    for (name, gas) in move_gas(&rollup.l1, game).await {
+        println!("  {name:<22} {gas:>10}");
+    }
+}
+
+/// A signed EIP-1559 transaction from dev account 3 (no other test sender) to `to`.
+fn reader_tx(nonce: u64, to: TxKind, input: Vec<u8>) -> Bytes {
+    let account = &dev_accounts().expect("dev accounts")[3];
+    let key = PrivateKeySigner::from_bytes(&account.private_key).expect("key");
+    let mut tx = TxEip1559 {
+        chain_id: 901,
+        nonce,
+        gas_limit: 200_000,
+        max_fee_per_gas: 1_000_000_000,
+        max_priority_fee_per_gas: 1_000_000,
+        to,
+        input: input.into(),
+        ..Default::default()
+    };
+    let signature = key.sign_transaction_sync(&mut tx).expect("signs");
+    tx.into_signed(signature).encoded_2718().into()
+}
+
+/// Sends `raw` to the L2 and waits for its receipt.
+async fn included(rpc: &str, raw: &Bytes) -> TransactionReceipt {
+    let provider = ProviderBuilder::new().connect_http(rpc.parse().expect("url"));
+    let pending = provider
+        .send_raw_transaction(raw)
+        .await
+        .expect("L2 accepts the transaction");
+    for _ in 0..300 {
+        if let Some(receipt) = provider
+            .get_transaction_receipt(*pending.tx_hash())
+            .await
+            .expect("receipt query")
+        {
+            assert!(receipt.status(), "{receipt:?}");
+            return receipt;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("L2 transaction not included");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lie_after_a_blockhash_of_an_older_block_is_proven_on_l1() {
+    // The lie sits in the block of a call that stores BLOCKHASH(NUMBER - 3): the one-step proof
+    // re-executes it on L1 with the two ancestor headers that prove that hash.
+    let Some(mut rollup) = rollup(1).await else {
+        return;
+    };
+    let rpc = rollup.sequencer.rpc.clone();
+    // Runtime `d = CALLDATALOAD(0); SSTORE(d, BLOCKHASH(NUMBER - d))` behind its constructor.
+    let runtime = [0x60, 0x00, 0x35, 0x80, 0x43, 0x03, 0x40, 0x90, 0x55, 0x00];
+    let mut initcode = vec![
+        0x60, 10, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 10, 0x60, 0x00, 0xf3,
+    ];
+    initcode.extend_from_slice(&runtime);
+    let deployed = included(&rpc, &reader_tx(0, TxKind::Create, initcode)).await;
+    let reader = deployed.contract_address.expect("deployed");
+    let deployed_in = deployed.block_number.expect("in a block");
+    while rollup.sequencer.head().await < deployed_in + 4 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let depth = U256::from(3);
+    let call = included(
+        &rpc,
+        &reader_tx(1, TxKind::Call(reader), depth.to_be_bytes::<32>().to_vec()),
+    )
+    .await;
+    let block = call.block_number.expect("in a block");
+    let stored = rollup
+        .sequencer
+        .store
+        .block(block)
+        .await
+        .unwrap()
+        .expect("sealed");
+    assert_eq!(
+        call.transaction_index,
+        Some(stored.transactions.len() as u64 - 1),
+        "the call is its block's last transaction (where the lie is told)"
+    );
+    let older = rollup
+        .sequencer
+        .store
+        .header(block - 3)
+        .await
+        .unwrap()
+        .expect("sealed");
+    let provider = ProviderBuilder::new().connect_http(rpc.parse().expect("url"));
+    assert_eq!(
+        provider
+            .get_storage_at(reader, depth)
+            .await
+            .expect("storage"),
+        U256::from_be_bytes(older.hash.0),
+        "BLOCKHASH gave the L2 block hash"
+    );
+
+    let mut proposer = proposer(&rollup, Some(block)).await;
+    let truth = ChainTruth::new(rollup.replica.store.clone(), rollup.l1.rollup());
+    let (player, txmgr, _) = challenger(&rollup, truth).await;
+    let mut challenged = None;
+    for _ in 0..1_200 {
+        match tick(&mut rollup, &mut proposer, &player, &txmgr).await {
+            Action::Challenged { index } => challenged = Some(index),
+            Action::ClaimedCredit { .. } => break,
+            _ => {}
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let index = challenged.expect("the challenger opened a game");
+    let game = game_of(&rollup.l1, index)
+        .await
+        .expect("the game's address");
+    assert_eq!(
+        step_verdicts(&rollup.l1, game).await,
+        vec![1],
+        "CHALLENGER_WINS"
+    );
+    let logs = rollup
+        .l1
+        .provider
+        .get_logs(
+            &Filter::new()
+                .address(game)
+                .event_signature(DisputeGame::StepVerified::SIGNATURE_HASH)
+                .from_block(0),
+        )
+        .await
+        .expect("game logs");
+    let step = logs[0]
+        .log_decode::<DisputeGame::StepVerified>()
+        .expect("StepVerified");
+    assert_eq!(
+        Some(step.inner.data.txIndex.to::<u64>()),
+        call.transaction_index,
+        "the step re-executed the BLOCKHASH call"
+    );
+    let context = DisputeGame::new(game, rollup.l1.provider.clone())
+        .blockContext()
+        .call()
+        .await
+        .unwrap();
+    assert_eq!(context.parentHash, stored.header.parent_hash);
+    println!("L1 gas per move of the game over a BLOCKHASH(NUMBER - 3) call:");
     for (name, gas) in move_gas(&rollup.l1, game).await {
         println!("  {name:<22} {gas:>10}");
     }

@@ -40,8 +40,8 @@ enum Stage {
 ///      Storage layout (per clone): slots 0-6 `_params` (GameParams, in field order);
 ///      slot 7 status | stage | midClaimed | defenderClock | challengerClock | turnStartedAt |
 ///      _initialized; 8 lo; 9 hi; 10 claimLo; 11 claimHi; 12 midClaim; 13 txCount;
-///      14 transactionsRoot; 15-20 `_ctx` (number, timestamp, coinbase, gasLimit, baseFee,
-///      prevRandao).
+///      14 transactionsRoot; 15-21 `_ctx` (number, timestamp, coinbase, gasLimit, baseFee,
+///      prevRandao, parentHash).
 contract DisputeGame is IDisputeGame {
     using RLPReader for RLPItem;
 
@@ -66,6 +66,7 @@ contract DisputeGame is IDisputeGame {
         uint256 gasLimit;
         uint256 baseFee;
         bytes32 prevRandao;
+        bytes32 parentHash;
     }
 
     GameParams internal _params;
@@ -416,7 +417,8 @@ contract DisputeGame is IDisputeGame {
             coinbase: c.coinbase,
             gasLimit: c.gasLimit,
             baseFee: c.baseFee,
-            prevRandao: c.prevRandao
+            prevRandao: c.prevRandao,
+            parentHash: c.parentHash
         });
     }
 
@@ -536,7 +538,8 @@ contract DisputeGame is IDisputeGame {
             coinbase: address(bytes20(beneficiary)),
             gasLimit: f[9].readUint256(),
             baseFee: f[15].readUint256(),
-            prevRandao: f[13].readBytes32()
+            prevRandao: f[13].readBytes32(),
+            parentHash: parentHash
         });
         gasUsed = f[10].readUint256();
     }

@@ -308,6 +308,7 @@ contract DisputeGameTest is GameFixture {
         assertEq(ctx.gasLimit, vm.parseJsonUint(fx, ".gasLimit"));
         assertEq(ctx.baseFee, vm.parseJsonUint(fx, ".baseFee"));
         assertEq(ctx.prevRandao, vm.parseJsonBytes32(fx, ".mixHash"));
+        assertEq(ctx.parentHash, fxParentHash);
         assertEq(game.turn(), defender);
     }
 

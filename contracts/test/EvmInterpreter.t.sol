@@ -38,7 +38,8 @@ contract EvmInterpreterTest is Test {
             coinbase: address(0x4200000000000000000000000000000000000011),
             gasLimit: 30_000_000,
             baseFee: 7,
-            prevRandao: bytes32(uint256(42))
+            prevRandao: bytes32(uint256(42)),
+            parentHash: keccak256("parent")
         });
     }
 

@@ -11,12 +11,17 @@
 //! id and refuses pre-EIP-155 signatures). The witness is the challenger's own
 //! (`step::step_witness`, reads recorded from revm).
 //!
+//! BLOCKHASH: the fixtures' convention (block n's hash is keccak256 of n in decimal) has no
+//! header chain behind it, so each entry runs on a chain of real headers instead (the 256 blocks
+//! before the fixture's number, `common::HeaderChain`): the executor reads their hashes, and the
+//! witness carries the ancestor headers the verifier proves them with. Only agreement between the
+//! three executions is checked, never the fixture's post-state, so the substitution is sound.
+//!
 //! Agreement means: the executor and both step implementations accept the transaction with the
 //! same status, gas, logs accumulator, post-state root and commitment, or all three refuse it
 //! (the model and the verifier for the same reason). Skipped, and counted: blob and set-code
 //! transactions (not L2 transactions), fields that do not fit a signed envelope, entries where
-//! the model and the verifier agree they cannot decide (`Unsupported`: BLOCKHASH within 256
-//! blocks, large modexp), and entries whose verification does not fit the L1 gas budget (for
+//! the model and the verifier agree they cannot decide (`Unsupported`: large modexp), and entries whose verification does not fit the L1 gas budget (for
 //! those the model is still checked against the executor). Any other difference fails the test
 //! with the fixture file and entry.
 //!
@@ -38,7 +43,7 @@ use alloy::{
     signers::{local::PrivateKeySigner, SignerSync},
     sol_types::{SolCall, SolConstructor, SolValue},
 };
-use common::Chain;
+use common::{Chain, HeaderChain};
 use parallax_contracts::{EvmInterpreter, EvmPrecompiles, EvmStepVerifier};
 use parallax_executor::{
     revm::{
@@ -141,6 +146,8 @@ struct Counts {
     agreed_invalid: usize,
     /// Agreed, but only with more L1 gas than `L1_GAS_BUDGET`.
     over_budget: usize,
+    /// Agreed on a transaction that read BLOCKHASH inside the 256-block window.
+    agreed_blockhash: usize,
     skipped: BTreeMap<String, usize>,
     disagreements: Vec<String>,
 }
@@ -156,11 +163,12 @@ impl Counts {
         let ran = self.entries - self.sampled_out;
         let skipped: usize = self.skipped.values().sum();
         let mut out = format!(
-            "{} Cancun entries, {ran} run, {} agreed ({} executed, of which {} need more than {L1_GAS_BUDGET} L1 gas; {} invalid on all three), {skipped} skipped {:?}, {} disagreements, {:.0?}",
+            "{} Cancun entries, {ran} run, {} agreed ({} executed, of which {} need more than {L1_GAS_BUDGET} L1 gas and {} read BLOCKHASH in the window; {} invalid on all three), {skipped} skipped {:?}, {} disagreements, {:.0?}",
             self.entries,
             self.agreed_executed + self.agreed_invalid,
             self.agreed_executed,
             self.over_budget,
+            self.agreed_blockhash,
             self.agreed_invalid,
             self.skipped,
             self.disagreements.len(),
@@ -483,7 +491,16 @@ fn run_entry(
             ],
         );
     }
-    let world = WorldState::from_memory(&pre);
+    let mut world = WorldState::from_memory(&pre);
+    let number: u64 = unit.env.current_number.saturating_to();
+    let chain = HeaderChain::window(number);
+    for (block, hash) in chain.hashes() {
+        world.record_block_hash(block, hash);
+    }
+    let parent_hash = number
+        .checked_sub(1)
+        .and_then(|parent| chain.hash(parent))
+        .unwrap_or_default();
     let raw = envelope.encoded_2718();
     let fee = l1_data_fee(&raw, l1_base_fee, l1_blob_fee, SCALARS);
     let rollup = RollupTx::signed(&envelope, sender, fee);
@@ -517,6 +534,7 @@ fn run_entry(
 
     // 2. The witness: the challenger's for an executed transaction; for a refused one, what
     //    validation reads (the sender and the L1 fee parameters).
+    let mut reads_blockhash = false;
     let witness: Bytes = if invalid {
         let mut reads = StateReads::default();
         reads.accounts.insert(sender);
@@ -541,12 +559,22 @@ fn run_entry(
         let accounts: Vec<Address> = reads.accounts.iter().copied().collect();
         let owners = vec![L1_BLOCK; L1_FEE_SLOTS.len()];
         let keys: Vec<U256> = L1_FEE_SLOTS.iter().map(|s| U256::from(*s)).collect();
-        (state.nodes, Vec::<Bytes>::new(), accounts, owners, keys)
+        (
+            state.nodes,
+            Vec::<Bytes>::new(),
+            accounts,
+            owners,
+            keys,
+            Vec::<Bytes>::new(),
+        )
             .abi_encode_params()
             .into()
     } else {
-        match step_witness(&env, &rollup, &world) {
-            Ok(w) => w.encoded,
+        match step_witness(&env, &rollup, &world, &chain.ancestors_of(number)) {
+            Ok(w) => {
+                reads_blockhash = !w.block_hashes_read.is_empty();
+                w.encoded
+            }
             Err(error) => {
                 counts
                     .disagreements
@@ -566,6 +594,7 @@ fn run_entry(
             gas_limit: U256::from(block.gas_limit),
             base_fee: U256::from(block.basefee),
             prev_randao: block.prevrandao.unwrap_or_default(),
+            parent_hash,
         },
         config: step_model::ChainConfig {
             chain_id,
@@ -606,6 +635,7 @@ fn run_entry(
             gasLimit: U256::from(block.gas_limit),
             baseFee: U256::from(block.basefee),
             prevRandao: block.prevrandao.unwrap_or_default(),
+            parentHash: parent_hash,
         },
         txIndex: U256::ZERO,
         preStateRoot: start.state_root,
@@ -649,10 +679,11 @@ fn run_entry(
         (Some(c), Verdict::Committed(m), Verdict::Committed(v)) if c == m && m == v => {
             counts.agreed_executed += 1;
             counts.over_budget += usize::from(over_budget);
+            counts.agreed_blockhash += usize::from(reads_blockhash);
         }
         (None, Verdict::Invalid(m), Verdict::Invalid(v)) if m == v => counts.agreed_invalid += 1,
         (_, Verdict::Unsupported(m), Verdict::Unsupported(v)) if m == v => {
-            counts.skip("unsupported by the verifier (BLOCKHASH in range, large modexp)");
+            counts.skip("unsupported by the verifier (large modexp)");
         }
         (Some(c), Verdict::Committed(m), Verdict::OverBudget) if c == m => {
             counts.skip("verifier over 2G L1 gas (model agrees with executor)");
@@ -670,6 +701,7 @@ fn model_error(error: &StepModelError) -> Verdict {
         StepModelError::MissingAccount(a) => Verdict::Missing(format!("account {a}")),
         StepModelError::MissingSlot(a, k) => Verdict::Missing(format!("slot {a} {k}")),
         StepModelError::MissingCode(h) => Verdict::Missing(format!("code {h}")),
+        StepModelError::MissingAncestor(n) => Verdict::Missing(format!("ancestor {n}")),
         StepModelError::Trie(MptError::MissingNode(h)) => Verdict::Missing(format!("node {h}")),
         other => Verdict::Other(other.to_string()),
     }
@@ -697,6 +729,8 @@ fn revert_verdict(output: &[u8]) -> Verdict {
         Verdict::Missing(format!("slot {} {}", address(0), word(1)))
     } else if sel == selector("MissingCode(bytes32)") {
         Verdict::Missing(format!("code {}", B256::from(word(0))))
+    } else if sel == selector("MissingAncestor(uint256)") {
+        Verdict::Missing(format!("ancestor {}", word(0)))
     } else if sel == selector("MissingNode(bytes32)") {
         Verdict::Missing(format!("node {}", B256::from(word(0))))
     } else if sel == selector("PrecompileOutOfL1Gas()") {

@@ -29,7 +29,7 @@ use alloy::{
     signers::{local::PrivateKeySigner, SignerSync},
     sol_types::{SolCall, SolConstructor, SolInterface, SolValue},
 };
-use common::Chain;
+use common::{Chain, HeaderChain};
 use parallax_contracts::{EvmInterpreter, EvmPrecompiles, EvmStepVerifier, L1Block};
 use parallax_executor::{
     revm::{
@@ -81,6 +81,9 @@ const SCALARS: L1FeeScalars = L1FeeScalars {
     blob_base_fee_scalar: 810_949,
 };
 const BASE_FEE: u64 = 1_000_000_000;
+/// The block every test transaction is in: deep enough that BLOCKHASH has a full 256-block
+/// window (blocks 44..=299) and numbers below it.
+const NUMBER: u64 = 300;
 
 /// A flat L2 world: the executor reads it as its pre-state, the interpreter gets it as proven input.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -88,6 +91,8 @@ struct World {
     accounts: BTreeMap<Address, AccountBasic>,
     storage: BTreeMap<Address, BTreeMap<U256, U256>>,
     codes: BTreeMap<B256, Bytes>,
+    /// The hashes of the blocks before `NUMBER` (revm asks only inside the window).
+    block_hashes: BTreeMap<u64, B256>,
 }
 
 impl DatabaseRef for World {
@@ -122,7 +127,7 @@ impl DatabaseRef for World {
     }
 
     fn block_hash_ref(&self, number: u64) -> Result<B256, Infallible> {
-        Ok(keccak256(number.to_be_bytes()))
+        Ok(self.block_hashes.get(&number).copied().unwrap_or_default())
     }
 }
 
@@ -223,6 +228,9 @@ struct Needs {
     accounts: Vec<Address>,
     slots: Vec<(Address, U256)>,
     codes: Vec<B256>,
+    /// Proven previous-block hashes (nearest first) BLOCKHASH needs: the parent's plus one per
+    /// ancestor header.
+    block_hashes: usize,
 }
 
 struct Harness {
@@ -230,6 +238,8 @@ struct Harness {
     interpreter: Address,
     verifier: Address,
     world: World,
+    /// The blocks before `NUMBER`.
+    headers: HeaderChain,
     /// The same state as a Merkle-Patricia world, and every trie node it ever had.
     trie: TrieWorld,
     nodes: Vec<Vec<u8>>,
@@ -238,6 +248,9 @@ struct Harness {
     key: PrivateKeySigner,
     nonce: u64,
     l1_gas: BTreeMap<String, (u64, u64)>,
+    /// Transactions whose BLOCKHASH read a block inside the window, and the deepest depth.
+    blockhash_reads: usize,
+    deepest_blockhash: usize,
 }
 
 impl Harness {
@@ -281,8 +294,13 @@ impl Harness {
                 },
             );
         }
+        let headers = HeaderChain::new(0, NUMBER);
+        world.block_hashes = headers.hashes().collect();
         let mut trie = TrieWorld::new();
         trie.apply(&genesis);
+        for (number, hash) in headers.hashes() {
+            trie.record_block_hash(number, hash);
+        }
         for (hash, code) in &world.codes {
             trie.insert_code(*hash, Bytecode::new_raw(code.clone()));
         }
@@ -295,7 +313,7 @@ impl Harness {
         let trace = TraceState::start(trie.root());
 
         let mut block = BlockEnv {
-            number: U256::from(100),
+            number: U256::from(NUMBER),
             beneficiary: SEQUENCER_FEE_VAULT,
             timestamp: U256::from(1_700_000_000u64),
             gas_limit: 30_000_000,
@@ -317,6 +335,7 @@ impl Harness {
             interpreter,
             verifier,
             world,
+            headers,
             trie,
             nodes,
             trace,
@@ -324,6 +343,8 @@ impl Harness {
             key,
             nonce: 0,
             l1_gas: BTreeMap::new(),
+            blockhash_reads: 0,
+            deepest_blockhash: 0,
         }
     }
 
@@ -461,7 +482,21 @@ impl Harness {
             gasLimit: U256::from(block.gas_limit),
             baseFee: U256::from(block.basefee),
             prevRandao: block.prevrandao.unwrap_or_default(),
+            parentHash: self.parent_hash(),
         }
+    }
+
+    fn parent_hash(&self) -> B256 {
+        self.headers
+            .hash(NUMBER - 1)
+            .expect("the parent is in the chain")
+    }
+
+    /// The ancestor headers (nearest first) that prove `needs.block_hashes` hashes.
+    fn ancestors(&self, needs: &Needs) -> Vec<Bytes> {
+        let mut headers = self.headers.ancestors_of(NUMBER);
+        headers.truncate(needs.block_hashes.saturating_sub(1));
+        headers
     }
 
     /// The interpreter's input for `tx`, with the pre-state values of what `needs` lists.
@@ -543,6 +578,7 @@ impl Harness {
                 .iter()
                 .map(|hash| self.world.codes[hash].clone())
                 .collect(),
+            blockHashes: self.headers.hashes_before(NUMBER, needs.block_hashes),
         }
     }
 
@@ -583,6 +619,11 @@ impl Harness {
                                 "{missing:?} again"
                             );
                             needs.codes.push(missing.codeHash);
+                        }
+                        Ok(EvmInterpreter::EvmInterpreterErrors::MissingAncestor(missing)) => {
+                            let depth = (NUMBER - missing.number.to::<u64>()) as usize;
+                            assert!(depth > needs.block_hashes, "{missing:?} again");
+                            needs.block_hashes = depth;
                         }
                         Ok(EvmInterpreter::EvmInterpreterErrors::InvalidTransaction(invalid)) => {
                             return Verdict::Invalid(invalid.reason);
@@ -676,6 +717,10 @@ impl Harness {
         let verifier_gas = self.verify(&tx, &needs, &outcome.state_changes, receipt, &result);
 
         self.world = expected;
+        if needs.block_hashes > 0 {
+            self.blockhash_reads += 1;
+            self.deepest_blockhash = self.deepest_blockhash.max(needs.block_hashes);
+        }
         if let TxFunding::Signed { .. } = tx.rollup.funding {
             self.nonce += 1;
         }
@@ -699,6 +744,7 @@ impl Harness {
                 gas_limit: U256::from(block.gas_limit),
                 base_fee: U256::from(block.basefee),
                 prev_randao: block.prevrandao.unwrap_or_default(),
+                parent_hash: self.parent_hash(),
             },
             config: step_model::ChainConfig {
                 chain_id: CHAIN_ID,
@@ -731,7 +777,15 @@ impl Harness {
             .collect();
         let owners: Vec<Address> = needs.slots.iter().map(|(address, _)| *address).collect();
         let keys: Vec<U256> = needs.slots.iter().map(|(_, slot)| *slot).collect();
-        (witness.nodes, codes, needs.accounts.clone(), owners, keys)
+        let ancestors = self.ancestors(needs);
+        (
+            witness.nodes,
+            codes,
+            needs.accounts.clone(),
+            owners,
+            keys,
+            ancestors,
+        )
             .abi_encode_params()
             .into()
     }
@@ -844,6 +898,7 @@ impl Harness {
             needs.accounts.clone(),
             owners,
             keys,
+            self.ancestors(needs),
         )
             .abi_encode_params()
             .into();
@@ -857,6 +912,7 @@ impl Harness {
                 gasLimit: ctx.gasLimit,
                 baseFee: ctx.baseFee,
                 prevRandao: ctx.prevRandao,
+                parentHash: ctx.parentHash,
             },
             txIndex: U256::ZERO,
             preStateRoot: self.trace.state_root,
@@ -898,8 +954,13 @@ impl Harness {
         // The challenger's own witness (`parallax_fraud_proof::step::step_witness`, reads recorded
         // from revm) must prove the same commitment.
         let mut call = call;
-        let challenger = step_witness(&self.env, &tx.rollup, &self.trie)
-            .unwrap_or_else(|error| panic!("{}: step_witness: {error}", tx.name));
+        let challenger = step_witness(
+            &self.env,
+            &tx.rollup,
+            &self.trie,
+            &self.headers.ancestors_of(NUMBER),
+        )
+        .unwrap_or_else(|error| panic!("{}: step_witness: {error}", tx.name));
         assert_eq!(
             challenger.post_state_root,
             post.root(),
@@ -963,6 +1024,17 @@ fn logs_acc(logs: &[Log]) -> B256 {
         acc = keccak256(&packed);
     }
     acc
+}
+
+/// A runtime that stores `BLOCKHASH(numbers[i])` in slot `i`.
+fn blockhash_program(numbers: &[u64]) -> Vec<u8> {
+    let mut code = Vec::new();
+    for (slot, number) in numbers.iter().enumerate() {
+        code.push(0x67); // PUSH8
+        code.extend_from_slice(&number.to_be_bytes());
+        code.extend_from_slice(&[0x40, 0x60, slot as u8, 0x55]); // BLOCKHASH PUSH1 slot SSTORE
+    }
+    code
 }
 
 /// Initcode that deploys `runtime` as is.
@@ -1188,6 +1260,23 @@ fn interpreter_matches_the_executor() {
             alloy::hex::decode("60016000540160005560008080808030620186a0f1").unwrap(),
         ),
         ("undefined opcode", vec![0x60, 0x01, 0x60, 0x00, 0x55, 0x0c]),
+        // BLOCKHASH (block 300): the parent's hash needs no ancestor header, deeper blocks the
+        // headers down to them (the challenger's witness carries only those), blocks outside the
+        // window (below 44, the current one, the future) are zero.
+        ("blockhash of the parent", blockhash_program(&[NUMBER - 1])),
+        ("blockhash two back", blockhash_program(&[NUMBER - 2])),
+        (
+            "blockhash at several depths",
+            blockhash_program(&[NUMBER - 1, NUMBER - 3, NUMBER - 50, NUMBER - 100, 250]),
+        ),
+        (
+            "blockhash of the window's oldest block",
+            blockhash_program(&[NUMBER - 256]),
+        ),
+        (
+            "blockhash outside the window",
+            blockhash_program(&[NUMBER - 257, NUMBER, NUMBER + 1, 0, u64::MAX]),
+        ),
     ];
     for (name, runtime) in programs {
         let address = Address::create(&h.alice(), h.nonce);
@@ -1522,6 +1611,7 @@ fn verifier_rejects_transactions_the_sequencer_cannot_include() {
         Vec::<Address>::new(),
         Vec::<Address>::new(),
         Vec::<U256>::new(),
+        Vec::<Bytes>::new(),
     )
         .abi_encode_params();
     for (name, raw, reason) in cases {
@@ -1535,6 +1625,7 @@ fn verifier_rejects_transactions_the_sequencer_cannot_include() {
                 gasLimit: ctx.gasLimit,
                 baseFee: ctx.baseFee,
                 prevRandao: ctx.prevRandao,
+                parentHash: ctx.parentHash,
             },
             txIndex: U256::ZERO,
             preStateRoot: h.trie.root(),
@@ -1570,20 +1661,28 @@ fn verifier_rejects_transactions_the_sequencer_cannot_include() {
 }
 
 /// Random programs: straight-line bytecode over most opcodes (small operands so memory, storage,
-/// jumps and calls do something), each deployed and called on both sides; BLOCKHASH is left out
-/// (the interpreter refuses it in range).
+/// jumps and calls do something), each deployed and called on both sides. Half the BLOCKHASHes
+/// ask for a block at a random depth below `NUMBER` (inside the window or just below it), the
+/// others take whatever is on the stack.
 #[test]
 fn random_programs_match_the_executor() {
-    let mut programs = 0;
+    let (mut programs, mut blockhash_reads, mut deepest) = (0, 0, 0);
     for seed in [0x5eed, 7, 42] {
-        programs += random_programs(seed, 300);
+        let (deployed, reads, depth) = random_programs(seed, 300);
+        programs += deployed;
+        blockhash_reads += reads;
+        deepest = deepest.max(depth);
     }
-    eprintln!("{programs} random programs ran on both sides");
+    eprintln!(
+        "{programs} random programs ran on both sides; {blockhash_reads} read BLOCKHASH inside the window (deepest {deepest} blocks back)"
+    );
     assert!(programs > 600);
+    assert!(blockhash_reads > 10 && deepest > 200);
 }
 
-/// Deploys and calls `count` random programs from `seed`; returns how many deployed.
-fn random_programs(seed: u64, count: usize) -> usize {
+/// Deploys and calls `count` random programs from `seed`; returns how many deployed, how many
+/// calls read BLOCKHASH inside the window, and the deepest such read (blocks back).
+fn random_programs(seed: u64, count: usize) -> (usize, usize, usize) {
     let mut h = Harness::new();
     h.check(h.deposit("l1-info deposit", &l1_info_deposit(0)))
         .unwrap();
@@ -1595,7 +1694,7 @@ fn random_programs(seed: u64, count: usize) -> usize {
         0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4a, 0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57,
         0x58, 0x59, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f, 0x80, 0x81, 0x82, 0x83, 0x90, 0x91, 0x92,
         0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xfa, 0xfd, 0xff, 0xfe,
-        0x0c, 0x8a, 0x8f, 0x9a, 0x9f, 0x21, 0x4b, 0xef,
+        0x0c, 0x8a, 0x8f, 0x9a, 0x9f, 0x21, 0x4b, 0xef, 0x40,
     ];
     let mut programs = 0;
     for i in 0..count {
@@ -1635,6 +1734,11 @@ fn random_programs(seed: u64, count: usize) -> usize {
                             code.extend_from_slice(&[0x60, rng.random_range(1..12u8)]);
                         }
                         code.extend_from_slice(&[0x61, 0x27, 0x10, op]);
+                    } else if op == 0x40 && rng.random() {
+                        let number = NUMBER - rng.random_range(1..=260u64);
+                        code.push(0x61);
+                        code.extend_from_slice(&(number as u16).to_be_bytes());
+                        code.push(op);
                     } else {
                         code.push(op);
                     }
@@ -1664,5 +1768,5 @@ fn random_programs(seed: u64, count: usize) -> usize {
         );
         h.check(tx).unwrap();
     }
-    programs
+    (programs, h.blockhash_reads, h.deepest_blockhash)
 }

@@ -1,12 +1,15 @@
 //! The one-step proof's witness: what the L1 `EvmStepVerifier` needs to re-execute one
 //! transaction from a committed pre-state (its encoding is documented on the contract):
-//! the pre-state trie nodes, the bytecode that runs, and the list of accounts and slots the
-//! transaction reads, each of which the verifier proves against the pre-state root.
+//! the pre-state trie nodes, the bytecode that runs, the list of accounts and slots the
+//! transaction reads, each of which the verifier proves against the pre-state root, and the
+//! ancestor headers its BLOCKHASH reads need, which the verifier proves against the block's
+//! parent hash.
 //!
 //! The reads are recorded by running the transaction on the sequential engine over a
 //! recording view of the pre-state; the nodes come from the twin of the Solidity trie library
 //! ([`StateWitnessBuilder`]), so they are exactly the ones the verifier's reads and writes
-//! touch.
+//! touch. revm asks the database for a block hash only for numbers inside the 256-block window,
+//! so the deepest number asked for says how many headers the verifier needs.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -27,6 +30,7 @@ use parallax_state::WorldState;
 
 use crate::{
     mpt::MemoryNodes,
+    step_model::state::MAX_ANCESTORS,
     witness::{StateReads, StateWitnessBuilder, WitnessError},
 };
 
@@ -44,16 +48,27 @@ pub enum StepError {
     /// The pre-state trie is incomplete or malformed.
     #[error(transparent)]
     Witness(#[from] WitnessError),
+    /// BLOCKHASH read block `number`, but the ancestor headers given do not reach it.
+    #[error("the transaction reads the hash of block {number}, deeper than the {given} ancestor headers given")]
+    MissingAncestor {
+        /// The block whose hash was read.
+        number: u64,
+        /// How many ancestor headers the caller gave.
+        given: usize,
+    },
 }
 
 /// A one-step witness and what the transaction leads to.
 #[derive(Clone, Debug)]
 pub struct StepWitness {
     /// `abi.encode(bytes[] nodes, bytes[] codes, address[] accounts, address[] slotOwners,
-    /// uint256[] slotKeys)`, the verifier's `witness` argument.
+    /// uint256[] slotKeys, bytes[] ancestors)`, the verifier's `witness` argument.
     pub encoded: Bytes,
     /// The state root the verifier must compute (from the twin of its trie library).
     pub post_state_root: B256,
+    /// The block numbers whose hash the transaction's BLOCKHASH read (inside the 256-block
+    /// window; the witness carries the headers the deepest one needs).
+    pub block_hashes_read: BTreeSet<u64>,
 }
 
 /// A view of the pre-state that records every account, slot and code the execution reads.
@@ -62,6 +77,8 @@ struct Recording<'w> {
     accounts: Mutex<BTreeSet<Address>>,
     slots: Mutex<BTreeMap<Address, BTreeSet<U256>>>,
     codes: Mutex<BTreeMap<B256, Bytes>>,
+    /// Block numbers whose hash BLOCKHASH read.
+    block_hashes: Mutex<BTreeSet<u64>>,
 }
 
 impl Recording<'_> {
@@ -103,30 +120,46 @@ impl DatabaseRef for Recording<'_> {
     }
 
     fn block_hash_ref(&self, number: u64) -> Result<B256, Self::Error> {
+        if let Ok(mut numbers) = self.block_hashes.lock() {
+            numbers.insert(number);
+        }
         self.world.block_hash_ref(number)
     }
 }
 
 /// Builds the witness for executing `tx` under `env` on `pre` (the state after the block's
-/// earlier transactions).
+/// earlier transactions). `ancestors` are the RLP headers of blocks `number - 1`, `number - 2`,
+/// … (nearest first, as many as the caller has, at most [`MAX_ANCESTORS`] are used); the witness
+/// carries only the prefix the transaction's BLOCKHASH reads need: none for the parent's hash
+/// (the verifier has it), `number - n - 1` headers for block `n`. `pre`'s block hashes must be
+/// those of the same chain (the verifier checks the headers against the parent hash).
 pub fn step_witness<T: BlockTransaction>(
     env: &ExecutionEnv,
     tx: &T,
     pre: &WorldState,
+    ancestors: &[Bytes],
 ) -> Result<StepWitness, StepError> {
     let recording = Recording {
         world: pre,
         accounts: Mutex::default(),
         slots: Mutex::default(),
         codes: Mutex::default(),
+        block_hashes: Mutex::default(),
     };
     let outcome = Sequential.execute_block(env, std::slice::from_ref(tx), &recording)?;
     let Recording {
         accounts,
         slots,
         codes,
+        block_hashes,
         ..
     } = recording;
+    let block_hashes_read = block_hashes.into_inner().unwrap_or_default();
+    let headers = ancestors_needed(
+        env.block.number.saturating_to(),
+        &block_hashes_read,
+        ancestors,
+    )?;
     let mut reads = StateReads {
         accounts: accounts.into_inner().unwrap_or_default(),
         slots: slots.into_inner().unwrap_or_default(),
@@ -150,9 +183,31 @@ pub fn step_witness<T: BlockTransaction>(
         .iter()
         .flat_map(|(owner, slots)| slots.iter().map(move |slot| (*owner, *slot)))
         .unzip();
-    let encoded = (state.nodes, codes, accounts, owners, keys).abi_encode_params();
+    let encoded = (state.nodes, codes, accounts, owners, keys, headers).abi_encode_params();
     Ok(StepWitness {
         encoded: encoded.into(),
         post_state_root: state.post_state_root,
+        block_hashes_read,
     })
+}
+
+/// The ancestor headers the verifier needs to answer BLOCKHASH for every block in `read`
+/// (numbers revm asked for, all inside `number`'s window): block `n` is proven by the headers of
+/// `number - 1` down to `n + 1`, the parent's hash by none.
+pub fn ancestors_needed(
+    number: u64,
+    read: &BTreeSet<u64>,
+    ancestors: &[Bytes],
+) -> Result<Vec<Bytes>, StepError> {
+    let Some(&deepest) = read.first() else {
+        return Ok(Vec::new());
+    };
+    let count = number.saturating_sub(deepest).saturating_sub(1) as usize;
+    if count > ancestors.len().min(MAX_ANCESTORS) {
+        return Err(StepError::MissingAncestor {
+            number: deepest,
+            given: ancestors.len(),
+        });
+    }
+    Ok(ancestors[..count].to_vec())
 }

@@ -23,6 +23,7 @@ use tokio::sync::Mutex;
 use crate::{
     game::{Position, Truth},
     step::step_witness,
+    step_model::state::MAX_ANCESTORS,
     trace::{trace_block, BlockTrace, TraceError, TraceState},
 };
 
@@ -306,6 +307,7 @@ impl<S: ChainStore> ChainTruth<S> {
         })?;
         let tx_proof = view.transaction_proof(tx_index);
         let (_, mut world, env, txs) = self.replay_start(block).await?;
+        let ancestors = self.ancestor_headers(block).await?;
         let witness = tokio::task::spawn_blocking(move || {
             trace_block(&env, &txs[..index.min(txs.len())], &mut world)
                 .map_err(|source| TruthError::Trace { block, source })?;
@@ -313,7 +315,7 @@ impl<S: ChainStore> ChainTruth<S> {
                 block,
                 reason: format!("no transaction {tx_index}"),
             })?;
-            step_witness(&env, tx, &world).map_err(|error| TruthError::Replay {
+            step_witness(&env, tx, &world, &ancestors).map_err(|error| TruthError::Replay {
                 block,
                 reason: format!("witness of transaction {tx_index}: {error}"),
             })
@@ -329,6 +331,22 @@ impl<S: ChainStore> ChainTruth<S> {
             tx_proof,
             witness: witness.encoded,
         })
+    }
+
+    /// The RLP headers of the blocks before `block`, nearest first, as deep as BLOCKHASH can
+    /// need (`block - 1` down to `block - 255`, never genesis, whose header proves no older
+    /// hash). They stop at the first header the store lacks (pruned): the witness builder then
+    /// fails only if the transaction's BLOCKHASH actually reads deeper.
+    async fn ancestor_headers(&self, block: u64) -> Result<Vec<Bytes>, TruthError> {
+        let oldest = block.saturating_sub(MAX_ANCESTORS as u64).max(1);
+        let mut headers = Vec::new();
+        for number in (oldest..block).rev() {
+            match self.store.header(number).await? {
+                Some(stored) => headers.push(alloy_rlp::encode(&stored.header).into()),
+                None => break,
+            }
+        }
+        Ok(headers)
     }
 
     /// The trace state at `position` of `block`.

@@ -10,6 +10,9 @@ pragma solidity 0.8.30;
 /// @param gasLimit The block gas limit (GASLIMIT).
 /// @param baseFee The block base fee (BASEFEE).
 /// @param prevRandao The header's mixHash (PREVRANDAO).
+/// @param parentHash The header's parentHash: the hash of block `number - 1`, which the game checked
+///        against the agreed output root. It anchors the ancestor headers of the witness, from which
+///        BLOCKHASH of the 256 previous blocks is proven.
 struct BlockContext {
     uint256 chainId;
     uint256 number;
@@ -18,6 +21,7 @@ struct BlockContext {
     uint256 gasLimit;
     uint256 baseFee;
     bytes32 prevRandao;
+    bytes32 parentHash;
 }
 
 /// @title IStepVerifier
@@ -27,8 +31,9 @@ struct BlockContext {
 ///         commitment with the disputed `D_{i+1}`.
 /// @dev Commitments: `D = keccak256(abi.encodePacked(bytes32 stateRoot, uint256 cumulativeGas,
 ///      bytes32 receiptsHash))`. The verifier must never return a wrong commitment: a node or
-///      bytecode missing from `witness` reverts (`MissingNode(hash)` / `MissingCode(hash)`), so
-///      the caller can retry with a complete witness.
+///      bytecode missing from `witness` reverts (`MissingNode(hash)` / `MissingCode(hash)`, and an
+///      ancestor header BLOCKHASH needs `MissingAncestor(number)`), so the caller can retry with a
+///      complete witness.
 interface IStepVerifier {
     /// @notice Executes transaction `txIndex` (`txRlp`, the EIP-2718 envelope as in the block)
     ///         on the pre-state and returns the post-state commitment.
@@ -38,7 +43,8 @@ interface IStepVerifier {
     /// @param preCumulativeGas Block gas used before the transaction.
     /// @param preReceiptsHash Receipts accumulator before the transaction.
     /// @param txRlp The transaction as it appears in the block's transactions trie.
-    /// @param witness Pre-state trie nodes and bytecode the execution needs, keyed by hash.
+    /// @param witness Pre-state trie nodes and bytecode the execution needs, keyed by hash, and the
+    ///        ancestor headers BLOCKHASH needs.
     /// @return postCommitment `D_{txIndex+1}` as computed by executing the transaction.
     function verifyTransaction(
         BlockContext calldata ctx,

@@ -16,7 +16,7 @@ import {ExecInput, ExecResult, FeeConfig, PostAccount, PostSlot, PreAccount, Pre
 ///      warm sets and transient storage (a reverting frame unwinds the journal to its checkpoint), and
 ///      an explicit stack of call frames (no Solidity recursion, so depth 1024 is reachable).
 ///      Anything the interpreter cannot execute exactly reverts (`Unsupported`, `MissingAccount`,
-///      `MissingSlot`, `MissingCode`): a one-step proof may fail to decide, never decide wrongly.
+///      `MissingSlot`, `MissingCode`, `MissingAncestor`): a one-step proof may fail to decide, never decide wrongly.
 contract EvmInterpreter {
     /// @notice The transaction is invalid: the sequencer could never have included it.
     /// @param reason Which check failed (see `_validate`).
@@ -34,6 +34,9 @@ contract EvmInterpreter {
     /// @notice Execution needs bytecode the input does not carry.
     /// @param codeHash Its hash.
     error MissingCode(bytes32 codeHash);
+    /// @notice BLOCKHASH asked for a block of the 256-block window deeper than the proven ancestors.
+    /// @param number The block asked for.
+    error MissingAncestor(uint256 number);
 
     /// @param precompiles The deployed `EvmPrecompiles`.
     constructor(EvmPrecompiles precompiles) {
@@ -115,6 +118,7 @@ contract EvmInterpreter {
         bytes[] codes;
         bytes32[] codeHashes;
         BlockContext ctx;
+        bytes32[] blockHashes;
         address origin;
         uint256 gasPrice;
         uint256[] frames;
@@ -204,6 +208,7 @@ contract EvmInterpreter {
             m.codeHashes[i] = keccak256(m.codes[i]);
         }
         m.ctx = input.ctx;
+        m.blockHashes = input.blockHashes;
         m.fees = input.fees;
         m.origin = input.txn.from;
         m.frames = new uint256[](1025);
@@ -669,9 +674,15 @@ contract EvmInterpreter {
             f.gas += copyGas; // `_copy` charges it again
             return _copy(f, _code(m, _acc(m, a)), false);
         } else if (op == 0x40) {
+            // As revm (Cancun): the hash of one of the 256 previous blocks, zero for any other number.
             uint256 n = _pop(f);
-            if (n < m.ctx.number && m.ctx.number - n <= 256) revert Unsupported(0x40);
-            _push(f, 0);
+            uint256 h = 0;
+            if (n < m.ctx.number && m.ctx.number - n <= 256) {
+                uint256 j = m.ctx.number - n - 1;
+                if (j >= m.blockHashes.length) revert MissingAncestor(n);
+                h = uint256(m.blockHashes[j]);
+            }
+            _push(f, h);
         } else if (op == 0x47) {
             _push(f, m.accs[_acc(m, f.target)].balance);
         } else if (op == 0x49) {

@@ -126,6 +126,9 @@ struct ExecResult {
 /// @param accounts Proven pre-state accounts.
 /// @param slots Proven pre-state slots.
 /// @param codes Bytecodes, found by hash.
+/// @param blockHashes Proven hashes of the previous blocks, nearest first: `blockHashes[j]` is the hash
+///        of block `ctx.number - 1 - j` (so `blockHashes[0]` is the parent hash). BLOCKHASH of a block in
+///        the 256-block window deeper than the list reverts `MissingAncestor`.
 struct ExecInput {
     BlockContext ctx;
     TxInput txn;
@@ -133,4 +136,5 @@ struct ExecInput {
     PreAccount[] accounts;
     PreSlot[] slots;
     bytes[] codes;
+    bytes32[] blockHashes;
 }

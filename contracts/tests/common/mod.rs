@@ -102,3 +102,80 @@ impl Chain {
         }
     }
 }
+
+/// A chain of Ethereum headers (blocks `first .. end`), each naming the previous one's hash as
+/// its parentHash: the block hashes BLOCKHASH returns in a test, and the ancestor headers the
+/// one-step witness proves them with. Block 0's parent hash is zero; a chain starting later
+/// hangs from an arbitrary hash.
+pub(crate) struct HeaderChain {
+    first: u64,
+    headers: Vec<Bytes>,
+    hashes: Vec<alloy::primitives::B256>,
+}
+
+impl HeaderChain {
+    /// Headers of blocks `first .. end`.
+    pub(crate) fn new(first: u64, end: u64) -> Self {
+        let mut parent = if first == 0 {
+            alloy::primitives::B256::ZERO
+        } else {
+            alloy::primitives::keccak256(b"below the test chain")
+        };
+        let mut headers = Vec::new();
+        let mut hashes = Vec::new();
+        for number in first..end {
+            let header = alloy::consensus::Header {
+                parent_hash: parent,
+                number,
+                gas_limit: 30_000_000,
+                timestamp: 1_700_000_000 + 2 * number,
+                ..Default::default()
+            };
+            let rlp = Bytes::from(alloy_rlp::encode(&header));
+            parent = alloy::primitives::keccak256(&rlp);
+            headers.push(rlp);
+            hashes.push(parent);
+        }
+        Self {
+            first,
+            headers,
+            hashes,
+        }
+    }
+
+    /// The 256 blocks before `number` (fewer near genesis): what BLOCKHASH can read there.
+    pub(crate) fn window(number: u64) -> Self {
+        Self::new(number.saturating_sub(256), number)
+    }
+
+    /// Blocks and their hashes, oldest first.
+    pub(crate) fn hashes(&self) -> impl Iterator<Item = (u64, alloy::primitives::B256)> + '_ {
+        (self.first..).zip(self.hashes.iter().copied())
+    }
+
+    /// The hash of block `number`, if the chain has it.
+    pub(crate) fn hash(&self, number: u64) -> Option<alloy::primitives::B256> {
+        let index = usize::try_from(number.checked_sub(self.first)?).ok()?;
+        self.hashes.get(index).copied()
+    }
+
+    /// The proven hashes the interpreter takes for block `number`, nearest first (`[0]` is the
+    /// parent's), `count` of them at most.
+    pub(crate) fn hashes_before(&self, number: u64, count: usize) -> Vec<alloy::primitives::B256> {
+        (0..count as u64)
+            .map_while(|depth| self.hash(number.checked_sub(depth + 1)?))
+            .collect()
+    }
+
+    /// The ancestor headers a challenger has for block `number`: `number - 1` down to
+    /// `number - 255` (never genesis), nearest first.
+    pub(crate) fn ancestors_of(&self, number: u64) -> Vec<Bytes> {
+        (1..=255u64)
+            .map_while(|depth| {
+                let block = number.checked_sub(depth).filter(|block| *block >= 1)?;
+                let index = usize::try_from(block.checked_sub(self.first)?).ok()?;
+                self.headers.get(index).cloned()
+            })
+            .collect()
+    }
+}

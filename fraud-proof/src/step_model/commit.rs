@@ -9,8 +9,9 @@ use alloy_primitives::{keccak256, B256, U256};
 
 use super::{Frame, MachineState, Phase};
 
-/// Version byte of the encoding below.
-pub const COMMITMENT_VERSION: u8 = 1;
+/// Version byte of the encoding below (2: the block context ends with the parent hash, which
+/// fixes every BLOCKHASH answer).
+pub const COMMITMENT_VERSION: u8 = 2;
 
 fn word(out: &mut Vec<u8>, value: U256) {
     out.extend_from_slice(&value.to_be_bytes::<32>());
@@ -58,6 +59,7 @@ impl MachineState {
         ctx.extend_from_slice(self.ctx.prev_randao.as_slice());
         ctx.extend_from_slice(self.config.base_fee_vault.as_slice());
         ctx.extend_from_slice(self.config.l1_fee_vault.as_slice());
+        ctx.extend_from_slice(self.ctx.parent_hash.as_slice());
 
         let mut accounts = Vec::new();
         for a in &self.accounts {

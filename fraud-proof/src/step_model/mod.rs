@@ -46,8 +46,8 @@ pub enum StepModelError {
     /// reasons 1–9 from the interpreter, 20–25 from `TxDecoder`).
     #[error("invalid transaction (reason {0})")]
     InvalidTransaction(u8),
-    /// An opcode or precompile input the verifier cannot execute exactly (BLOCKHASH within the
-    /// last 256 blocks, modexp lengths above 1024 bytes).
+    /// An opcode or precompile input the verifier cannot execute exactly (modexp lengths above
+    /// 1024 bytes).
     #[error("opcode {0:#04x} is not provable")]
     Unsupported(u8),
     /// Execution read an account the witness does not list.
@@ -59,8 +59,21 @@ pub enum StepModelError {
     /// Execution needs bytecode the witness does not carry.
     #[error("the witness lacks code {0}")]
     MissingCode(B256),
-    /// The witness is not `abi.encode(bytes[], bytes[], address[], address[], uint256[])` with
-    /// as many slot owners as keys.
+    /// BLOCKHASH asked for a block of the 256-block window deeper than the witness's ancestor
+    /// headers reach (the interpreter's `MissingAncestor`).
+    #[error("the witness lacks the ancestor headers down to block {0}")]
+    MissingAncestor(u64),
+    /// An ancestor header of the witness does not hash to its block's proven hash (the
+    /// verifier's `AncestorMismatch`).
+    #[error("the witness's header of block {0} is not that block's")]
+    AncestorMismatch(u64),
+    /// An ancestor header hashes right but has no leading 32-byte parentHash field
+    /// (`MalformedAncestor`).
+    #[error("the witness's header of block {0} is malformed")]
+    MalformedAncestor(u64),
+    /// The witness is not `abi.encode(bytes[], bytes[], address[], address[], uint256[],
+    /// bytes[])` with as many slot owners as keys and at most `min(255, number - 1)` ancestor
+    /// headers.
     #[error("malformed witness")]
     MalformedWitness,
     /// A trie node is missing or malformed.
@@ -96,6 +109,9 @@ pub struct BlockContext {
     pub base_fee: U256,
     /// PREVRANDAO.
     pub prev_randao: B256,
+    /// The header's parentHash (hash of block `number - 1`), from which the witness's ancestor
+    /// headers prove BLOCKHASH.
+    pub parent_hash: B256,
 }
 
 /// The verifier's immutables.
@@ -1436,11 +1452,17 @@ fn instruction(
             return Ok(copy(f, &code, false));
         }
         0x40 => {
+            // Cancun: the hash of one of the 256 previous blocks, zero for any other number.
             let n = f.pop();
+            let mut hash = U256::ZERO;
             if n < m.ctx.number && m.ctx.number - n <= U256::from(256) {
-                return Err(StepModelError::Unsupported(0x40));
+                let depth = (m.ctx.number - n - U256::from(1)).saturating_to::<usize>();
+                let proven = witness
+                    .block_hash(depth)
+                    .ok_or(StepModelError::MissingAncestor(n.saturating_to()))?;
+                hash = U256::from_be_bytes(proven.0);
             }
-            f.push(U256::ZERO);
+            f.push(hash);
         }
         0x47 => {
             let i = m.acc(f.target, witness)?;
@@ -1933,16 +1955,18 @@ pub struct StepInput<'a> {
     pub pre_receipts_hash: B256,
     /// The EIP-2718 envelope.
     pub tx_rlp: &'a [u8],
-    /// The witness, `abi.encode(nodes, codes, accounts, slotOwners, slotKeys)`.
+    /// The witness, `abi.encode(nodes, codes, accounts, slotOwners, slotKeys, ancestors)`.
     pub witness: &'a [u8],
 }
 
 /// `verifyTransaction` in Rust: decodes the witness and the transaction, loops [`step`] to the
 /// end, writes the result into the trie twin and commits.
 pub fn execute_transaction(input: &StepInput<'_>) -> Result<ModelOutcome, StepModelError> {
-    let decoded = state::decode(input.witness)?;
+    let (decoded, ancestors) = state::decode(input.witness)?;
+    let block_hashes = state::block_hashes(input.ctx.number, input.ctx.parent_hash, &ancestors)?;
     let tx = tx::decode(input.tx_rlp, input.config.chain_id)?;
-    let (witness, proven) = state::open(input.pre_state_root, decoded)?;
+    let (mut witness, proven) = state::open(input.pre_state_root, decoded)?;
+    witness.set_block_hashes(block_hashes);
     let tx_type = tx.tx_type;
     let mut machine = MachineState::start(
         input.pre_state_root,
@@ -2006,6 +2030,7 @@ mod tests {
             gas_limit: U256::from(30_000_000),
             base_fee: U256::from(1_000_000_000u64),
             prev_randao: B256::repeat_byte(0x42),
+            parent_hash: B256::repeat_byte(0x99),
         }
     }
 
@@ -2107,6 +2132,154 @@ mod tests {
         // A different transaction (gas limit) commits differently from the first step on.
         let (_, other) = run(deposit(CALLER, 200_001), &w);
         assert_ne!(first[0].1, other[0].1);
+    }
+
+    /// Runs `PUSH8 n BLOCKHASH PUSH1 0 SSTORE` at STORE (block 100) with `hashes` proven and
+    /// returns what was stored.
+    fn blockhash(n: u64, hashes: &[B256]) -> Result<U256, StepModelError> {
+        let mut code = vec![0x67];
+        code.extend_from_slice(&n.to_be_bytes());
+        code.extend_from_slice(&[0x40, 0x60, 0x00, 0x55, 0x00]);
+        let code = Bytes::from(code);
+        let mut w = Witness::from_parts(
+            [
+                (FROM, account(None)),
+                (STORE, account(Some(&code))),
+                (predeploys::SEQUENCER_FEE_VAULT, account(None)),
+                (predeploys::BASE_FEE_VAULT, account(None)),
+            ],
+            [((STORE, U256::ZERO), U256::ZERO)],
+            [code],
+        );
+        w.set_block_hashes(hashes.to_vec());
+        let mut m = MachineState::start(
+            B256::ZERO,
+            B256::ZERO,
+            deposit(STORE, 100_000),
+            ctx(),
+            config(),
+            &w,
+        )?;
+        while m.phase == Phase::Running {
+            step(&mut m, &w)?;
+        }
+        let Phase::Finished(result) = m.phase else {
+            unreachable!()
+        };
+        assert!(result.success);
+        Ok(result.slots.first().map_or(U256::ZERO, |slot| slot.value))
+    }
+
+    #[test]
+    fn blockhash_reads_the_proven_ancestors_inside_the_window() {
+        // hashes[j] is the hash of block 99 - j.
+        let hashes: Vec<B256> = (0..100u8).map(|j| B256::repeat_byte(j + 1)).collect();
+        assert_eq!(
+            blockhash(99, &hashes[..1]),
+            Ok(U256::from_be_bytes([1; 32]))
+        );
+        assert_eq!(blockhash(97, &hashes), Ok(U256::from_be_bytes([3; 32])));
+        assert_eq!(blockhash(0, &hashes), Ok(U256::from_be_bytes([100; 32])));
+        // The current block, the future: zero, whatever the witness has.
+        assert_eq!(blockhash(100, &hashes), Ok(U256::ZERO));
+        assert_eq!(blockhash(u64::MAX, &[]), Ok(U256::ZERO));
+        // Deeper than the witness reaches: a typed error naming the block, never a guess.
+        assert_eq!(
+            blockhash(97, &hashes[..2]),
+            Err(StepModelError::MissingAncestor(97))
+        );
+        assert_eq!(blockhash(99, &[]), Err(StepModelError::MissingAncestor(99)));
+    }
+
+    #[test]
+    fn blockhash_outside_the_window_is_zero() {
+        let mut c = ctx();
+        c.number = U256::from(1000);
+        let hashes: Vec<B256> = (0..=255u8).map(|j| B256::repeat_byte(j)).collect();
+        let code = Bytes::from_static(&[0x61, 0x02, 0xe7, 0x40, 0x60, 0x00, 0x55, 0x00]);
+        let mut w = Witness::from_parts(
+            [
+                (FROM, account(None)),
+                (STORE, account(Some(&code))),
+                (predeploys::SEQUENCER_FEE_VAULT, account(None)),
+                (predeploys::BASE_FEE_VAULT, account(None)),
+            ],
+            [((STORE, U256::ZERO), U256::from(5))],
+            [code],
+        );
+        w.set_block_hashes(hashes);
+        // BLOCKHASH(743) at block 1000 (257 back): zero, stored over the 5.
+        let mut m = MachineState::start(
+            B256::ZERO,
+            B256::ZERO,
+            deposit(STORE, 100_000),
+            c,
+            config(),
+            &w,
+        )
+        .unwrap();
+        while m.phase == Phase::Running {
+            step(&mut m, &w).unwrap();
+        }
+        let Phase::Finished(result) = m.phase else {
+            unreachable!()
+        };
+        assert_eq!(result.slots[0].value, U256::ZERO);
+    }
+
+    #[test]
+    fn the_ancestor_chain_is_checked_header_by_header() {
+        use alloy_consensus::Header;
+        // Blocks 0..=9; the transaction is in block 10.
+        let mut parent = B256::ZERO;
+        let mut headers = Vec::new();
+        for number in 0..10u64 {
+            let rlp = Bytes::from(alloy_rlp::encode(Header {
+                parent_hash: parent,
+                number,
+                ..Default::default()
+            }));
+            parent = keccak256(&rlp);
+            headers.push(rlp);
+        }
+        headers.reverse(); // nearest first: block 9, 8, ...
+        let number = U256::from(10);
+        let hashes = state::block_hashes(number, parent, &headers[..9]).unwrap();
+        assert_eq!(hashes.len(), 10);
+        assert_eq!(hashes[0], parent);
+        for (j, header) in headers.iter().enumerate() {
+            assert_eq!(hashes[j], keccak256(header), "block {}", 9 - j);
+        }
+        assert_eq!(state::block_hashes(number, parent, &[]), Ok(vec![parent]));
+        // The genesis header proves nothing more: the witness is malformed.
+        assert_eq!(
+            state::block_hashes(number, parent, &headers),
+            Err(StepModelError::MalformedWitness)
+        );
+        // A header out of place.
+        let mut wrong = headers[..3].to_vec();
+        wrong.swap(1, 2);
+        assert_eq!(
+            state::block_hashes(number, parent, &wrong),
+            Err(StepModelError::AncestorMismatch(8))
+        );
+        // Hashes right, but no parentHash to read.
+        let bads: [&[u8]; 5] = [b"", &[0x80], &[0xc0], &[0xc1, 0xa0], &[0xf8, 0x21, 0x80]];
+        for bad in bads {
+            let bad = Bytes::copy_from_slice(bad);
+            assert_eq!(
+                state::block_hashes(number, keccak256(&bad), &[bad]),
+                Err(StepModelError::MalformedAncestor(9))
+            );
+        }
+        assert_eq!(
+            state::block_hashes(
+                U256::from(1000),
+                parent,
+                &std::iter::repeat_n(Bytes::new(), 256).collect::<Vec<_>>()
+            ),
+            Err(StepModelError::MalformedWitness)
+        );
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub struct Witness {
     accounts: HashMap<Address, PreAccount>,
     slots: HashMap<(Address, U256), U256>,
     codes: HashMap<B256, Bytes>,
+    /// Proven hashes of the previous blocks, nearest first (`[0]` is the parent hash).
+    block_hashes: Vec<B256>,
 }
 
 impl Witness {
@@ -48,7 +50,20 @@ impl Witness {
                 .into_iter()
                 .map(|code| (keccak256(&code), code))
                 .collect(),
+            block_hashes: Vec::new(),
         }
+    }
+
+    /// Sets the proven hashes of the previous blocks, nearest first: `hashes[j]` is the hash of
+    /// block `number - 1 - j` (from [`block_hashes`], or given directly in tests).
+    pub fn set_block_hashes(&mut self, hashes: Vec<B256>) {
+        self.block_hashes = hashes;
+    }
+
+    /// The proven hash of block `number - 1 - depth`, `None` when the witness's ancestor headers
+    /// do not reach that deep.
+    pub fn block_hash(&self, depth: usize) -> Option<B256> {
+        self.block_hashes.get(depth).copied()
     }
 
     /// The proven pre-state account `address`.
@@ -84,8 +99,8 @@ pub struct ProvenState {
     leaves: HashMap<Address, Option<TrieAccount>>,
 }
 
-/// The decoded witness argument of `EvmStepVerifier`: nodes, codes, accounts, slot owners and
-/// slot keys.
+/// The state part of the decoded witness argument of `EvmStepVerifier`: nodes, codes,
+/// accounts, slot owners and slot keys.
 pub type DecodedWitness = (
     Vec<Bytes>,
     Vec<Bytes>,
@@ -94,14 +109,73 @@ pub type DecodedWitness = (
     Vec<U256>,
 );
 
-/// Decodes the verifier's `witness` argument (checked like `_execute`: as many owners as keys).
-pub fn decode(encoded: &[u8]) -> Result<DecodedWitness, StepModelError> {
-    let decoded =
-        DecodedWitness::abi_decode_params(encoded).map_err(|_| StepModelError::MalformedWitness)?;
-    if decoded.3.len() != decoded.4.len() {
+/// The whole witness encoding: the state part and the ancestor headers.
+type EncodedWitness = (
+    Vec<Bytes>,
+    Vec<Bytes>,
+    Vec<Address>,
+    Vec<Address>,
+    Vec<U256>,
+    Vec<Bytes>,
+);
+
+/// Decodes the verifier's `witness` argument (checked like `_decodeWitness`: as many owners as
+/// keys) into its state part and the ancestor headers (nearest first).
+pub fn decode(encoded: &[u8]) -> Result<(DecodedWitness, Vec<Bytes>), StepModelError> {
+    let (nodes, codes, accounts, owners, keys, ancestors) =
+        EncodedWitness::abi_decode_params(encoded).map_err(|_| StepModelError::MalformedWitness)?;
+    if owners.len() != keys.len() {
         return Err(StepModelError::MalformedWitness);
     }
-    Ok(decoded)
+    Ok(((nodes, codes, accounts, owners, keys), ancestors))
+}
+
+/// The most ancestor headers a witness may carry: header `number - 255`'s parentHash is the
+/// oldest hash of the BLOCKHASH window.
+pub const MAX_ANCESTORS: usize = 255;
+
+/// `EvmStepVerifier._blockHashes`: the hashes of blocks `number - 1`, `number - 2`, … proven
+/// from `parent_hash` down the `headers` chain (nearest first). Header `i` is block
+/// `number - 1 - i`: it must hash to the hash proven before it, and its parentHash field (the
+/// first item of its RLP list) proves the next. Reading only that field is exact because the
+/// keccak check comes first: a header that hashes right is the block's real header.
+pub fn block_hashes(
+    number: U256,
+    parent_hash: B256,
+    headers: &[Bytes],
+) -> Result<Vec<B256>, StepModelError> {
+    if headers.len() > MAX_ANCESTORS || U256::from(headers.len()) >= number {
+        return Err(StepModelError::MalformedWitness);
+    }
+    // `number > headers.len()`, and the verifier only builds a context for numbers it can
+    // subtract from; the block numbers below fit u64 in any real chain.
+    let number: u64 = number.saturating_to();
+    let mut hashes = Vec::with_capacity(headers.len() + 1);
+    hashes.push(parent_hash);
+    for (i, header) in headers.iter().enumerate() {
+        let block = number - 1 - i as u64;
+        if keccak256(header) != hashes[i] {
+            return Err(StepModelError::AncestorMismatch(block));
+        }
+        hashes.push(header_parent(header).ok_or(StepModelError::MalformedAncestor(block))?);
+    }
+    Ok(hashes)
+}
+
+/// The first item of an RLP list when it is a 32-byte string (a header's parentHash), as the
+/// verifier reads it: a list prefix (0xc0-0xf7, or 0xf8-0xff followed by `prefix - 0xf7` length
+/// bytes) and then `0xa0` and 32 bytes.
+fn header_parent(header: &[u8]) -> Option<B256> {
+    let prefix = *header.first()?;
+    let offset = match prefix {
+        0xc0..=0xf7 => 1,
+        0xf8..=0xff => usize::from(prefix - 0xf6),
+        _ => return None,
+    };
+    if header.len().checked_sub(offset)? < 33 || header[offset] != 0xa0 {
+        return None;
+    }
+    Some(B256::from_slice(&header[offset + 1..offset + 33]))
 }
 
 /// Proves every listed account and slot against `pre_state_root` (the verifier's `_execute`
