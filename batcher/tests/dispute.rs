@@ -206,6 +206,27 @@ async fn game_of(l1: &L1, index: u64) -> Option<Address> {
     })
 }
 
+/// Proposes a wrong output from L2 block `block` on, lets an honest challenger play the game it
+/// opens until it claims its credit, and returns the game.
+async fn lie_and_play(rollup: &mut Rollup, block: u64) -> Address {
+    let mut proposer = proposer(rollup, Some(block)).await;
+    let truth = ChainTruth::new(rollup.replica.store.clone(), rollup.l1.rollup());
+    let (player, txmgr, _) = challenger(rollup, truth).await;
+    let mut challenged = None;
+    for _ in 0..1_200 {
+        match tick(rollup, &mut proposer, &player, &txmgr).await {
+            Action::Challenged { index } => challenged = Some(index),
+            Action::ClaimedCredit { .. } => break,
+            _ => {}
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let index = challenged.expect("the challenger opened a game");
+    game_of(&rollup.l1, index)
+        .await
+        .expect("the game's address")
+}
+
 async fn safe_head(store: &SqlStore) -> u64 {
     store
         .head(HeadKind::Safe)
@@ -454,22 +475,7 @@ async fn a_lie_after_a_signed_transaction_is_proven_by_executing_it_on_l1() {
         }
     }
     assert!(block > 0, "a block with user transactions");
-    let mut proposer = proposer(&rollup, Some(block)).await;
-    let truth = ChainTruth::new(rollup.replica.store.clone(), rollup.l1.rollup());
-    let (player, txmgr, _) = challenger(&rollup, truth).await;
-    let mut challenged = None;
-    for _ in 0..1_200 {
-        match tick(&mut rollup, &mut proposer, &player, &txmgr).await {
-            Action::Challenged { index } => challenged = Some(index),
-            Action::ClaimedCredit { .. } => break,
-            _ => {}
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let index = challenged.expect("the challenger opened a game");
-    let game = game_of(&rollup.l1, index)
-        .await
-        .expect("the game's address");
+    let game = lie_and_play(&mut rollup, block).await;
     assert_eq!(step_verdicts(&rollup.l1, game).await, vec![1]);
     // The step was on the block's last transaction, a signed transfer.
     let logs = rollup
@@ -596,22 +602,7 @@ async fn a_lie_after_a_blockhash_of_an_older_block_is_proven_on_l1() {
         "BLOCKHASH gave the L2 block hash"
     );
 
-    let mut proposer = proposer(&rollup, Some(block)).await;
-    let truth = ChainTruth::new(rollup.replica.store.clone(), rollup.l1.rollup());
-    let (player, txmgr, _) = challenger(&rollup, truth).await;
-    let mut challenged = None;
-    for _ in 0..1_200 {
-        match tick(&mut rollup, &mut proposer, &player, &txmgr).await {
-            Action::Challenged { index } => challenged = Some(index),
-            Action::ClaimedCredit { .. } => break,
-            _ => {}
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let index = challenged.expect("the challenger opened a game");
-    let game = game_of(&rollup.l1, index)
-        .await
-        .expect("the game's address");
+    let game = lie_and_play(&mut rollup, block).await;
     assert_eq!(
         step_verdicts(&rollup.l1, game).await,
         vec![1],

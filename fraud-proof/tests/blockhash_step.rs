@@ -10,7 +10,11 @@
 //! block-hash provider gives the L2 block hashes), and the witness carries exactly `d - 1`
 //! ancestor headers.
 
-use std::{net::SocketAddr, time::Duration};
+mod common;
+
+use std::time::Duration;
+
+use common::{dev_sequencer, DevSequencer};
 
 use alloy::{
     network::{EthereumWallet, TransactionBuilder},
@@ -31,16 +35,9 @@ use parallax_fraud_proof::{
     step_model::{self, state},
     truth::{ChainTruth, Corruption},
 };
-use parallax_protocol::{
-    predeploys::{BASE_FEE_VAULT, L1_FEE_VAULT},
-    RollupConfig,
-};
-use parallax_sequencer::{
-    genesis::{dev_accounts, Genesis},
-    node::{self, NodeConfig, Roles},
-    origin::FixedOrigin,
-};
-use parallax_state::store::{ChainStore, SqlStore};
+use parallax_protocol::predeploys::{BASE_FEE_VAULT, L1_FEE_VAULT};
+use parallax_sequencer::genesis::dev_accounts;
+use parallax_state::store::ChainStore;
 
 /// Runtime: `d = CALLDATALOAD(0); SSTORE(d, BLOCKHASH(NUMBER - d))`, behind a constructor that
 /// returns it.
@@ -140,26 +137,12 @@ impl L1Verifier {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_step_reading_older_block_hashes_decides_for_the_challenger() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite:{}", dir.path().join("chain.db").display());
-    let store = SqlStore::open(&url).await.expect("store");
-    let time = node::genesis_time(&store).await.expect("genesis time");
-    let mut rollup = RollupConfig {
-        block_time_ms: 100,
-        ..Default::default()
-    };
-    rollup.genesis.l2_timestamp = time;
-    let mut config = NodeConfig::new(&rollup, SocketAddr::from(([127, 0, 0, 1], 0)));
-    config.params.threads = 2;
-    let origins = Box::new(FixedOrigin::new(&config.params.rollup));
-    let running = node::start(
-        store.clone(),
-        &Genesis::dev(time).expect("genesis"),
-        config,
-        Roles::sequencer(origins),
-    )
-    .await
-    .expect("node starts");
+    let DevSequencer {
+        running,
+        store,
+        rollup,
+        dir: _dir,
+    } = dev_sequencer().await;
 
     let accounts = dev_accounts().expect("dev accounts");
     let key = PrivateKeySigner::from_bytes(&accounts[0].private_key).expect("key");

@@ -3,7 +3,11 @@
 //! replayed one transaction at a time from the store (`replay_inputs` + `trace_block` on the
 //! parent's state), ends in exactly the header's state root and gas, with the stored receipts.
 
-use std::{net::SocketAddr, time::Duration};
+mod common;
+
+use std::time::Duration;
+
+use common::{dev_sequencer, DevSequencer};
 
 use alloy::{
     network::{EthereumWallet, TransactionBuilder},
@@ -18,13 +22,8 @@ use parallax_fraud_proof::{
     trace::{trace_block, TraceState},
     truth::{BlockView, ChainTruth, Corruption, OpenBlockArgs},
 };
-use parallax_protocol::{output_root, predeploys::L2_TO_L1_MESSAGE_PASSER, RollupConfig};
-use parallax_sequencer::{
-    chain::replay_inputs,
-    genesis::{dev_accounts, Genesis},
-    node::{self, NodeConfig, Roles},
-    origin::FixedOrigin,
-};
+use parallax_protocol::{output_root, predeploys::L2_TO_L1_MESSAGE_PASSER};
+use parallax_sequencer::{chain::replay_inputs, genesis::dev_accounts};
 use parallax_state::store::{load_world_state, output_root_input, ChainStore, HeadKind, SqlStore};
 
 /// Runtime `LOG1(keccak("Ping()"), calldata word 0); SSTORE(0, calldata word 0)`, behind a
@@ -45,26 +44,12 @@ fn pinger_initcode() -> Bytes {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replayed_blocks_end_in_their_header_state() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite:{}", dir.path().join("chain.db").display());
-    let store = SqlStore::open(&url).await.expect("store");
-    let time = node::genesis_time(&store).await.expect("genesis time");
-    let mut rollup = RollupConfig {
-        block_time_ms: 100,
-        ..Default::default()
-    };
-    rollup.genesis.l2_timestamp = time;
-    let mut config = NodeConfig::new(&rollup, SocketAddr::from(([127, 0, 0, 1], 0)));
-    config.params.threads = 2;
-    let origins = Box::new(FixedOrigin::new(&config.params.rollup));
-    let running = node::start(
-        store.clone(),
-        &Genesis::dev(time).expect("genesis"),
-        config,
-        Roles::sequencer(origins),
-    )
-    .await
-    .expect("node starts");
+    let DevSequencer {
+        running,
+        store,
+        rollup,
+        dir: _dir,
+    } = dev_sequencer().await;
 
     let accounts = dev_accounts().expect("dev accounts");
     let key =
