@@ -96,6 +96,9 @@ pub struct Proposer<S> {
     player: Option<GamePlayer<S>>,
     /// The lie still to tell (with `malicious_from`), as the first block it may be told at.
     lie_from: Option<u64>,
+    /// The oracle's challenge window in seconds. The oracle fixes it at initialization, so it is
+    /// read once here rather than once per confirmed proposal.
+    challenge_window: u64,
 }
 
 /// Gas a `propose` may need beyond what the node estimates: `propose` also moves the oracle's
@@ -139,6 +142,7 @@ impl<S: ChainStore> Proposer<S> {
             });
         }
         let latest = to_u64(oracle.latestBlockNumber().call().await?);
+        let challenge_window = to_u64(oracle.challengeWindow().call().await?);
         let mut in_flight = HashMap::new();
         for proposal in store.proposals(latest).await? {
             if let (Some(intent), "pending") = (proposal.l1_tx_hash, proposal.status.as_str()) {
@@ -170,6 +174,7 @@ impl<S: ChainStore> Proposer<S> {
             in_flight,
             player,
             lie_from,
+            challenge_window,
         })
     }
 
@@ -356,8 +361,7 @@ impl<S: ChainStore> Proposer<S> {
                 let event = &log.inner.data;
                 let block = to_u64(event.l2BlockNumber);
                 // For operators: when the proposal leaves the challenge window, unchallenged.
-                let window = to_u64(self.oracle.challengeWindow().call().await?);
-                let finalizes_at = to_u64(event.l1Timestamp).saturating_add(window);
+                let finalizes_at = to_u64(event.l1Timestamp).saturating_add(self.challenge_window);
                 self.store
                     .put_proposal(&Proposal {
                         l2_block_number: block,
