@@ -14,7 +14,7 @@ use revm::{
 
 use crate::{
     changes::{seal_receipts, tx_receipt, tx_writes, TxFailure, TxWrites},
-    evm::{cfg_env, transact, Executed, FeeMode, TxOutput},
+    evm::{cfg_env, transact, Executed, FeeMode, KeepFrames, TxOutput},
     types::{
         AccountBasic, AccountChange, BlockOutcome, ExecutionEnv, ExecutionError, ExecutionStats,
         StateChanges,
@@ -35,6 +35,7 @@ impl BlockExecutor for Sequential {
         state: &S,
     ) -> Result<(BlockOutcome, ExecutionStats), ExecutionError> {
         let cfg = cfg_env(env);
+        let _frames = KeepFrames::new();
         let mut overlay = Overlay::new(state);
         let mut receipts = Vec::with_capacity(txs.len());
         for (index, tx) in txs.iter().enumerate() {

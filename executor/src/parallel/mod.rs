@@ -24,7 +24,7 @@ use std::{
 
 use alloy_primitives::{
     map::{AddressMap, DefaultHashBuilder},
-    Address, B256,
+    Address, B256, U256,
 };
 use crossbeam_utils::CachePadded;
 use dashmap::DashMap;
@@ -38,7 +38,7 @@ use self::{
 };
 use crate::{
     changes::{seal_receipts, tx_receipt, tx_writes, TxFailure},
-    evm::{cfg_env, transact, FeeMode},
+    evm::{cfg_env, transact, FeeMode, KeepFrames},
     sequential::{view_error, Sequential},
     types::{
         AccountBasic, AccountChange, BlockOutcome, ExecutionEnv, ExecutionError, ExecutionStats,
@@ -253,6 +253,63 @@ struct ParallelRun<'a, S, T> {
     /// Transactions that completed at least one execution.
     completed: CachePadded<AtomicUsize>,
     stop: StdMutex<Option<Stop>>,
+    /// The next [`CollectTask`] to hand out once every transaction has validated.
+    next_collect: CachePadded<AtomicUsize>,
+    /// What the collect tasks produced, for [`ParallelRun::finish`].
+    collected: PlainMutex<Collected>,
+}
+
+/// Shards of the multi-version memory one collect task walks: a few tasks per worker, so a
+/// worker that finishes early takes more.
+const SHARDS_PER_COLLECT: usize = 8;
+
+/// One share of assembling the block's outcome, done by whichever worker claims it (see
+/// [`ParallelRun::collect`]): the assembly touches every location, and on one thread it would
+/// take a quarter of a cheap block's time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum CollectTask {
+    /// Take the receipts and deployed code out of the transaction slots.
+    Receipts,
+    /// Replay one fee recipient's writes and credits (index into the fee recipients).
+    FeeRecipient(usize),
+    /// The last writes of every location in these shards.
+    Shards(std::ops::Range<usize>),
+}
+
+impl CollectTask {
+    /// The `n`th task of a block with `recipients` fee recipients; `None` past the last.
+    fn nth(n: usize, recipients: usize) -> Option<Self> {
+        if n == 0 {
+            return Some(Self::Receipts);
+        }
+        if n <= recipients {
+            return Some(Self::FeeRecipient(n - 1));
+        }
+        let first = (n - 1 - recipients) * SHARDS_PER_COLLECT;
+        (first < MvMemory::SHARDS)
+            .then(|| Self::Shards(first..(first + SHARDS_PER_COLLECT).min(MvMemory::SHARDS)))
+    }
+}
+
+/// Receipts in block order and the code deployed by the block.
+type ReceiptsAndCode = (Vec<TxReceipt>, BTreeMap<B256, Bytecode>);
+
+/// Last writes of some shards, each list sorted.
+#[derive(Default)]
+struct LastWrites {
+    /// Account writes (fee recipients excluded: they are replayed), by address.
+    accounts: Vec<(Address, BasicValue)>,
+    /// Storage writes with their writer, by address and slot.
+    storage: Vec<(Address, U256, TxIdx, U256)>,
+}
+
+/// Results of the collect tasks.
+#[derive(Default)]
+struct Collected {
+    receipts: Option<Result<ReceiptsAndCode, ExecutionError>>,
+    /// Final value of each fee recipient the block changed.
+    fee_recipients: Vec<Result<Option<(Address, BasicValue)>, ExecutionError>>,
+    last_writes: Vec<LastWrites>,
 }
 
 impl<'a, S: StateView, T: BlockTransaction> ParallelRun<'a, S, T> {
@@ -275,6 +332,8 @@ impl<'a, S: StateView, T: BlockTransaction> ParallelRun<'a, S, T> {
             critical_path: CachePadded::new(AtomicUsize::new(0)),
             completed: CachePadded::new(AtomicUsize::new(0)),
             stop: StdMutex::new(None),
+            next_collect: CachePadded::new(AtomicUsize::new(0)),
+            collected: PlainMutex::new(Collected::default()),
         }
     }
 
@@ -356,21 +415,15 @@ impl<'a, S: StateView, T: BlockTransaction> ParallelRun<'a, S, T> {
     }
 
     fn run(self) -> Result<(BlockOutcome, ExecutionStats), Stop> {
+        // The calling thread is worker 0: it starts at once, while the others are spawned. (A
+        // kept pool was tried: waking a parked thread took up to 2 ms on these VMs, as the
+        // scheduler queued it behind the waker, whereas a new thread goes to an idle core.)
         std::thread::scope(|scope| {
-            for worker in 0..self.workers.len() {
+            for worker in 1..self.workers.len() {
                 let run = &self;
-                scope.spawn(move || {
-                    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run.work(worker)));
-                    if let Err(panic) = outcome {
-                        let message = panic
-                            .downcast_ref::<&str>()
-                            .map(|s| s.to_string())
-                            .or_else(|| panic.downcast_ref::<String>().cloned())
-                            .unwrap_or_else(|| "unknown panic".into());
-                        run.stop_with(Stop::Error(ExecutionError::WorkerPanic(message)));
-                    }
-                });
+                scope.spawn(move || run.worker(worker));
             }
+            self.worker(0);
         });
         if let Some(stop) = self
             .stop
@@ -381,6 +434,26 @@ impl<'a, S: StateView, T: BlockTransaction> ParallelRun<'a, S, T> {
             return Err(stop);
         }
         self.finish().map_err(Stop::Error)
+    }
+
+    /// One worker's whole part: execute and validate until the block is done, then collect.
+    /// A panic stops the block with an error instead of unwinding into the caller.
+    fn worker(&self, worker: usize) {
+        let _frames = KeepFrames::new();
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            self.work(worker);
+            if !self.scheduler.was_halted() {
+                self.collect();
+            }
+        }));
+        if let Err(panic) = outcome {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            self.stop_with(Stop::Error(ExecutionError::WorkerPanic(message)));
+        }
     }
 
     fn work(&self, worker: usize) {
@@ -555,11 +628,32 @@ impl<'a, S: StateView, T: BlockTransaction> ParallelRun<'a, S, T> {
         }
     }
 
-    /// Assembles the outcome once every transaction has validated.
-    fn finish(self) -> Result<(BlockOutcome, ExecutionStats), ExecutionError> {
-        let stats = self.stats();
-        let block_size = self.txs.len();
-        let mut receipts = Vec::with_capacity(block_size);
+    /// Runs collect tasks until none is left; every worker calls it once the block validated.
+    fn collect(&self) {
+        let recipients = self.fee_recipients.len();
+        while let Some(task) = CollectTask::nth(
+            self.next_collect.fetch_add(1, Ordering::Relaxed),
+            recipients,
+        ) {
+            match task {
+                CollectTask::Receipts => {
+                    let receipts = self.collect_receipts();
+                    self.collected.lock().receipts = Some(receipts);
+                }
+                CollectTask::FeeRecipient(recipient) => {
+                    let value = self.replay_fee_recipient(recipient);
+                    self.collected.lock().fee_recipients.push(value);
+                }
+                CollectTask::Shards(shards) => {
+                    let writes = self.collect_last_writes(shards);
+                    self.collected.lock().last_writes.push(writes);
+                }
+            }
+        }
+    }
+
+    fn collect_receipts(&self) -> Result<ReceiptsAndCode, ExecutionError> {
+        let mut receipts = Vec::with_capacity(self.txs.len());
         let mut contracts = BTreeMap::new();
         for (idx, slot) in self.slots.iter().enumerate() {
             match slot.result.lock().take() {
@@ -580,83 +674,117 @@ impl<'a, S: StateView, T: BlockTransaction> ParallelRun<'a, S, T> {
                 }
             }
         }
-        let gas_used = seal_receipts(&mut receipts);
-        let state_clear = self.env.spec.is_enabled_in(SpecId::SPURIOUS_DRAGON);
-        let base_info = |address: Address| -> Result<Option<AccountBasic>, ExecutionError> {
-            let info = self
-                .view
-                .basic_ref(address)
-                .map_err(|e| ExecutionError::State(Box::new(view_error(e))))?;
-            Ok(info.as_ref().map(AccountBasic::from))
-        };
+        Ok((receipts, contracts))
+    }
 
-        // Fee recipients: every transaction touched them; replay writes and credits in order.
-        let mut changes: Vec<(Address, AccountChange)> = Vec::with_capacity(self.mv.len());
-        let mut epochs: AddressMap<TxIdx> = AddressMap::default();
-        for (recipient, address) in self.fee_recipients.iter().enumerate() {
-            let versions = self.mv.versions(&MemoryLocation::Basic(*address));
-            let base = base_info(*address)?;
-            let (value, changed) = lazy::replay(
-                &versions,
-                &self.credits,
-                recipient,
-                base,
-                block_size,
-                state_clear,
-            );
-            if changed {
-                changes.push((*address, value.into()));
-                if let Some(epoch) = value.storage_reset_by {
-                    epochs.insert(*address, epoch);
-                }
-            }
-        }
-        // Everything else: the last write of every location.
-        let mut storage_writes = Vec::new();
+    /// A fee recipient's final value, if the block changed it: every transaction touched it,
+    /// so its writes and credits are replayed in order.
+    fn replay_fee_recipient(
+        &self,
+        recipient: usize,
+    ) -> Result<Option<(Address, BasicValue)>, ExecutionError> {
+        let address = self.fee_recipients[recipient];
+        let versions = self.mv.versions(&MemoryLocation::Basic(address));
+        let (value, changed) = lazy::replay(
+            &versions,
+            &self.credits,
+            recipient,
+            self.base_info(address)?,
+            self.txs.len(),
+            self.env.spec.is_enabled_in(SpecId::SPURIOUS_DRAGON),
+        );
+        Ok(changed.then_some((address, value)))
+    }
+
+    fn collect_last_writes(&self, shards: std::ops::Range<usize>) -> LastWrites {
+        let mut writes = LastWrites::default();
         self.mv
-            .for_each_last(|location, idx, value| match (location, value) {
+            .for_each_last(shards, |location, idx, value| match (location, value) {
                 (MemoryLocation::Storage(address, slot), MemoryValue::Storage(value)) => {
-                    storage_writes.push((*address, *slot, idx, *value));
+                    writes.storage.push((*address, *slot, idx, *value));
                 }
                 (MemoryLocation::Basic(address), MemoryValue::Basic(value))
                     if !self.fee_recipients.contains(address) =>
                 {
-                    changes.push((*address, (*value).into()));
-                    if let Some(epoch) = value.storage_reset_by {
-                        epochs.insert(*address, epoch);
-                    }
+                    writes.accounts.push((*address, *value));
                 }
                 _ => {}
             });
-        // Slots written before their account's last wipe are gone.
-        storage_writes.retain(|(address, _, idx, _)| {
-            epochs.get(address).is_none_or(|wiped_by| idx >= wiped_by)
-        });
-        storage_writes.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-        changes.sort_unstable_by_key(|(address, _)| *address);
+        writes
+            .accounts
+            .sort_unstable_by_key(|(address, _)| *address);
+        writes
+            .storage
+            .sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        writes
+    }
+
+    /// An account as the block found it.
+    fn base_info(&self, address: Address) -> Result<Option<AccountBasic>, ExecutionError> {
+        let info = self
+            .view
+            .basic_ref(address)
+            .map_err(|e| ExecutionError::State(Box::new(view_error(e))))?;
+        Ok(info.as_ref().map(AccountBasic::from))
+    }
+
+    /// Assembles the outcome from what the workers collected.
+    fn finish(self) -> Result<(BlockOutcome, ExecutionStats), ExecutionError> {
+        let stats = self.stats();
+        let collected = std::mem::take(&mut *self.collected.lock());
+        let (mut receipts, contracts) = collected.receipts.ok_or_else(|| {
+            ExecutionError::WorkerPanic("the block's receipts were never collected".into())
+        })??;
+        let gas_used = seal_receipts(&mut receipts);
+
+        // Each part is sorted: a stable sort of their concatenation merges the runs.
+        let mut accounts: Vec<(Address, BasicValue)> = Vec::new();
+        let mut storage = Vec::new();
+        for part in collected.last_writes {
+            accounts.extend(part.accounts);
+            storage.extend(part.storage);
+        }
+        for recipient in collected.fee_recipients {
+            accounts.extend(recipient?);
+        }
+        accounts.sort_by_key(|(address, _)| *address);
+        storage.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+
+        let mut changes: Vec<(Address, AccountChange)> = accounts
+            .iter()
+            .map(|(address, value)| (*address, (*value).into()))
+            .collect();
         // Attach storage; accounts whose storage alone changed keep their pre-state fields.
         let mut storage_only = Vec::new();
-        for group in storage_writes.chunk_by(|a, b| a.0 == b.0) {
+        for group in storage.chunk_by(|a, b| a.0 == b.0) {
             let address = group[0].0;
+            let position = accounts.binary_search_by_key(&address, |(address, _)| *address);
+            // Slots written before their account's last wipe are gone.
+            let wiped_by = position
+                .ok()
+                .and_then(|position| accounts[position].1.storage_reset_by);
             let slots = group
                 .iter()
+                .filter(|(_, _, idx, _)| wiped_by.is_none_or(|wiped_by| *idx >= wiped_by))
                 .map(|(_, slot, _, value)| (*slot, *value))
                 .collect();
-            match changes.binary_search_by_key(&address, |(address, _)| *address) {
+            match position {
                 Ok(position) => changes[position].1.storage = slots,
                 Err(_) => storage_only.push((
                     address,
                     AccountChange {
-                        info: base_info(address)?,
+                        info: self.base_info(address)?,
                         storage_cleared: false,
                         storage: slots,
                     },
                 )),
             }
         }
-        changes.extend(storage_only);
+        if !storage_only.is_empty() {
+            changes.extend(storage_only);
+            changes.sort_by_key(|(address, _)| *address);
+        }
         // Sorted input: the map is bulk-built rather than inserted into one by one.
-        changes.sort_unstable_by_key(|(address, _)| *address);
         let accounts: BTreeMap<Address, AccountChange> = changes.into_iter().collect();
         let state_changes = StateChanges {
             accounts,

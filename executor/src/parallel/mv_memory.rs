@@ -4,8 +4,11 @@
 //! pre-state when there is none. Aborted writes become [`MemoryEntry::Estimate`] so that readers
 //! wait for the re-execution instead of reading a value that is probably about to change.
 
+use std::hash::BuildHasher;
+
 use alloy_primitives::{map::DefaultHashBuilder, Address, U256};
-use dashmap::DashMap;
+use crossbeam_utils::CachePadded;
+use hashbrown::HashTable;
 use parking_lot_like::Mutex;
 use smallvec::SmallVec;
 
@@ -107,31 +110,87 @@ impl Versions {
 /// Locations one transaction wrote (usually a handful: inline).
 pub(crate) type LocationList = SmallVec<[MemoryLocation; 3]>;
 
-/// Lock shards of the location map (a power of two, as DashMap requires).
+/// Lock shards of the location table (a power of two). Many: a shard is one lock, and every
+/// read and write takes one.
 const SHARDS: usize = 128;
 
+/// One shard: the locations whose hash selects it, with their versions.
+type Shard = std::sync::RwLock<HashTable<(MemoryLocation, Versions)>>;
+
 /// The shared multi-version memory of one block.
+///
+/// A sharded hash table rather than a concurrent map crate: each location is hashed once (the
+/// hash picks the shard and probes its table), and the end of the block walks the shards
+/// directly, a range of them per worker, instead of through a per-entry iterator.
 pub(crate) struct MvMemory {
-    data: DashMap<MemoryLocation, Versions, DefaultHashBuilder>,
+    hasher: DefaultHashBuilder,
+    shards: Box<[CachePadded<Shard>]>,
     /// Locations each transaction's latest incarnation wrote, to retract stale writes.
     last_written: Vec<Mutex<LocationList>>,
 }
 
 impl MvMemory {
+    /// Number of shards, for splitting [`MvMemory::for_each_last`] between workers.
+    pub(crate) const SHARDS: usize = SHARDS;
+
     pub(crate) fn new(block_size: usize) -> Self {
+        // Sized for about one location per transaction up front (a larger table costs more to
+        // allocate than the rehashes it saves); shards grow independently beyond that.
+        let per_shard = block_size.div_ceil(SHARDS);
         Self {
-            // Sized for about one location per transaction up front (a larger table costs more
-            // to allocate than the rehashes it saves); shards grow independently beyond that.
-            // Many shards: a shard is one lock, and every read and write takes one.
-            data: DashMap::with_capacity_and_hasher_and_shard_amount(
-                block_size,
-                DefaultHashBuilder::default(),
-                SHARDS,
-            ),
+            hasher: DefaultHashBuilder::default(),
+            shards: (0..SHARDS)
+                .map(|_| CachePadded::new(Shard::new(HashTable::with_capacity(per_shard))))
+                .collect(),
             last_written: (0..block_size)
                 .map(|_| Mutex::new(LocationList::new()))
                 .collect(),
         }
+    }
+
+    fn hash(&self, location: &MemoryLocation) -> u64 {
+        self.hasher.hash_one(location)
+    }
+
+    /// The shard of a hash. Bits the table itself uses little: its low bits pick buckets and
+    /// its top seven are the control tags, so taking either would crowd one shard's entries.
+    fn shard(&self, hash: u64) -> &Shard {
+        &self.shards[(hash >> 32) as usize % SHARDS]
+    }
+
+    /// Runs `update` on the versions of `location`, creating them if absent.
+    fn update(&self, location: &MemoryLocation, update: impl FnOnce(&mut Versions)) {
+        let hash = self.hash(location);
+        let mut shard = write(self.shard(hash));
+        let entry = shard.entry(hash, |(key, _)| key == location, |(key, _)| self.hash(key));
+        update(
+            &mut entry
+                .or_insert_with(|| (*location, Versions::default()))
+                .get_mut()
+                .1,
+        );
+    }
+
+    /// Runs `update` on the versions of `location` if any transaction wrote it.
+    fn update_existing(&self, location: &MemoryLocation, update: impl FnOnce(&mut Versions)) {
+        let hash = self.hash(location);
+        if let Some((_, versions)) =
+            write(self.shard(hash)).find_mut(hash, |(key, _)| key == location)
+        {
+            update(versions);
+        }
+    }
+
+    /// Runs `visit` on the versions of `location`, if any transaction wrote it.
+    fn inspect<R>(
+        &self,
+        location: &MemoryLocation,
+        visit: impl FnOnce(&Versions) -> R,
+    ) -> Option<R> {
+        let hash = self.hash(location);
+        read(self.shard(hash))
+            .find(hash, |(key, _)| key == location)
+            .map(|(_, versions)| visit(versions))
     }
 
     /// Marks locations `idx` will probably write (its sender's account, say) before anything
@@ -140,10 +199,9 @@ impl MvMemory {
         let mut last = self.last_written[idx].lock();
         for location in locations {
             if !last.contains(location) {
-                self.data
-                    .entry(*location)
-                    .or_default()
-                    .insert(idx, MemoryEntry::Estimate);
+                self.update(location, |versions| {
+                    versions.insert(idx, MemoryEntry::Estimate)
+                });
                 last.push(*location);
             }
         }
@@ -159,10 +217,9 @@ impl MvMemory {
     ) -> bool {
         let mut new_locations = LocationList::new();
         for (location, value) in writes {
-            self.data
-                .entry(location)
-                .or_default()
-                .insert(version.idx, MemoryEntry::Data(version.incarnation, value));
+            self.update(&location, |versions| {
+                versions.insert(version.idx, MemoryEntry::Data(version.incarnation, value))
+            });
             new_locations.push(location);
         }
         let mut last = self.last_written[version.idx].lock();
@@ -170,9 +227,7 @@ impl MvMemory {
             .iter()
             .filter(|location| !new_locations.contains(location))
         {
-            if let Some(mut versions) = self.data.get_mut(stale) {
-                versions.remove(version.idx);
-            }
+            self.update_existing(stale, |versions| versions.remove(version.idx));
         }
         let wrote_new_location = new_locations
             .iter()
@@ -184,18 +239,15 @@ impl MvMemory {
     /// Turns the writes of an aborted transaction into estimates.
     pub(crate) fn convert_writes_to_estimates(&self, idx: TxIdx) {
         for location in self.last_written[idx].lock().iter() {
-            if let Some(mut versions) = self.data.get_mut(location) {
-                versions.insert(idx, MemoryEntry::Estimate);
-            }
+            self.update_existing(location, |versions| {
+                versions.insert(idx, MemoryEntry::Estimate)
+            });
         }
     }
 
     /// The closest write below `reader` of `location`.
     pub(crate) fn read(&self, location: &MemoryLocation, reader: TxIdx) -> Lookup {
-        let Some(versions) = self.data.get(location) else {
-            return Lookup::Base;
-        };
-        match versions.below(reader).last() {
+        self.inspect(location, |versions| match versions.below(reader).last() {
             None => Lookup::Base,
             Some((idx, MemoryEntry::Estimate)) => Lookup::Blocked(*idx),
             Some((idx, MemoryEntry::Data(incarnation, value))) => Lookup::Versioned(
@@ -205,34 +257,42 @@ impl MvMemory {
                 },
                 *value,
             ),
-        }
+        })
+        .unwrap_or(Lookup::Base)
     }
 
     /// The entries of one location (empty when nobody wrote it), for the final fee replay.
     pub(crate) fn versions(&self, location: &MemoryLocation) -> Versions {
-        self.data
-            .get(location)
-            .map(|versions| versions.clone())
-            .unwrap_or_default()
+        self.inspect(location, Versions::clone).unwrap_or_default()
     }
 
-    /// Locations written (an upper bound on the accounts and slots a block changes).
-    pub(crate) fn len(&self) -> usize {
-        self.data.len()
-    }
-
-    /// Calls `visit` with the last write of every location (after every transaction validated,
-    /// so no estimates remain).
+    /// Calls `visit` with the last write of every location in the shards `shards` (after every
+    /// transaction validated, so no estimates remain).
     pub(crate) fn for_each_last(
         &self,
+        shards: std::ops::Range<usize>,
         mut visit: impl FnMut(&MemoryLocation, TxIdx, &MemoryValue),
     ) {
-        for entry in self.data.iter() {
-            if let Some((idx, MemoryEntry::Data(_, value))) = entry.value().entries().last() {
-                visit(entry.key(), *idx, value);
+        for shard in &self.shards[shards] {
+            for (location, versions) in read(shard).iter() {
+                if let Some((idx, MemoryEntry::Data(_, value))) = versions.entries().last() {
+                    visit(location, *idx, value);
+                }
             }
         }
     }
+}
+
+/// Locks for reading; a poisoned lock means a worker panicked, which aborts the whole block.
+fn read<T>(lock: &std::sync::RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Locks for writing (see [`read`]).
+fn write<T>(lock: &std::sync::RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// `std::sync::Mutex` with the poison case folded in: a worker that panicked aborts the whole
