@@ -7,6 +7,10 @@ use parallax_cli::ethtest::{self, RunOptions};
 use parallax_executor::{BlockStm, Engine};
 use parallax_state::store::SqlStore;
 
+/// See the workspace manifest for why the binary does not use the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod batcher_cmd;
 mod challenger_cmd;
 
