@@ -254,6 +254,7 @@ impl<S: ChainStore> Proposer<S> {
             );
             return Ok(None);
         }
+        let lie_from = self.lie_from;
         let root = match (self.lie_from, &self.config.defend) {
             (Some(from), Some(defend)) if next >= from => {
                 let lie = Corruption {
@@ -290,7 +291,21 @@ impl<S: ChainStore> Proposer<S> {
             .to(self.config.oracle)
             .value(bond)
             .input(data.clone().into());
-        let estimate = self.txmgr.provider().estimate_gas(request).await?;
+        let estimate = match self.txmgr.provider().estimate_gas(request).await {
+            Ok(estimate) => estimate,
+            Err(error) => {
+                // L1 moves between our calls: a game resolved meanwhile may have deleted
+                // proposals (the oracle then expects an earlier block), or a proposal landed.
+                // That is not a failure: propose what the oracle expects on the next step.
+                let expected = to_u64(self.oracle.nextBlockNumber().call().await?);
+                if expected != next {
+                    tracing::info!(next, expected, "the oracle moved while proposing; retrying");
+                    self.lie_from = lie_from;
+                    return Ok(None);
+                }
+                return Err(error.into());
+            }
+        };
         let candidate = TxCandidate {
             to: self.config.oracle,
             data,
