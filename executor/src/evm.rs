@@ -317,12 +317,13 @@ fn run<'a, DB: Database, T: BlockTransaction + ?Sized, INSP>(
         .with_cfg(cfg)
         .with_block(&env.block)
         .with_tx(tx.env());
+    let keep_frames = KEEP_FRAMES.get();
     let mut evm = TxEvm {
         ctx,
         inspector,
         instruction: EthInstructions::new_mainnet_with_spec(env.spec),
         precompiles: EthPrecompiles::new(env.spec),
-        frame_stack: if KEEP_FRAMES.get() {
+        frame_stack: if keep_frames {
             FRAMES.take().unwrap_or_default()
         } else {
             FrameStack::new()
@@ -342,7 +343,7 @@ fn run<'a, DB: Database, T: BlockTransaction + ?Sized, INSP>(
         mut frame_stack,
         ..
     } = evm;
-    if KEEP_FRAMES.get() {
+    if keep_frames {
         frame_stack.clear();
         FRAMES.set(Some(frame_stack));
     }

@@ -9,7 +9,7 @@ use std::hash::BuildHasher;
 use alloy_primitives::{map::DefaultHashBuilder, Address, U256};
 use crossbeam_utils::CachePadded;
 use hashbrown::HashTable;
-use parking_lot_like::Mutex;
+use parking_lot_like::{Mutex, RwLock};
 use smallvec::SmallVec;
 
 use crate::types::{AccountBasic, TxIdx};
@@ -110,12 +110,8 @@ impl Versions {
 /// Locations one transaction wrote (usually a handful: inline).
 pub(crate) type LocationList = SmallVec<[MemoryLocation; 3]>;
 
-/// Lock shards of the location table (a power of two). Many: a shard is one lock, and every
-/// read and write takes one.
-const SHARDS: usize = 128;
-
 /// One shard: the locations whose hash selects it, with their versions.
-type Shard = std::sync::RwLock<HashTable<(MemoryLocation, Versions)>>;
+type Shard = RwLock<HashTable<(MemoryLocation, Versions)>>;
 
 /// The shared multi-version memory of one block.
 ///
@@ -130,16 +126,17 @@ pub(crate) struct MvMemory {
 }
 
 impl MvMemory {
-    /// Number of shards, for splitting [`MvMemory::for_each_last`] between workers.
-    pub(crate) const SHARDS: usize = SHARDS;
+    /// Lock shards of the location table. Many: a shard is one lock, and every read and write
+    /// takes one. Also how [`MvMemory::for_each_last`] is split between workers.
+    pub(crate) const SHARDS: usize = 128;
 
     pub(crate) fn new(block_size: usize) -> Self {
         // Sized for about one location per transaction up front (a larger table costs more to
         // allocate than the rehashes it saves); shards grow independently beyond that.
-        let per_shard = block_size.div_ceil(SHARDS);
+        let per_shard = block_size.div_ceil(Self::SHARDS);
         Self {
             hasher: DefaultHashBuilder::default(),
-            shards: (0..SHARDS)
+            shards: (0..Self::SHARDS)
                 .map(|_| CachePadded::new(Shard::new(HashTable::with_capacity(per_shard))))
                 .collect(),
             last_written: (0..block_size)
@@ -155,13 +152,13 @@ impl MvMemory {
     /// The shard of a hash. Bits the table itself uses little: its low bits pick buckets and
     /// its top seven are the control tags, so taking either would crowd one shard's entries.
     fn shard(&self, hash: u64) -> &Shard {
-        &self.shards[(hash >> 32) as usize % SHARDS]
+        &self.shards[(hash >> 32) as usize % Self::SHARDS]
     }
 
     /// Runs `update` on the versions of `location`, creating them if absent.
     fn update(&self, location: &MemoryLocation, update: impl FnOnce(&mut Versions)) {
         let hash = self.hash(location);
-        let mut shard = write(self.shard(hash));
+        let mut shard = self.shard(hash).write();
         let entry = shard.entry(hash, |(key, _)| key == location, |(key, _)| self.hash(key));
         update(
             &mut entry
@@ -174,8 +171,10 @@ impl MvMemory {
     /// Runs `update` on the versions of `location` if any transaction wrote it.
     fn update_existing(&self, location: &MemoryLocation, update: impl FnOnce(&mut Versions)) {
         let hash = self.hash(location);
-        if let Some((_, versions)) =
-            write(self.shard(hash)).find_mut(hash, |(key, _)| key == location)
+        if let Some((_, versions)) = self
+            .shard(hash)
+            .write()
+            .find_mut(hash, |(key, _)| key == location)
         {
             update(versions);
         }
@@ -188,7 +187,8 @@ impl MvMemory {
         visit: impl FnOnce(&Versions) -> R,
     ) -> Option<R> {
         let hash = self.hash(location);
-        read(self.shard(hash))
+        self.shard(hash)
+            .read()
             .find(hash, |(key, _)| key == location)
             .map(|(_, versions)| visit(versions))
     }
@@ -274,7 +274,7 @@ impl MvMemory {
         mut visit: impl FnMut(&MemoryLocation, TxIdx, &MemoryValue),
     ) {
         for shard in &self.shards[shards] {
-            for (location, versions) in read(shard).iter() {
+            for (location, versions) in shard.read().iter() {
                 if let Some((idx, MemoryEntry::Data(_, value))) = versions.entries().last() {
                     visit(location, *idx, value);
                 }
@@ -283,20 +283,8 @@ impl MvMemory {
     }
 }
 
-/// Locks for reading; a poisoned lock means a worker panicked, which aborts the whole block.
-fn read<T>(lock: &std::sync::RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Locks for writing (see [`read`]).
-fn write<T>(lock: &std::sync::RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// `std::sync::Mutex` with the poison case folded in: a worker that panicked aborts the whole
-/// block (the panic is reported), so a poisoned lock's data is never used afterwards.
+/// `std::sync::Mutex` and `RwLock` with the poison case folded in: a worker that panicked aborts
+/// the whole block (the panic is reported), so a poisoned lock's data is never used afterwards.
 mod parking_lot_like {
     #[derive(Default)]
     pub(crate) struct Mutex<T>(std::sync::Mutex<T>);
@@ -309,6 +297,26 @@ mod parking_lot_like {
         pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, T> {
             self.0
                 .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        }
+    }
+
+    pub(crate) struct RwLock<T>(std::sync::RwLock<T>);
+
+    impl<T> RwLock<T> {
+        pub(crate) const fn new(value: T) -> Self {
+            Self(std::sync::RwLock::new(value))
+        }
+
+        pub(crate) fn read(&self) -> std::sync::RwLockReadGuard<'_, T> {
+            self.0
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        }
+
+        pub(crate) fn write(&self) -> std::sync::RwLockWriteGuard<'_, T> {
+            self.0
+                .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
         }
     }
