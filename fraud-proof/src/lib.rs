@@ -9,6 +9,7 @@
 pub mod game;
 pub mod mpt;
 pub mod player;
+pub mod replay;
 pub mod service;
 pub mod step;
 pub mod step_model;
@@ -17,4 +18,5 @@ pub mod truth;
 pub mod witness;
 
 pub use mpt::{FnSource, MemoryNodes, Mpt, MptError, NodeSource};
+pub use replay::{ReplayError, ReplayState, StoreState};
 pub use witness::{FetchWitnessError, StateReads, StateWitness, StateWitnessBuilder, WitnessError};

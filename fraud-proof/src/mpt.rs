@@ -166,6 +166,24 @@ impl<S: NodeSource> Mpt<S> {
         }
     }
 
+    /// A node created by an earlier [`Mpt::put`], by hash: the part of the trie that exists
+    /// only here.
+    pub fn created_node(&self, hash: &B256) -> Option<Bytes> {
+        self.created
+            .get(hash)
+            .map(|node| Bytes::copy_from_slice(node))
+    }
+
+    /// Number of nodes created by puts.
+    pub fn created_len(&self) -> usize {
+        self.created.len()
+    }
+
+    /// The source the twin reads the pre-state from.
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
     /// Every node read from the source so far, in first-read order: the witness.
     pub fn witness(&self) -> &[Bytes] {
         &self.read

@@ -16,6 +16,11 @@ use std::{
     sync::Mutex,
 };
 
+use crate::{
+    replay::ReplayState,
+    step_model::state::MAX_ANCESTORS,
+    witness::{StateReads, StateWitnessBuilder, WitnessError},
+};
 use alloy::sol_types::SolValue;
 use alloy_primitives::{Address, Bytes, B256, U256};
 use parallax_executor::{
@@ -26,13 +31,6 @@ use parallax_executor::{
     BlockExecutor, BlockTransaction, ExecutionEnv, Sequential, TxFunding,
 };
 use parallax_protocol::predeploys::L1_BLOCK;
-use parallax_state::WorldState;
-
-use crate::{
-    mpt::MemoryNodes,
-    step_model::state::MAX_ANCESTORS,
-    witness::{StateReads, StateWitnessBuilder, WitnessError},
-};
 
 /// `L1Block` slots the verifier reads to price a signed transaction's L1 data fee: the L1 base
 /// fee (1), blob base fee (2) and the fee scalars (5). The executor is handed the fee instead,
@@ -72,8 +70,8 @@ pub struct StepWitness {
 }
 
 /// A view of the pre-state that records every account, slot and code the execution reads.
-struct Recording<'w> {
-    world: &'w WorldState,
+struct Recording<'w, W> {
+    world: &'w W,
     accounts: Mutex<BTreeSet<Address>>,
     slots: Mutex<BTreeMap<Address, BTreeSet<U256>>>,
     codes: Mutex<BTreeMap<B256, Bytes>>,
@@ -81,7 +79,7 @@ struct Recording<'w> {
     block_hashes: Mutex<BTreeSet<u64>>,
 }
 
-impl Recording<'_> {
+impl<W> Recording<'_, W> {
     fn note_code(&self, hash: B256, code: Option<&Bytecode>) {
         if hash == KECCAK_EMPTY {
             return;
@@ -92,8 +90,8 @@ impl Recording<'_> {
     }
 }
 
-impl DatabaseRef for Recording<'_> {
-    type Error = <WorldState as DatabaseRef>::Error;
+impl<W: DatabaseRef> DatabaseRef for Recording<'_, W> {
+    type Error = W::Error;
 
     fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
         if let Ok(mut accounts) = self.accounts.lock() {
@@ -133,10 +131,10 @@ impl DatabaseRef for Recording<'_> {
 /// carries only the prefix the transaction's BLOCKHASH reads need: none for the parent's hash
 /// (the verifier has it), `number - n - 1` headers for block `n`. `pre`'s block hashes must be
 /// those of the same chain (the verifier checks the headers against the parent hash).
-pub fn step_witness<T: BlockTransaction>(
+pub fn step_witness<T: BlockTransaction, W: ReplayState>(
     env: &ExecutionEnv,
     tx: &T,
-    pre: &WorldState,
+    pre: &W,
     ancestors: &[Bytes],
 ) -> Result<StepWitness, StepError> {
     let recording = Recording {
@@ -169,9 +167,8 @@ pub fn step_witness<T: BlockTransaction>(
         l1_block.extend(L1_FEE_SLOTS.map(U256::from));
         reads.accounts.insert(L1_BLOCK);
     }
-    let nodes: MemoryNodes = pre.trie_nodes().into_iter().map(|(_, rlp)| rlp).collect();
-    let state =
-        StateWitnessBuilder::new(nodes, pre.root()).build(&reads, &outcome.state_changes)?;
+    let state = StateWitnessBuilder::new(pre.witness_source(), pre.state_root())
+        .build(&reads, &outcome.state_changes)?;
     let codes: Vec<Bytes> = codes
         .into_inner()
         .unwrap_or_default()

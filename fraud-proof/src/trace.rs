@@ -10,7 +10,8 @@ use alloy_primitives::{keccak256, Log, B256};
 use parallax_executor::{
     BlockExecutor, BlockTransaction, ExecutionEnv, ExecutionError, Sequential, TxReceipt,
 };
-use parallax_state::WorldState;
+
+use crate::replay::{ReplayError, ReplayState};
 
 /// The committed machine-independent state between two transactions of a block.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -151,6 +152,14 @@ pub enum TraceError {
         /// What the executor reported.
         source: ExecutionError,
     },
+    /// A transaction's changes could not be applied to the replay state.
+    #[error("transaction {index}: {source}")]
+    State {
+        /// Position in the block.
+        index: usize,
+        /// What the state reported.
+        source: ReplayError,
+    },
 }
 
 /// Executes `txs` one at a time on `world` (the parent's state, advanced in place to the
@@ -158,21 +167,23 @@ pub enum TraceError {
 ///
 /// Each transaction runs as its own single-transaction block on the sequential engine, so the
 /// state root after it is exact (fees credited, EIP-161 cleanup done) and cheap to get from
-/// the incrementally hashed [`WorldState`].
-pub fn trace_block<T: BlockTransaction>(
+/// the replay state ([`ReplayState`]).
+pub fn trace_block<T: BlockTransaction, W: ReplayState>(
     env: &ExecutionEnv,
     txs: &[T],
-    world: &mut WorldState,
+    world: &mut W,
 ) -> Result<BlockTrace, TraceError> {
-    let start = TraceState::start(world.root());
+    let start = TraceState::start(world.state_root());
     let mut state = start;
     let mut steps = Vec::with_capacity(txs.len());
     for (index, tx) in txs.iter().enumerate() {
         let outcome = Sequential
             .execute_block(env, std::slice::from_ref(tx), world)
             .map_err(|source| TraceError::Execution { index, source })?;
-        world.apply(&outcome.state_changes);
-        let root = world.root();
+        world
+            .apply_changes(&outcome.state_changes)
+            .map_err(|source| TraceError::State { index, source })?;
+        let root = world.state_root();
         // One transaction gives one receipt; alone in its block, its cumulative gas is its own
         // counted gas.
         for mut receipt in outcome.receipts {

@@ -10,18 +10,20 @@ use std::{collections::HashMap, sync::Arc};
 
 use alloy_consensus::Header;
 use alloy_primitives::{Address, Bytes, B256, U256};
-use parallax_executor::{AccountChange, ExecutionEnv, RollupTx, StateChanges};
+use parallax_executor::revm::database_interface::DatabaseRef;
+use parallax_executor::{AccountBasic, AccountChange, ExecutionEnv, RollupTx, StateChanges};
 use parallax_protocol::{
     output_root, predeploys::L2_TO_L1_MESSAGE_PASSER, OutputRootInput, RollupConfig,
 };
 use parallax_state::{
-    store::{load_world_state, output_root_input, ChainStore, StoreError, StoredBlock},
-    Trie, WorldState,
+    store::{output_root_input, ChainStore, StoreError, StoredBlock},
+    Trie,
 };
 use tokio::sync::Mutex;
 
 use crate::{
     game::{Position, Truth},
+    replay::{ReplayError, ReplayState, StoreState},
     step::step_witness,
     step_model::state::MAX_ANCESTORS,
     trace::{trace_block, BlockTrace, TraceError, TraceState},
@@ -51,6 +53,14 @@ pub enum TruthError {
         block: u64,
         /// What the executor reported.
         source: TraceError,
+    },
+    /// The replayed state could not be read or changed.
+    #[error("block {block}: {source}")]
+    State {
+        /// The block.
+        block: u64,
+        /// What the state reported.
+        source: ReplayError,
     },
     /// A position asked about something the prefetch did not cover (a bug, not bad input).
     #[error("no prefetched answer for {0}")]
@@ -108,8 +118,10 @@ pub struct BlockView {
     pub transactions: Vec<Bytes>,
     /// The per-transaction trace.
     pub trace: BlockTrace,
-    /// The world after the block (for proofs against its state root).
-    pub post_state: WorldState,
+    /// Proof of the `L2ToL1MessagePasser` account against the post-state root.
+    pub message_passer_proof: Vec<Bytes>,
+    /// That account's storage root (withdrawals are proven against it).
+    pub message_passer_storage_root: B256,
 }
 
 impl BlockView {
@@ -117,10 +129,7 @@ impl BlockView {
     pub fn output(&self) -> OutputRootInput {
         OutputRootInput {
             state_root: self.header.state_root,
-            message_passer_storage_root: self
-                .post_state
-                .proof(&L2_TO_L1_MESSAGE_PASSER, &[])
-                .storage_root,
+            message_passer_storage_root: self.message_passer_storage_root,
             block_hash: self.header.hash_slow(),
         }
     }
@@ -148,7 +157,7 @@ pub struct ChainTruth<S> {
     blocks: Mutex<HashMap<u64, Arc<BlockView>>>,
 }
 
-/// At most this many replayed blocks are kept (each holds a whole world state).
+/// At most this many replayed blocks are kept (each holds its trace and transactions).
 const CACHED_BLOCKS: usize = 2;
 
 impl<S: ChainStore> ChainTruth<S> {
@@ -193,18 +202,18 @@ impl<S: ChainStore> ChainTruth<S> {
             .ok_or(TruthError::Unknown(block))
     }
 
-    /// What replaying `block` starts from: the stored block, its parent's state, and its
-    /// execution environment and transactions.
+    /// What replaying `block` starts from: the stored block, its parent's state (read from the
+    /// store as the replay touches it), and its execution environment and transactions.
     async fn replay_start(
         &self,
         block: u64,
-    ) -> Result<(StoredBlock, WorldState, ExecutionEnv, Vec<RollupTx>), TruthError> {
+    ) -> Result<(StoredBlock, StoreState<S>, ExecutionEnv, Vec<RollupTx>), TruthError> {
         let stored = self.stored(block).await?;
         let parent = block.checked_sub(1).ok_or_else(|| TruthError::Replay {
             block,
             reason: "genesis has no transactions".into(),
         })?;
-        let world = load_world_state(&self.store, parent).await?;
+        let world = StoreState::at(self.store.clone(), parent).await?;
         let (env, txs) =
             parallax_sequencer::chain::replay_inputs(&self.rollup, &stored).map_err(|error| {
                 TruthError::Replay {
@@ -228,7 +237,11 @@ impl<S: ChainStore> ChainTruth<S> {
                 .map_err(|source| TruthError::Trace { block, source })?;
             let mut header = stored.header;
             if let Some(lie) = corruption {
-                let mut info = world.account(&lie.account).unwrap_or_default();
+                let mut info = world
+                    .basic_ref(lie.account)
+                    .map_err(|source| TruthError::State { block, source })?
+                    .map(|info| AccountBasic::from(&info))
+                    .unwrap_or_default();
                 info.balance = info.balance.saturating_add(lie.extra_wei);
                 let mut changes = StateChanges::default();
                 changes.accounts.insert(
@@ -238,12 +251,17 @@ impl<S: ChainStore> ChainTruth<S> {
                         ..AccountChange::default()
                     },
                 );
-                world.apply(&changes);
+                world
+                    .apply_changes(&changes)
+                    .map_err(|source| TruthError::State { block, source })?;
                 if let Some(last) = trace.steps.last_mut() {
-                    last.after.state_root = world.root();
+                    last.after.state_root = world.state_root();
                 }
-                header.state_root = world.root();
+                header.state_root = world.state_root();
             }
+            let (message_passer_proof, message_passer_storage_root) = world
+                .account_proof(&L2_TO_L1_MESSAGE_PASSER)
+                .map_err(|source| TruthError::State { block, source })?;
             Ok::<_, TruthError>(BlockView {
                 header,
                 transactions: stored
@@ -252,7 +270,8 @@ impl<S: ChainStore> ChainTruth<S> {
                     .map(|tx| tx.raw.clone())
                     .collect(),
                 trace,
-                post_state: world,
+                message_passer_proof,
+                message_passer_storage_root,
             })
         })
         .await
@@ -280,10 +299,7 @@ impl<S: ChainStore> ChainTruth<S> {
             header_rlp: alloy_rlp::encode(&view.header).into(),
             tx_count: view.trace.len() as u64,
             final_receipts_hash: view.trace.end().receipts_hash,
-            message_passer_proof: view
-                .post_state
-                .proof(&L2_TO_L1_MESSAGE_PASSER, &[])
-                .account_proof,
+            message_passer_proof: view.message_passer_proof.clone(),
         })
     }
 

@@ -95,104 +95,117 @@ impl<S: NodeSource> StateWitnessBuilder<S> {
         reads: &StateReads,
         writes: &StateChanges,
     ) -> Result<StateWitness, WitnessError> {
-        let addresses: BTreeSet<Address> = reads
-            .accounts
-            .iter()
-            .chain(reads.slots.keys())
-            .chain(writes.accounts.keys())
-            .copied()
-            .collect();
-        // Reads: every touched account, and every touched slot in the pre-state storage trie.
-        let mut touched: BTreeMap<B256, Touched> = BTreeMap::new();
-        for address in addresses {
-            let key = keccak256(address);
-            let leaf = match self.mpt.get(self.pre_state_root, key.as_slice())? {
-                None => None,
-                Some(rlp) => Some(
-                    alloy_rlp::decode_exact::<TrieAccount>(&rlp)
-                        .map_err(|_| WitnessError::InvalidAccount(address))?,
-                ),
-            };
-            let storage_root = leaf.map_or(EMPTY_ROOT_HASH, |leaf| leaf.storage_root);
-            let slots_read = reads.slots.get(&address).into_iter().flatten();
-            let slots_written = writes
-                .accounts
-                .get(&address)
-                .into_iter()
-                .flat_map(|change| change.storage.keys());
-            let mut slots = BTreeMap::new();
-            for slot in slots_read.chain(slots_written) {
-                let value = match self.mpt.get(storage_root, slot_key(*slot).as_slice())? {
-                    None => U256::ZERO,
-                    Some(rlp) => alloy_rlp::decode_exact::<U256>(&rlp)
-                        .map_err(|_| WitnessError::InvalidSlot(address, *slot))?,
-                };
-                slots.insert(*slot, value);
-            }
-            touched.insert(
-                key,
-                Touched {
-                    address,
-                    leaf,
-                    slots,
-                },
-            );
-        }
-        // Writes, in WorldState.stateRoot's order.
-        let mut root = self.pre_state_root;
-        for (key, account) in &touched {
-            let Some(change) = writes.accounts.get(&account.address) else {
-                continue;
-            };
-            let Some(info) = change.info else {
-                if account.leaf.is_some() {
-                    root = self.mpt.put(root, key.as_slice(), &[])?;
-                }
-                continue;
-            };
-            let mut storage_root = match (change.storage_cleared, account.leaf) {
-                (false, Some(leaf)) => leaf.storage_root,
-                _ => EMPTY_ROOT_HASH,
-            };
-            let mut slot_writes: Vec<(B256, U256)> = change
-                .storage
-                .iter()
-                .filter(|(slot, value)| {
-                    let original = if change.storage_cleared {
-                        U256::ZERO
-                    } else {
-                        account.slots.get(slot).copied().unwrap_or_default()
-                    };
-                    **value != original
-                })
-                .map(|(slot, value)| (slot_key(*slot), *value))
-                .collect();
-            slot_writes.sort_unstable();
-            for (slot_key, value) in slot_writes {
-                let encoded = if value.is_zero() {
-                    Vec::new()
-                } else {
-                    alloy_rlp::encode(value)
-                };
-                storage_root = self.mpt.put(storage_root, slot_key.as_slice(), &encoded)?;
-            }
-            let leaf = TrieAccount {
-                nonce: info.nonce,
-                balance: info.balance,
-                storage_root,
-                code_hash: info.code_hash,
-            };
-            if account.leaf != Some(leaf) {
-                root = self
-                    .mpt
-                    .put(root, key.as_slice(), &alloy_rlp::encode(leaf))?;
-            }
-        }
+        let post_state_root = apply_changes(&mut self.mpt, self.pre_state_root, reads, writes)?;
         Ok(StateWitness {
             nodes: self.mpt.take_witness(),
-            post_state_root: root,
+            post_state_root,
         })
     }
+}
+
+/// Applies `writes` to the state with root `root` on `mpt` exactly as the Solidity library
+/// does (reading every account and slot in `reads` and `writes` first), and returns the new
+/// root. The witness builder and the challenger's store-backed replay
+/// ([`crate::replay::StoreState`]) share it, so the roots a trace commits to are the roots the
+/// verifier computes.
+pub(crate) fn apply_changes<S: NodeSource>(
+    mpt: &mut Mpt<S>,
+    root: B256,
+    reads: &StateReads,
+    writes: &StateChanges,
+) -> Result<B256, WitnessError> {
+    let addresses: BTreeSet<Address> = reads
+        .accounts
+        .iter()
+        .chain(reads.slots.keys())
+        .chain(writes.accounts.keys())
+        .copied()
+        .collect();
+    // Reads: every touched account, and every touched slot in the pre-state storage trie.
+    let mut touched: BTreeMap<B256, Touched> = BTreeMap::new();
+    for address in addresses {
+        let key = keccak256(address);
+        let leaf = match mpt.get(root, key.as_slice())? {
+            None => None,
+            Some(rlp) => Some(
+                alloy_rlp::decode_exact::<TrieAccount>(&rlp)
+                    .map_err(|_| WitnessError::InvalidAccount(address))?,
+            ),
+        };
+        let storage_root = leaf.map_or(EMPTY_ROOT_HASH, |leaf| leaf.storage_root);
+        let slots_read = reads.slots.get(&address).into_iter().flatten();
+        let slots_written = writes
+            .accounts
+            .get(&address)
+            .into_iter()
+            .flat_map(|change| change.storage.keys());
+        let mut slots = BTreeMap::new();
+        for slot in slots_read.chain(slots_written) {
+            let value = match mpt.get(storage_root, slot_key(*slot).as_slice())? {
+                None => U256::ZERO,
+                Some(rlp) => alloy_rlp::decode_exact::<U256>(&rlp)
+                    .map_err(|_| WitnessError::InvalidSlot(address, *slot))?,
+            };
+            slots.insert(*slot, value);
+        }
+        touched.insert(
+            key,
+            Touched {
+                address,
+                leaf,
+                slots,
+            },
+        );
+    }
+    // Writes, in WorldState.stateRoot's order.
+    let mut root = root;
+    for (key, account) in &touched {
+        let Some(change) = writes.accounts.get(&account.address) else {
+            continue;
+        };
+        let Some(info) = change.info else {
+            if account.leaf.is_some() {
+                root = mpt.put(root, key.as_slice(), &[])?;
+            }
+            continue;
+        };
+        let mut storage_root = match (change.storage_cleared, account.leaf) {
+            (false, Some(leaf)) => leaf.storage_root,
+            _ => EMPTY_ROOT_HASH,
+        };
+        let mut slot_writes: Vec<(B256, U256)> = change
+            .storage
+            .iter()
+            .filter(|(slot, value)| {
+                let original = if change.storage_cleared {
+                    U256::ZERO
+                } else {
+                    account.slots.get(slot).copied().unwrap_or_default()
+                };
+                **value != original
+            })
+            .map(|(slot, value)| (slot_key(*slot), *value))
+            .collect();
+        slot_writes.sort_unstable();
+        for (slot_key, value) in slot_writes {
+            let encoded = if value.is_zero() {
+                Vec::new()
+            } else {
+                alloy_rlp::encode(value)
+            };
+            storage_root = mpt.put(storage_root, slot_key.as_slice(), &encoded)?;
+        }
+        let leaf = TrieAccount {
+            nonce: info.nonce,
+            balance: info.balance,
+            storage_root,
+            code_hash: info.code_hash,
+        };
+        if account.leaf != Some(leaf) {
+            root = mpt.put(root, key.as_slice(), &alloy_rlp::encode(leaf))?;
+        }
+    }
+    Ok(root)
 }
 
 impl StateWitnessBuilder<MemoryNodes> {

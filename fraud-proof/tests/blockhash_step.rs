@@ -202,8 +202,14 @@ async fn a_step_reading_older_block_hashes_decides_for_the_challenger() {
             .expect("stored header")
             .hash;
         let view = honest.block(block).await.expect("replayed");
+        let stored = parallax_state::store::HistoricalState::at(store.clone(), block)
+            .await
+            .expect("retained block")
+            .storage(&reader, U256::from(depth))
+            .await
+            .expect("stored slot");
         assert_eq!(
-            view.post_state.storage(&reader, U256::from(depth)),
+            stored,
             U256::from_be_bytes(read.0),
             "BLOCKHASH({block} - {depth})"
         );

@@ -11,9 +11,16 @@ use parallax_executor::{
     },
     BlockExecutor, BlockStm, ExecutionEnv, RollupTx, Sequential, TxFunding,
 };
-use parallax_fraud_proof::trace::{logs_accumulator, receipt_leaf, trace_block, TraceState};
+use parallax_fraud_proof::{
+    step::step_witness,
+    trace::{logs_accumulator, receipt_leaf, trace_block, BlockTrace, TraceState},
+    ReplayState, StoreState,
+};
 use parallax_protocol::predeploys::{BASE_FEE_VAULT, L1_FEE_VAULT, SEQUENCER_FEE_VAULT};
-use parallax_state::{MemoryState, WorldState};
+use parallax_state::{
+    store::{BlockCommit, BlockRef, ChainStore, SqlStore, StoredBlock},
+    MemoryState, WorldState,
+};
 use proptest::prelude::*;
 
 const CHAIN_ID: u64 = 901;
@@ -357,6 +364,90 @@ fn check(actions: &[Action]) {
         assert_eq!(step.after, expected, "trace state {position}");
     }
     assert_eq!(trace.at(txs.len() + 1), None);
+    check_store_replay(&pre, &env, &txs, &trace);
+}
+
+/// The same block replayed on a [`StoreState`] over `pre` committed to a fresh SQLite store:
+/// the same trace, and before every transaction the same step witness as over the whole state
+/// in memory.
+fn check_store_replay(pre: &WorldState, env: &ExecutionEnv, txs: &[RollupTx], trace: &BlockTrace) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite:{}", dir.path().join("node.db").display());
+    let nodes = pre.unpersisted_nodes();
+    let open = async {
+        {
+            let store = SqlStore::open(&url).await.expect("sqlite store");
+            let header = alloy_consensus::Header {
+                state_root: pre.root(),
+                gas_limit: 30_000_000,
+                ..Default::default()
+            };
+            let block = StoredBlock {
+                hash: header.hash_slow(),
+                header,
+                l1_origin: BlockRef::default(),
+                transactions: Vec::new(),
+                receipts: Vec::new(),
+            };
+            store
+                .commit_block(BlockCommit {
+                    block: &block,
+                    trie_nodes: &nodes,
+                    bytecodes: &[(keccak256(contract_code()), contract_code())],
+                })
+                .await
+                .expect("commit genesis");
+            (
+                StoreState::at(store.clone(), 0)
+                    .await
+                    .expect("genesis state"),
+                StoreState::at(store, 0).await.expect("genesis state"),
+            )
+        }
+    };
+    let (mut replayed, mut stepped) = runtime.block_on(open);
+    let from_store = trace_block(env, txs, &mut replayed).expect("the block traces from the store");
+    assert_eq!(from_store.len(), trace.len());
+    for position in 0..=trace.len() {
+        assert_eq!(
+            from_store.at(position),
+            trace.at(position),
+            "trace state {position}"
+        );
+    }
+    assert_eq!(replayed.state_root(), trace.end().state_root);
+
+    let mut world = pre.clone();
+    for (index, tx) in txs.iter().enumerate() {
+        let in_memory = step_witness(env, tx, &world, &[]).expect("in-memory witness");
+        let from_store = step_witness(env, tx, &stepped, &[]).expect("store witness");
+        assert_eq!(from_store.encoded, in_memory.encoded, "witness {index}");
+        assert_eq!(from_store.post_state_root, in_memory.post_state_root);
+        let outcome = Sequential
+            .execute_block(env, std::slice::from_ref(tx), &world)
+            .expect("valid");
+        world.apply(&outcome.state_changes);
+        stepped
+            .apply_changes(&outcome.state_changes)
+            .expect("store replay applies");
+        assert_eq!(stepped.state_root(), world.root(), "root after {index}");
+        let (proof, storage_root) = stepped.account_proof(&CONTRACT).expect("proof");
+        let expected = world.proof(&CONTRACT, &[]);
+        assert_eq!(
+            proof, expected.account_proof,
+            "contract proof after {index}"
+        );
+        assert_eq!(storage_root, expected.storage_root);
+    }
+    assert!(
+        replayed.nodes_in_memory() > 0,
+        "the replay read the trie from the store"
+    );
 }
 
 #[test]
