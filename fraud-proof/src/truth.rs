@@ -24,7 +24,7 @@ use tokio::sync::Mutex;
 use crate::{
     game::{Position, Truth},
     replay::{ReplayError, ReplayState, StoreState},
-    step::step_witness,
+    step::{step_witness, StepError},
     step_model::state::MAX_ANCESTORS,
     trace::{trace_block, BlockTrace, TraceError, TraceState},
 };
@@ -322,25 +322,46 @@ impl<S: ChainStore> ChainTruth<S> {
             reason: format!("no trace position {tx_index}"),
         })?;
         let tx_proof = view.transaction_proof(tx_index);
-        let (_, mut world, env, txs) = self.replay_start(block).await?;
-        let ancestors = self.ancestor_headers(block).await?;
-        let witness = tokio::task::spawn_blocking(move || {
-            trace_block(&env, &txs[..index.min(txs.len())], &mut world)
-                .map_err(|source| TruthError::Trace { block, source })?;
-            let tx = txs.get(index).ok_or(TruthError::Replay {
+        let (_, mut world, env, mut txs) = self.replay_start(block).await?;
+        if index >= txs.len() {
+            return Err(TruthError::Replay {
                 block,
                 reason: format!("no transaction {tx_index}"),
-            })?;
-            step_witness(&env, tx, &world, &ancestors).map_err(|error| TruthError::Replay {
-                block,
-                reason: format!("witness of transaction {tx_index}: {error}"),
-            })
+            });
+        }
+        // First without ancestor headers: most transactions never read BLOCKHASH beyond the
+        // parent. One that does names the deepest block it read, and only the headers down to
+        // it are fetched for the second try.
+        let first = tokio::task::spawn_blocking(move || {
+            let tx = txs.swap_remove(index);
+            txs.truncate(index);
+            trace_block(&env, &txs, &mut world)
+                .map_err(|source| TruthError::Trace { block, source })?;
+            let attempt = step_witness(&env, &tx, &world, &[]);
+            Ok::<_, TruthError>((attempt, (env, tx, world)))
         })
         .await
         .map_err(|error| TruthError::Replay {
             block,
             reason: format!("witness task failed: {error}"),
         })??;
+        let witness_error = |error: StepError| TruthError::Replay {
+            block,
+            reason: format!("witness of transaction {tx_index}: {error}"),
+        };
+        let witness = match first {
+            (Err(StepError::MissingAncestor { number, .. }), (env, tx, world)) => {
+                let ancestors = self.ancestor_headers(block, number).await?;
+                tokio::task::spawn_blocking(move || step_witness(&env, &tx, &world, &ancestors))
+                    .await
+                    .map_err(|error| TruthError::Replay {
+                        block,
+                        reason: format!("witness task failed: {error}"),
+                    })?
+                    .map_err(witness_error)?
+            }
+            (attempt, _) => attempt.map_err(witness_error)?,
+        };
         Ok(StepArgs {
             pre,
             tx,
@@ -349,12 +370,15 @@ impl<S: ChainStore> ChainTruth<S> {
         })
     }
 
-    /// The RLP headers of the blocks before `block`, nearest first, as deep as BLOCKHASH can
-    /// need (`block - 1` down to `block - 255`, never genesis, whose header proves no older
-    /// hash). They stop at the first header the store lacks (pruned): the witness builder then
-    /// fails only if the transaction's BLOCKHASH actually reads deeper.
-    async fn ancestor_headers(&self, block: u64) -> Result<Vec<Bytes>, TruthError> {
-        let oldest = block.saturating_sub(MAX_ANCESTORS as u64).max(1);
+    /// The RLP headers a step in `block` needs to prove the hash of block `deepest`: those of
+    /// `block - 1` down to `deepest + 1`, nearest first (at most [`MAX_ANCESTORS`], never
+    /// genesis, whose header proves no older hash). They stop at the first header the store
+    /// lacks (pruned), and the witness builder then reports how deep the read went.
+    async fn ancestor_headers(&self, block: u64, deepest: u64) -> Result<Vec<Bytes>, TruthError> {
+        let oldest = block
+            .saturating_sub(MAX_ANCESTORS as u64)
+            .max(deepest.saturating_add(1))
+            .max(1);
         let mut headers = Vec::new();
         for number in (oldest..block).rev() {
             match self.store.header(number).await? {
