@@ -3,13 +3,13 @@
 //! nodes the witness needs and gives the same witness and post-state root as the in-memory
 //! builder.
 
+mod common;
+
 use std::collections::BTreeMap;
 
-use alloy_consensus::Header;
 use alloy_primitives::{Address, B256, U256};
 use parallax_executor::{AccountBasic, AccountChange, StateChanges};
 use parallax_fraud_proof::{MemoryNodes, StateReads, StateWitnessBuilder};
-use parallax_state::store::{BlockCommit, BlockRef, ChainStore, SqlStore, StoredBlock};
 use parallax_state::WorldState;
 
 fn account(balance: u64, slots: u64) -> AccountChange {
@@ -38,30 +38,7 @@ async fn witness_from_the_sql_store_equals_the_in_memory_one() {
     let mut world = WorldState::new();
     world.apply(&genesis);
     let nodes = world.unpersisted_nodes();
-    let header = Header {
-        state_root: world.root(),
-        gas_limit: 30_000_000,
-        ..Default::default()
-    };
-    let block = StoredBlock {
-        hash: header.hash_slow(),
-        header,
-        l1_origin: BlockRef::default(),
-        transactions: Vec::new(),
-        receipts: Vec::new(),
-    };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqlStore::open(&format!("sqlite:{}", dir.path().join("node.db").display()))
-        .await
-        .expect("sqlite store");
-    store
-        .commit_block(BlockCommit {
-            block: &block,
-            trie_nodes: &nodes,
-            bytecodes: &[],
-        })
-        .await
-        .expect("commit genesis");
+    let (_dir, store) = common::store_with_genesis(&world, &[]).await;
 
     let mut tx = StateChanges::default();
     tx.accounts.insert(Address::repeat_byte(3), account(1, 0));

@@ -3,6 +3,8 @@
 //! deposits (the L1-info system deposit, minting and failing ones), transfers, contract calls
 //! with storage and logs, and transactions that revert.
 
+mod common;
+
 use alloy_primitives::{address, keccak256, Address, Bytes, Log, LogData, TxKind, B256, U256};
 use parallax_executor::{
     revm::{
@@ -17,10 +19,7 @@ use parallax_fraud_proof::{
     ReplayState, StoreState,
 };
 use parallax_protocol::predeploys::{BASE_FEE_VAULT, L1_FEE_VAULT, SEQUENCER_FEE_VAULT};
-use parallax_state::{
-    store::{BlockCommit, BlockRef, ChainStore, SqlStore, StoredBlock},
-    MemoryState, WorldState,
-};
+use parallax_state::{MemoryState, WorldState};
 use proptest::prelude::*;
 
 const CHAIN_ID: u64 = 901;
@@ -376,41 +375,17 @@ fn check_store_replay(pre: &WorldState, env: &ExecutionEnv, txs: &[RollupTx], tr
         .enable_all()
         .build()
         .expect("runtime");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite:{}", dir.path().join("node.db").display());
-    let nodes = pre.unpersisted_nodes();
-    let open = async {
-        {
-            let store = SqlStore::open(&url).await.expect("sqlite store");
-            let header = alloy_consensus::Header {
-                state_root: pre.root(),
-                gas_limit: 30_000_000,
-                ..Default::default()
-            };
-            let block = StoredBlock {
-                hash: header.hash_slow(),
-                header,
-                l1_origin: BlockRef::default(),
-                transactions: Vec::new(),
-                receipts: Vec::new(),
-            };
-            store
-                .commit_block(BlockCommit {
-                    block: &block,
-                    trie_nodes: &nodes,
-                    bytecodes: &[(keccak256(contract_code()), contract_code())],
-                })
-                .await
-                .expect("commit genesis");
-            (
-                StoreState::at(store.clone(), 0)
-                    .await
-                    .expect("genesis state"),
-                StoreState::at(store, 0).await.expect("genesis state"),
-            )
-        }
-    };
-    let (mut replayed, mut stepped) = runtime.block_on(open);
+    let (_dir, replayed, stepped) = runtime.block_on(async {
+        let code = [(keccak256(contract_code()), contract_code())];
+        let (dir, store) = common::store_with_genesis(pre, &code).await;
+        let at_genesis = || StoreState::at(store.clone(), 0);
+        (
+            dir,
+            at_genesis().await.expect("genesis state"),
+            at_genesis().await.expect("genesis state"),
+        )
+    });
+    let (mut replayed, mut stepped) = (replayed, stepped);
     let from_store = trace_block(env, txs, &mut replayed).expect("the block traces from the store");
     assert_eq!(from_store.len(), trace.len());
     for position in 0..=trace.len() {

@@ -1,14 +1,22 @@
-//! What the fraud-proof integration tests share: a dev sequencer whose store they read back.
+//! What the fraud-proof integration tests share: a dev sequencer whose store they read back,
+//! and a store holding a given state as its genesis.
+
+// Each test binary uses only part of this module.
+#![allow(dead_code)]
 
 use std::net::SocketAddr;
 
+use alloy_primitives::{Bytes, B256};
 use parallax_protocol::RollupConfig;
 use parallax_sequencer::{
     genesis::Genesis,
     node::{self, NodeConfig, Roles, RunningNode},
     origin::FixedOrigin,
 };
-use parallax_state::store::SqlStore;
+use parallax_state::{
+    store::{BlockCommit, BlockRef, ChainStore, SqlStore, StoredBlock},
+    WorldState,
+};
 
 /// A dev sequencer with its store and rollup configuration, and the directory holding the
 /// store's file (removed when dropped: keep it bound while the node runs).
@@ -48,4 +56,37 @@ pub(crate) async fn dev_sequencer() -> DevSequencer {
         store,
         dir,
     }
+}
+
+/// A fresh SQLite store whose genesis block (number 0) holds `world` and the code `bytecodes`;
+/// the directory holding its file must stay bound while the store is used.
+pub(crate) async fn store_with_genesis(
+    world: &WorldState,
+    bytecodes: &[(B256, Bytes)],
+) -> (tempfile::TempDir, SqlStore) {
+    let header = alloy_consensus::Header {
+        state_root: world.root(),
+        gas_limit: 30_000_000,
+        ..Default::default()
+    };
+    let block = StoredBlock {
+        hash: header.hash_slow(),
+        header,
+        l1_origin: BlockRef::default(),
+        transactions: Vec::new(),
+        receipts: Vec::new(),
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqlStore::open(&format!("sqlite:{}", dir.path().join("node.db").display()))
+        .await
+        .expect("sqlite store");
+    store
+        .commit_block(BlockCommit {
+            block: &block,
+            trie_nodes: &world.unpersisted_nodes(),
+            bytecodes,
+        })
+        .await
+        .expect("commit genesis");
+    (dir, store)
 }
