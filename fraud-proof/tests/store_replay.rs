@@ -7,6 +7,7 @@ mod common;
 use std::time::Instant;
 
 use alloy_primitives::{Address, U256};
+use common::account;
 use parallax_executor::{
     revm::database_interface::DatabaseRef, AccountBasic, AccountChange, StateChanges,
 };
@@ -19,20 +20,6 @@ fn address(index: u64) -> Address {
     let mut bytes = [0u8; 20];
     bytes[12..].copy_from_slice(&index.to_be_bytes());
     Address::from(bytes)
-}
-
-fn account(balance: u64, slots: u64) -> AccountChange {
-    AccountChange {
-        info: Some(AccountBasic {
-            balance: U256::from(balance),
-            nonce: 1,
-            ..AccountBasic::default()
-        }),
-        storage_cleared: false,
-        storage: (0..slots)
-            .map(|slot| (U256::from(slot), U256::from(slot + 1)))
-            .collect(),
-    }
 }
 
 /// One "transaction": a few balance changes, a storage write and clear, a creation and a

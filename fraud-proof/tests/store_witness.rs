@@ -5,26 +5,11 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use alloy_primitives::{Address, B256, U256};
+use common::account;
 use parallax_executor::{AccountBasic, AccountChange, StateChanges};
 use parallax_fraud_proof::{MemoryNodes, StateReads, StateWitnessBuilder};
 use parallax_state::WorldState;
-
-fn account(balance: u64, slots: u64) -> AccountChange {
-    AccountChange {
-        info: Some(AccountBasic {
-            balance: U256::from(balance),
-            nonce: 1,
-            ..AccountBasic::default()
-        }),
-        storage_cleared: false,
-        storage: (0..slots)
-            .map(|s| (U256::from(s), U256::from(s + 100)))
-            .collect::<BTreeMap<_, _>>(),
-    }
-}
 
 #[tokio::test]
 async fn witness_from_the_sql_store_equals_the_in_memory_one() {

@@ -6,7 +6,8 @@
 
 use std::net::SocketAddr;
 
-use alloy_primitives::{Bytes, B256};
+use alloy_primitives::{Bytes, B256, U256};
+use parallax_executor::{AccountBasic, AccountChange};
 use parallax_protocol::RollupConfig;
 use parallax_sequencer::{
     genesis::Genesis,
@@ -89,4 +90,19 @@ pub(crate) async fn store_with_genesis(
         .await
         .expect("commit genesis");
     (dir, store)
+}
+
+/// An account change: `balance`, nonce 1, and slots `0..slots` holding `slot + 100`.
+pub(crate) fn account(balance: u64, slots: u64) -> AccountChange {
+    AccountChange {
+        info: Some(AccountBasic {
+            balance: U256::from(balance),
+            nonce: 1,
+            ..AccountBasic::default()
+        }),
+        storage_cleared: false,
+        storage: (0..slots)
+            .map(|slot| (U256::from(slot), U256::from(slot + 100)))
+            .collect(),
+    }
 }
