@@ -92,6 +92,12 @@ impl<S: NodeSource + ?Sized> NodeSource for &S {
     }
 }
 
+impl<S: NodeSource + ?Sized> NodeSource for std::sync::Arc<S> {
+    fn node(&self, hash: &B256) -> Option<Bytes> {
+        (**self).node(hash)
+    }
+}
+
 /// Why a trie operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MptError {
@@ -177,11 +183,6 @@ impl<S: NodeSource> Mpt<S> {
     /// Number of nodes created by puts.
     pub fn created_len(&self) -> usize {
         self.created.len()
-    }
-
-    /// The source the twin reads the pre-state from.
-    pub fn source(&self) -> &S {
-        &self.source
     }
 
     /// Every node read from the source so far, in first-read order: the witness.

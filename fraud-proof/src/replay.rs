@@ -8,7 +8,8 @@
 
 use std::{
     collections::HashMap,
-    sync::{Mutex, MutexGuard, PoisonError},
+    future::Future,
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
 };
 
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
@@ -22,6 +23,7 @@ use parallax_executor::{
     AccountBasic, StateChanges, StateView,
 };
 use parallax_state::{
+    node::NodeError,
     store::{ChainStore, HistoricalState, StoreError},
     WorldState,
 };
@@ -99,27 +101,27 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The store's persisted trie nodes as a synchronous [`NodeSource`], cached: each node is
-/// queried once. A failed query is kept so the caller reports it instead of a missing node.
-struct StoreNodes<S> {
-    store: S,
+/// A retained block's persisted trie nodes ([`HistoricalState`], which fetches each node once
+/// and caches it) as a synchronous [`NodeSource`]. A failed query is kept so the caller reports
+/// it instead of a missing node.
+struct HistoryNodes<S> {
+    history: HistoricalState<S>,
     runtime: tokio::runtime::Handle,
-    fetched: Mutex<HashMap<B256, Bytes>>,
     failure: Mutex<Option<StoreError>>,
 }
 
-impl<S: ChainStore> NodeSource for StoreNodes<S> {
+impl<S: ChainStore> HistoryNodes<S> {
+    /// Runs a store query of the view to completion (from a blocking thread).
+    fn query<T>(&self, query: impl Future<Output = T>) -> T {
+        self.runtime.block_on(query)
+    }
+}
+
+impl<S: ChainStore> NodeSource for HistoryNodes<S> {
     fn node(&self, hash: &B256) -> Option<Bytes> {
-        if let Some(node) = lock(&self.fetched).get(hash) {
-            return Some(node.clone());
-        }
-        match self.runtime.block_on(self.store.trie_nodes(&[*hash])) {
-            Ok(mut nodes) => {
-                let (_, node) = nodes.pop()?;
-                let node = Bytes::copy_from_slice(&node);
-                lock(&self.fetched).insert(*hash, node.clone());
-                Some(node)
-            }
+        match self.query(self.history.node(*hash)) {
+            Ok(node) => Some(Bytes::copy_from_slice(&node)),
+            Err(StoreError::Node(NodeError::Missing(_))) => None,
             Err(error) => {
                 *lock(&self.failure) = Some(error);
                 None
@@ -135,7 +137,8 @@ impl<S: ChainStore> NodeSource for StoreNodes<S> {
 /// It blocks on the store's queries: create it inside a tokio runtime, then use it only from a
 /// blocking thread (`spawn_blocking`), never from an async task.
 pub struct StoreState<S> {
-    mpt: Mutex<Mpt<StoreNodes<S>>>,
+    nodes: Arc<HistoryNodes<S>>,
+    mpt: Mutex<Mpt<Arc<HistoryNodes<S>>>>,
     root: B256,
     /// Code read from the store or deployed by replayed transactions.
     codes: Mutex<HashMap<B256, Bytecode>>,
@@ -145,18 +148,18 @@ pub struct StoreState<S> {
 impl<S: ChainStore> StoreState<S> {
     /// The state after block `number`. Unknown and pruned blocks are errors.
     pub async fn at(store: S, number: u64) -> Result<Self, StoreError> {
-        let root = HistoricalState::at(store.clone(), number)
-            .await?
-            .state_root();
+        let history = HistoricalState::at(store, number).await?;
+        let root = history.state_root();
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| StoreError::Corrupt("no tokio runtime for store-backed replay".into()))?;
+        let nodes = Arc::new(HistoryNodes {
+            history,
+            runtime,
+            failure: Mutex::default(),
+        });
         Ok(Self {
-            mpt: Mutex::new(Mpt::new(StoreNodes {
-                store,
-                runtime,
-                fetched: Mutex::default(),
-                failure: Mutex::default(),
-            })),
+            mpt: Mutex::new(Mpt::new(nodes.clone())),
+            nodes,
             root,
             codes: Mutex::default(),
             block_hashes: Mutex::default(),
@@ -166,18 +169,16 @@ impl<S: ChainStore> StoreState<S> {
     /// Trie nodes held in memory: those read from the store plus those replayed changes
     /// created. It grows with what the replay touches, not with the state.
     pub fn nodes_in_memory(&self) -> usize {
-        let mpt = lock(&self.mpt);
-        let fetched = lock(&mpt.source().fetched).len();
-        fetched + mpt.created_len()
+        self.nodes.history.cached_nodes() + lock(&self.mpt).created_len()
     }
 
     /// Runs a trie operation, reporting a store failure behind a missing node as what it is.
     fn trie<T>(
         &self,
-        operation: impl FnOnce(&mut Mpt<StoreNodes<S>>) -> Result<T, WitnessError>,
+        operation: impl FnOnce(&mut Mpt<Arc<HistoryNodes<S>>>) -> Result<T, WitnessError>,
     ) -> Result<T, ReplayError> {
         let mut mpt = lock(&self.mpt);
-        operation(&mut mpt).map_err(|error| match (&error, lock(&mpt.source().failure).take()) {
+        operation(&mut mpt).map_err(|error| match (&error, lock(&self.nodes.failure).take()) {
             (WitnessError::Trie(MptError::MissingNode(_)), Some(failure)) => {
                 ReplayError::Store(failure)
             }
@@ -204,12 +205,10 @@ impl<S: ChainStore> StoreState<S> {
         if let Some(code) = lock(&self.codes).get(&hash) {
             return Ok(code.clone());
         }
-        let raw = {
-            let mpt = lock(&self.mpt);
-            let nodes = mpt.source();
-            nodes.runtime.block_on(nodes.store.bytecode(hash))?
-        }
-        .ok_or(ReplayError::MissingCode(hash))?;
+        let raw = self
+            .nodes
+            .query(self.nodes.history.code(hash))?
+            .ok_or(ReplayError::MissingCode(hash))?;
         let code = Bytecode::new_raw_checked(raw).map_err(|_| ReplayError::MalformedCode(hash))?;
         lock(&self.codes).insert(hash, code.clone());
         Ok(code)
@@ -259,14 +258,12 @@ impl<S: ChainStore> DatabaseRef for StoreState<S> {
         if let Some(hash) = lock(&self.block_hashes).get(&number) {
             return Ok(*hash);
         }
-        let header = {
-            let mpt = lock(&self.mpt);
-            let nodes = mpt.source();
-            nodes.runtime.block_on(nodes.store.header(number))?
-        }
-        .ok_or(ReplayError::MissingBlockHash(number))?;
-        lock(&self.block_hashes).insert(number, header.hash);
-        Ok(header.hash)
+        let hash = self
+            .nodes
+            .query(self.nodes.history.block_hash(number))?
+            .ok_or(ReplayError::MissingBlockHash(number))?;
+        lock(&self.block_hashes).insert(number, hash);
+        Ok(hash)
     }
 }
 
@@ -276,8 +273,8 @@ struct StoreStateNodes<'a, S>(&'a StoreState<S>);
 
 impl<S: ChainStore> NodeSource for StoreStateNodes<'_, S> {
     fn node(&self, hash: &B256) -> Option<Bytes> {
-        let mpt = lock(&self.0.mpt);
-        mpt.created_node(hash).or_else(|| mpt.source().node(hash))
+        let created = lock(&self.0.mpt).created_node(hash);
+        created.or_else(|| self.0.nodes.node(hash))
     }
 }
 

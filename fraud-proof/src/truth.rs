@@ -307,27 +307,24 @@ impl<S: ChainStore> ChainTruth<S> {
     /// (the honest one: a liar never wants to step), the transaction with its inclusion proof,
     /// and the verifier's witness, built by replaying the block up to the transaction.
     pub async fn step_args(&self, block: u64, tx_index: u64) -> Result<StepArgs, TruthError> {
+        let fail = |reason: String| TruthError::Replay { block, reason };
+        let task_failed =
+            |error: tokio::task::JoinError| fail(format!("witness task failed: {error}"));
         let view = self.block(block).await?;
         let index = usize::try_from(tx_index).unwrap_or(usize::MAX);
         let tx = view
             .transactions
             .get(index)
             .cloned()
-            .ok_or(TruthError::Replay {
-                block,
-                reason: format!("no transaction {tx_index}"),
-            })?;
-        let pre = view.trace.at(index).ok_or(TruthError::Replay {
-            block,
-            reason: format!("no trace position {tx_index}"),
-        })?;
+            .ok_or_else(|| fail(format!("no transaction {tx_index}")))?;
+        let pre = view
+            .trace
+            .at(index)
+            .ok_or_else(|| fail(format!("no trace position {tx_index}")))?;
         let tx_proof = view.transaction_proof(tx_index);
         let (_, mut world, env, mut txs) = self.replay_start(block).await?;
         if index >= txs.len() {
-            return Err(TruthError::Replay {
-                block,
-                reason: format!("no transaction {tx_index}"),
-            });
+            return Err(fail(format!("no transaction {tx_index}")));
         }
         // First without ancestor headers: most transactions never read BLOCKHASH beyond the
         // parent. One that does names the deepest block it read, and only the headers down to
@@ -341,23 +338,15 @@ impl<S: ChainStore> ChainTruth<S> {
             Ok::<_, TruthError>((attempt, (env, tx, world)))
         })
         .await
-        .map_err(|error| TruthError::Replay {
-            block,
-            reason: format!("witness task failed: {error}"),
-        })??;
-        let witness_error = |error: StepError| TruthError::Replay {
-            block,
-            reason: format!("witness of transaction {tx_index}: {error}"),
-        };
+        .map_err(task_failed)??;
+        let witness_error =
+            |error: StepError| fail(format!("witness of transaction {tx_index}: {error}"));
         let witness = match first {
             (Err(StepError::MissingAncestor { number, .. }), (env, tx, world)) => {
                 let ancestors = self.ancestor_headers(block, number).await?;
                 tokio::task::spawn_blocking(move || step_witness(&env, &tx, &world, &ancestors))
                     .await
-                    .map_err(|error| TruthError::Replay {
-                        block,
-                        reason: format!("witness task failed: {error}"),
-                    })?
+                    .map_err(task_failed)?
                     .map_err(witness_error)?
             }
             (attempt, _) => attempt.map_err(witness_error)?,

@@ -65,7 +65,8 @@ impl<S: ChainStore> HistoricalState<S> {
         self.state_root
     }
 
-    async fn node(&self, hash: B256) -> Result<Arc<[u8]>, StoreError> {
+    /// The trie node with keccak `hash`, from the view's cache or the store (cached after).
+    pub async fn node(&self, hash: B256) -> Result<Arc<[u8]>, StoreError> {
         if let Some(node) = self.cached(&hash) {
             return Ok(node);
         }
@@ -83,6 +84,16 @@ impl<S: ChainStore> HistoricalState<S> {
 
     fn cached(&self, hash: &B256) -> Option<Arc<[u8]>> {
         self.cache.lock().ok()?.get(hash).cloned()
+    }
+
+    /// Trie nodes fetched so far (what the view holds in memory).
+    pub fn cached_nodes(&self) -> usize {
+        self.cache.lock().map_or(0, |cache| cache.len())
+    }
+
+    /// The hash of block `number`, if the store has its header (for `BLOCKHASH`).
+    pub async fn block_hash(&self, number: u64) -> Result<Option<B256>, StoreError> {
+        Ok(self.store.header(number).await?.map(|header| header.hash))
     }
 
     /// Looks `key` up in the trie under `root`: its value and the proof (hashed nodes on the path).
@@ -345,8 +356,7 @@ impl<S: ChainStore> revm::DatabaseRef for BlockingHistory<S> {
         }
         Ok(self
             .runtime
-            .block_on(self.state.store.header(number))?
-            .map(|header| header.hash)
+            .block_on(self.state.block_hash(number))?
             .unwrap_or_default())
     }
 }
