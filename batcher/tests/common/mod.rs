@@ -26,7 +26,6 @@ use parallax_l1::{AnvilBlobs, RpcL1};
 use parallax_protocol::{
     batch::Batch,
     blob::decode_blob,
-    block::BlockId,
     channel::decode_channel,
     frame::{parse_frames_payload, CalldataPayload, Frame},
     RollupConfig,
@@ -99,24 +98,14 @@ impl L1 {
         let provider = ProviderBuilder::new()
             .connect_http(anvil.endpoint_url())
             .erased();
-        let anchor = provider
-            .get_block_by_number(BlockNumberOrTag::Number(deployment.deployed_at_block))
+        // As the devnet does: derivation starts at the newest L1 block not newer than the L2
+        // genesis time the oracle was given, so the oracle's L2 timestamps (its proposal timing
+        // and the dispute game's header rule) are the chain's own.
+        let anchor = deployment
+            .genesis_anchor(&provider)
             .await
-            .expect("anchor query")
-            .expect("deployment block");
-        let mut rollup = deployment.rollup_config(
-            &config,
-            901,
-            BlockId {
-                number: anchor.header.number,
-                hash: anchor.header.hash,
-            },
-        );
-        // `rollup_config` takes the L2 genesis time the oracle was given (read before the
-        // deployment) but anchors at the last deployment block, a few seconds later: L2 blocks
-        // in between would be older than their own L1 origin, and derivation drops such batches
-        // (origin time rule). Start L2 no earlier than its anchor.
-        rollup.genesis.l2_timestamp = rollup.genesis.l2_timestamp.max(anchor.header.timestamp);
+            .expect("genesis anchor");
+        let rollup = deployment.rollup_config(&config, 901, anchor);
         Some(Self {
             anvil,
             provider,
