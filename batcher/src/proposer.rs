@@ -30,7 +30,7 @@ use tokio::sync::watch;
 
 use parallax_fraud_proof::{
     player::{Action, GamePlayer, PlayerConfig},
-    truth::{ChainTruth, Corruption},
+    truth::{ChainTruth, Corruption, Lie},
 };
 use parallax_protocol::RollupConfig;
 
@@ -73,10 +73,23 @@ pub struct DefendConfig {
     /// The rollup, to replay disputed blocks.
     pub rollup: RollupConfig,
     /// **For demos and tests only** (`parallax devnet --malicious-proposer`): the first proposal
-    /// at or after this L2 block posts a wrong output root (one block's post-state with 1 ETH
-    /// more in [`LIE_ACCOUNT`]) and defends it with a consistent fake trace, so the challenger
-    /// has to take the game down to the one-step proof. Later proposals are honest.
+    /// at or after this L2 block posts a wrong output root (that block as [`DefendConfig::lie`]
+    /// falsifies it) and defends it consistently, so the challenger has to take the game down
+    /// to the one-step proof or the header proof. Later proposals are honest.
     pub malicious_from: Option<u64>,
+    /// The malicious proposer's lie; [`DefendConfig::balance_lie`] (1 ETH more in
+    /// [`LIE_ACCOUNT`]) unless a test wants another.
+    pub lie: Lie,
+}
+
+impl DefendConfig {
+    /// The devnet's lie: one block's post-state with 1 ETH more in [`LIE_ACCOUNT`].
+    pub fn balance_lie() -> Lie {
+        Lie::Balance {
+            account: LIE_ACCOUNT,
+            extra_wei: U256::from(10u64).pow(U256::from(18)),
+        }
+    }
 }
 
 /// The account a malicious proposer credits out of thin air.
@@ -259,8 +272,7 @@ impl<S: ChainStore> Proposer<S> {
             (Some(from), Some(defend)) if next >= from => {
                 let lie = Corruption {
                     block: next,
-                    account: LIE_ACCOUNT,
-                    extra_wei: U256::from(10u64).pow(U256::from(18)),
+                    lie: defend.lie,
                 };
                 let liar = ChainTruth::corrupted(self.store.clone(), defend.rollup.clone(), lie);
                 let root = liar
@@ -296,8 +308,18 @@ impl<S: ChainStore> Proposer<S> {
             Err(error) => {
                 // L1 moves between our calls: a game resolved meanwhile may have deleted
                 // proposals (the oracle then expects an earlier block), or a proposal landed.
-                // That is not a failure: propose what the oracle expects on the next step.
-                let expected = to_u64(self.oracle.nextBlockNumber().call().await?);
+                // That is not a failure: propose what the oracle expects on the next step. The
+                // estimate may run on the pending block, where a resolution is already in, so
+                // both views are asked.
+                let latest = to_u64(self.oracle.nextBlockNumber().call().await?);
+                let pending = to_u64(
+                    self.oracle
+                        .nextBlockNumber()
+                        .block(alloy::eips::BlockId::pending())
+                        .call()
+                        .await?,
+                );
+                let expected = if latest != next { latest } else { pending };
                 if expected != next {
                     tracing::info!(next, expected, "the oracle moved while proposing; retrying");
                     self.lie_from = lie_from;

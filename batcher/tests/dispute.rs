@@ -11,6 +11,9 @@
 //! BLOCKHASH of an older block, whose steps re-execute those transactions on L1 (the latter with
 //! the ancestor headers that prove the hash).
 //!
+//! A header whose timestamp is one second off (state, gas and receipts right) is proven wrong
+//! by the header rules instead of a one-step proof.
+//!
 //! Each move's L1 gas is printed (`--nocapture`).
 
 mod common;
@@ -20,6 +23,7 @@ use std::{sync::Arc, time::Duration};
 use alloy::{
     consensus::{SignableTransaction, TxEip1559},
     eips::eip2718::Encodable2718,
+    eips::BlockId,
     network::TxSignerSync,
     primitives::{Address, Bytes, TxKind, U256},
     providers::{Provider, ProviderBuilder},
@@ -33,8 +37,8 @@ use parallax_batcher::{
 };
 use parallax_contracts::{DisputeGame, OutputOracle};
 use parallax_fraud_proof::{
-    player::{Action, GamePlayer, PlayerConfig},
-    truth::{ChainTruth, Corruption},
+    player::{Action, GamePlayer, HeaderCheck, PlayerConfig},
+    truth::{ChainTruth, Corruption, Lie},
 };
 use parallax_sequencer::genesis::dev_accounts;
 use parallax_state::store::{ChainStore, HeadKind, SqlStore};
@@ -70,7 +74,7 @@ async fn rollup(interval: u64) -> Option<Rollup> {
     })
 }
 
-async fn proposer(rollup: &Rollup, malicious_from: Option<u64>) -> Proposer<SqlStore> {
+async fn proposer(rollup: &Rollup, malicious_from: Option<u64>, lie: Lie) -> Proposer<SqlStore> {
     let l1 = &rollup.l1;
     let txmgr = l1
         .txmgr(
@@ -90,6 +94,7 @@ async fn proposer(rollup: &Rollup, malicious_from: Option<u64>) -> Proposer<SqlS
             defend: Some(DefendConfig {
                 rollup: l1.rollup(),
                 malicious_from,
+                lie,
             }),
         },
         Arc::new(Metrics::default()),
@@ -161,6 +166,8 @@ async fn move_gas(l1: &L1, game: Address) -> Vec<(String, u64)> {
             Some(t) if t == DisputeGame::BlockOpened::SIGNATURE_HASH => "openBlock",
             Some(t) if t == DisputeGame::StepVerified::SIGNATURE_HASH => "step (EVM verifier)",
             Some(t) if t == DisputeGame::TxCountDisproven::SIGNATURE_HASH => "tx count proof",
+            Some(t) if t == DisputeGame::HeaderDisproven::SIGNATURE_HASH => "header proof",
+            Some(t) if t == DisputeGame::HeaderAccepted::SIGNATURE_HASH => "acceptHeader",
             _ => continue,
         };
         let hash = log.transaction_hash.expect("mined log");
@@ -208,8 +215,8 @@ async fn game_of(l1: &L1, index: u64) -> Option<Address> {
 
 /// Proposes a wrong output from L2 block `block` on, lets an honest challenger play the game it
 /// opens until it claims its credit, and returns the game.
-async fn lie_and_play(rollup: &mut Rollup, block: u64) -> Address {
-    let mut proposer = proposer(rollup, Some(block)).await;
+async fn lie_and_play(rollup: &mut Rollup, block: u64, lie: Lie) -> Address {
+    let mut proposer = proposer(rollup, Some(block), lie).await;
     let truth = ChainTruth::new(rollup.replica.store.clone(), rollup.l1.rollup());
     let (player, txmgr, _) = challenger(rollup, truth).await;
     let mut challenged = None;
@@ -243,7 +250,7 @@ async fn a_wrong_output_root_is_proven_wrong_on_l1_and_its_bond_slashed() {
     };
     rollup.sequencer.transfer(2, 2, 0).await;
     // The first proposal (block 4) is the lie.
-    let mut proposer = proposer(&rollup, Some(1)).await;
+    let mut proposer = proposer(&rollup, Some(1), DefendConfig::balance_lie()).await;
     let truth = ChainTruth::new(rollup.replica.store.clone(), rollup.l1.rollup());
     let (mut player, mut txmgr, me) = challenger(&rollup, truth).await;
     let oracle = OutputOracle::new(
@@ -373,21 +380,25 @@ async fn a_challenge_against_a_correct_output_root_loses() {
         return;
     };
     rollup.sequencer.transfer(2, 1, 0).await;
-    let mut proposer = proposer(&rollup, None).await;
+    let mut proposer = proposer(&rollup, None, DefendConfig::balance_lie()).await;
     // This challenger's chain has 1 wei too much somewhere in block 4: it disputes the truth.
     let wrong = ChainTruth::corrupted(
         rollup.replica.store.clone(),
         rollup.l1.rollup(),
         Corruption {
             block: 4,
-            account: Address::repeat_byte(0x77),
-            extra_wei: U256::from(1),
+            lie: Lie::Balance {
+                account: Address::repeat_byte(0x77),
+                extra_wei: U256::from(1),
+            },
         },
     );
     let (player, txmgr, _) = challenger(&rollup, wrong).await;
     let mut challenged = None;
     let mut game = Address::ZERO;
     let mut resolved = false;
+    // The L1 block at which the game was seen open at level 2.
+    let mut level2_at = None;
     for _ in 0..1_200 {
         if let Action::Challenged { index } =
             tick(&mut rollup, &mut proposer, &player, &txmgr).await
@@ -398,11 +409,15 @@ async fn a_challenge_against_a_correct_output_root_loses() {
             game = game_of(&rollup.l1, index).await.unwrap_or_default();
         }
         if game != Address::ZERO {
-            let status = DisputeGame::new(game, rollup.l1.provider.clone())
-                .status()
-                .call()
-                .await
-                .unwrap();
+            let contract = DisputeGame::new(game, rollup.l1.provider.clone());
+            let at = BlockId::number(rollup.l1.provider.get_block_number().await.unwrap());
+            let status = contract.status().block(at).call().await.unwrap();
+            if status == 0
+                && level2_at.is_none()
+                && contract.stage().block(at).call().await.unwrap() >= 2
+            {
+                level2_at = Some(at);
+            }
             if status != 0 {
                 assert_eq!(status, 2, "DEFENDER_WINS");
                 resolved = true;
@@ -414,6 +429,18 @@ async fn a_challenge_against_a_correct_output_root_loses() {
     assert!(
         resolved,
         "the game against the correct proposal was decided"
+    );
+    // The correct header follows every header rule: at level 2 the game refused to call it
+    // wrong, with proofs from the same store the correct proposal came from.
+    let at = level2_at.expect("the game was seen at level 2");
+    let check = player
+        .check_header(game, 4, at)
+        .await
+        .expect("header check");
+    assert_eq!(
+        check,
+        HeaderCheck::FollowsRules,
+        "a correct header is what the rules give"
     );
     assert_eq!(
         step_verdicts(&rollup.l1, game).await,
@@ -475,7 +502,7 @@ async fn a_lie_after_a_signed_transaction_is_proven_by_executing_it_on_l1() {
         }
     }
     assert!(block > 0, "a block with user transactions");
-    let game = lie_and_play(&mut rollup, block).await;
+    let game = lie_and_play(&mut rollup, block, DefendConfig::balance_lie()).await;
     assert_eq!(step_verdicts(&rollup.l1, game).await, vec![1]);
     // The step was on the block's last transaction, a signed transfer.
     let logs = rollup
@@ -602,7 +629,7 @@ async fn a_lie_after_a_blockhash_of_an_older_block_is_proven_on_l1() {
         "BLOCKHASH gave the L2 block hash"
     );
 
-    let game = lie_and_play(&mut rollup, block).await;
+    let game = lie_and_play(&mut rollup, block, DefendConfig::balance_lie()).await;
     assert_eq!(
         step_verdicts(&rollup.l1, game).await,
         vec![1],
@@ -635,6 +662,37 @@ async fn a_lie_after_a_blockhash_of_an_older_block_is_proven_on_l1() {
     assert_eq!(context.parentHash, stored.header.parent_hash);
     println!("L1 gas per move of the game over a BLOCKHASH(NUMBER - 3) call:");
     for (name, gas) in move_gas(&rollup.l1, game).await {
+        println!("  {name:<22} {gas:>10}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_header_with_a_wrong_timestamp_is_proven_wrong_on_l1() {
+    // The lie changes only the header's timestamp: state, gas and receipts are right, so every
+    // trace commitment agrees and no one-step proof could expose it. The header rules do.
+    init_logs();
+    let Some(mut rollup) = rollup(4).await else {
+        return;
+    };
+    rollup.sequencer.transfer(2, 1, 0).await;
+    let game = lie_and_play(&mut rollup, 1, Lie::Timestamp { seconds: 1 }).await;
+    let contract = DisputeGame::new(game, rollup.l1.provider.clone());
+    assert_eq!(
+        contract.status().call().await.unwrap(),
+        1,
+        "CHALLENGER_WINS"
+    );
+    assert!(
+        step_verdicts(&rollup.l1, game).await.is_empty(),
+        "decided without a one-step proof"
+    );
+    let gas = move_gas(&rollup.l1, game).await;
+    assert!(
+        gas.iter().any(|(name, _)| name == "header proof"),
+        "the header proof decided it: {gas:?}"
+    );
+    println!("L1 gas per move of the game that proved the header wrong:");
+    for (name, gas) in gas {
         println!("  {name:<22} {gas:>10}");
     }
 }

@@ -302,6 +302,7 @@ async fn serve(
                 defend: Some(DefendConfig {
                     rollup: rollup.clone(),
                     malicious_from: args.malicious_proposer_from,
+                    lie: DefendConfig::balance_lie(),
                 }),
             },
             metrics.clone(),

@@ -5,18 +5,32 @@ import {GameStatus, IDisputeGame} from "./interfaces/IDisputeGame.sol";
 import {GameParams} from "./interfaces/IDisputeGameFactory.sol";
 import {BlockContext, IStepVerifier} from "./interfaces/IStepVerifier.sol";
 import {RLPItem, RLPReader} from "./lib/RLPReader.sol";
+import {RLPWriter} from "./lib/RLPWriter.sol";
 import {MerkleTrie} from "./lib/MerkleTrie.sol";
 import {Account, SecureMerkleTrie} from "./lib/SecureMerkleTrie.sol";
 
 /// @notice Where a game stands (contracts/DISPUTE.md).
 /// @dev BLOCKS: level-1 bisection over L2 blocks. OPEN_BLOCK: the interval is one block; the
-///      defender must open it. TXS: level-2 bisection over the block's transaction positions.
-///      STEP: the interval is one transaction; anyone may prove it with `step`.
+///      defender must open it. HEADER: the block is open; the challenger accepts its header or
+///      proves it breaks the header rules. TXS: level-2 bisection over the block's transaction
+///      positions. STEP: the interval is one transaction; anyone may prove it with `step`.
+///      (HEADER is last so the earlier stages keep their numbers.)
 enum Stage {
     BLOCKS,
     OPEN_BLOCK,
     TXS,
-    STEP
+    STEP,
+    HEADER
+}
+
+/// @notice What the game needs of the factory that created it: the oracle it serves.
+interface IGameFactoryOracle {
+    function oracle() external view returns (address);
+}
+
+/// @notice What the game needs of the oracle: the L2 timestamp rule it already enforces.
+interface IOracleL2Time {
+    function computeL2Timestamp(uint256 l2BlockNumber) external view returns (uint256);
 }
 
 /// @title DisputeGame
@@ -31,7 +45,8 @@ enum Stage {
 ///      `mid = lo + (hi - lo) / 2` (= floor((lo + hi) / 2)) and the challenger keeps the half it
 ///      disputes. Turns (whose clock runs): BLOCKS/TXS — the defender while no midpoint claim is
 ///      pending, then the challenger; OPEN_BLOCK and STEP — the defender (the burden of proof is
-///      on the claim). A move is allowed while the mover's clock has time left
+///      on the claim); HEADER — the challenger (it must look at the header before the
+///      transactions are played, so a step cannot end the game before a bad header is shown). A move is allowed while the mover's clock has time left
 ///      (`block.timestamp < turnStartedAt + clock`); afterwards only `resolve` is.
 ///      Proof encodings: every `bytes` proof argument (`messagePasserAccountProof`, `txProof`,
 ///      the tx-count proofs) is `abi.encode(bytes[] nodes)`, the RLP trie nodes from the root
@@ -41,12 +56,23 @@ enum Stage {
 ///      slot 7 status | stage | midClaimed | defenderClock | challengerClock | turnStartedAt |
 ///      _initialized; 8 lo; 9 hi; 10 claimLo; 11 claimHi; 12 midClaim; 13 txCount;
 ///      14 transactionsRoot; 15-21 `_ctx` (number, timestamp, coinbase, gasLimit, baseFee,
-///      prevRandao, parentHash).
+///      prevRandao, parentHash); 22 blockHash.
 contract DisputeGame is IDisputeGame {
     using RLPReader for RLPItem;
 
     /// @notice The L2 predeploy whose storage root is part of every output root.
     address public constant MESSAGE_PASSER = 0x4200000000000000000000000000000000000016;
+    /// @notice The L2 predeploy whose slot 3 (L1 origin hash = the block's mixHash) and slot 5
+    ///         (gas limit and base-fee rules) `proveHeaderInvalid` reads from the post-state.
+    address public constant L1_BLOCK = 0x4200000000000000000000000000000000000015;
+    /// @notice Every Parallax block's beneficiary (coinbase).
+    address public constant SEQUENCER_FEE_VAULT = 0x4200000000000000000000000000000000000011;
+    /// @notice Every Parallax block's extraData.
+    bytes public constant EXTRA_DATA = "parallax";
+    /// @dev keccak256(rlp([])): the ommers hash of every post-merge header.
+    bytes32 internal constant EMPTY_OMMERS_HASH = 0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347;
+    /// @dev The root of an empty trie: the withdrawals root of every Parallax header.
+    bytes32 internal constant EMPTY_TRIE_ROOT = 0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421;
 
     /// @notice The factory that deployed the implementation; the only one that may initialize
     ///         a clone.
@@ -99,6 +125,8 @@ contract DisputeGame is IDisputeGame {
     /// @notice The disputed block's transactions root (level 2): tx proofs are checked against it.
     bytes32 public transactionsRoot;
     StoredContext internal _ctx;
+    /// @notice The disputed block's hash (level 2): the header `openBlock` was given hashes to it.
+    bytes32 public blockHash;
 
     /// @notice The defender claimed `claim` at `position` (level 1: output root of block
     ///         `position`; level 2: `D_position`) for the interval (`lo`, `hi`).
@@ -142,6 +170,14 @@ contract DisputeGame is IDisputeGame {
         bytes32 disputedCommitment,
         GameStatus status
     );
+    /// @notice The defender's header of the disputed block, as `openBlock` received it, so a
+    ///         challenger can check it without the L1 transaction's calldata.
+    event HeaderOpened(bytes32 indexed blockHash, bytes headerRlp);
+    /// @notice The challenger proved the disputed header breaks the chain's header rules: the
+    ///         header those rules give for the same contents hashes to `expectedHash`.
+    event HeaderDisproven(address indexed mover, bytes32 blockHash, bytes32 expectedHash);
+    /// @notice The challenger accepted the opened header: the transaction bisection starts.
+    event HeaderAccepted(address indexed mover, uint64 clockLeft);
     /// @notice The challenger proved the claimed `txCount` wrong (too few or too many).
     event TxCountDisproven(address indexed mover, uint256 txCount, bool tooFew);
     /// @notice The game is decided.
@@ -189,6 +225,14 @@ contract DisputeGame is IDisputeGame {
     error TxNotInBlock(uint256 index);
     /// @notice The tx-count proof does not contradict the claimed count.
     error TxCountNotDisproven();
+    /// @notice The header given to `proveHeaderInvalid` is not the one `openBlock` received.
+    error HeaderNotOpened();
+    /// @notice The parent header given to `proveHeaderInvalid` does not hash to the agreed parent.
+    error ParentHeaderMismatch();
+    /// @notice The post-state proof shows no `L1Block` account.
+    error L1BlockMissing();
+    /// @notice The disputed header is exactly what the header rules give: nothing to prove.
+    error HeaderNotDisproven();
 
     /// @notice Fixes the configuration every clone of this implementation shares; the deployer
     ///         (the factory) becomes the only initializer.
@@ -259,9 +303,7 @@ contract DisputeGame is IDisputeGame {
         if (msg.sender != _params.defender) revert NotDefender();
         uint64 left = _charge(true);
         if (_outputRoot(preStateRoot, preMessagePasserRoot, preBlockHash) != claimLo) revert PreOutputMismatch();
-        if (_outputRoot(postStateRoot, postMessagePasserRoot, keccak256(headerRlp)) != claimHi) {
-            revert PostOutputMismatch();
-        }
+        _openHeader(postStateRoot, postMessagePasserRoot, headerRlp);
         uint256 gasUsed = _readHeader(headerRlp, preBlockHash, postStateRoot);
         (, Account memory passer) =
             SecureMerkleTrie.getAccount(MESSAGE_PASSER, abi.decode(messagePasserAccountProof, (bytes[])), postStateRoot);
@@ -275,7 +317,7 @@ contract DisputeGame is IDisputeGame {
         hi = txCount_;
         claimLo = d0;
         claimHi = dT;
-        stage = txCount_ == 1 ? Stage.STEP : Stage.TXS;
+        stage = Stage.HEADER;
         emit BlockOpened(msg.sender, _ctx.number, txCount_, transactionsRoot, d0, dT, left);
     }
 
@@ -306,6 +348,42 @@ contract DisputeGame is IDisputeGame {
     /// @param proof `abi.encode(bytes[])`: trie nodes for key rlp(txCount() - 1).
     function proveTxCountTooHigh(bytes calldata proof) external {
         _proveTxCount(proof, false);
+    }
+
+    /// @notice Challenger, right after `openBlock`: accepts the header (it has not proven it
+    ///         wrong with `proveHeaderInvalid`), and the transaction bisection starts.
+    function acceptHeader() external {
+        _requireStage(Stage.HEADER);
+        if (msg.sender != _params.challenger) revert NotChallenger();
+        uint64 left = _charge(false);
+        stage = txCount == 1 ? Stage.STEP : Stage.TXS;
+        emit HeaderAccepted(msg.sender, left);
+    }
+
+    /// @notice Challenger, at any time during level 2: proves the disputed header breaks the
+    ///         header rules every Parallax block follows, whatever its transactions. The header
+    ///         is rebuilt from its own parent hash, state root, transactions root, receipts root,
+    ///         logs bloom, number and gasUsed, with every other field as the rules give it:
+    ///         the constant fields of a Parallax Cancun header, the timestamp of the oracle's
+    ///         `computeL2Timestamp`, the mixHash (L1 origin hash, `L1Block` slot 3) and gas
+    ///         limit and base-fee rules (`L1Block` slot 5) from the block's post-state, and the
+    ///         EIP-1559 base fee from the parent header. If that header does not hash to
+    ///         `blockHash()` (a field differs, a field is missing or extra, or an encoding is not
+    ///         canonical), the challenger wins.
+    /// @param headerRlp The header `openBlock` received (see `HeaderOpened`).
+    /// @param parentHeaderRlp The agreed parent's header (hashes to the parent hash).
+    /// @param l1BlockProof `abi.encode(bytes[] accountProof, bytes[] slot3Proof, bytes[] slot5Proof)`:
+    ///        `L1Block`'s account against the header's state root and its slots 3 and 5.
+    function proveHeaderInvalid(bytes calldata headerRlp, bytes calldata parentHeaderRlp, bytes calldata l1BlockProof)
+        external
+    {
+        _requireChallengerAtLevel2();
+        bytes32 disputed = blockHash;
+        if (keccak256(headerRlp) != disputed) revert HeaderNotOpened();
+        bytes32 expected = ruledHeaderHash(headerRlp, parentHeaderRlp, l1BlockProof);
+        if (expected == disputed) revert HeaderNotDisproven();
+        emit HeaderDisproven(msg.sender, disputed, expected);
+        _decide(GameStatus.CHALLENGER_WINS);
     }
 
     /// @notice Anyone, at the one disputed transaction `i = lo()`: executes it with the verifier
@@ -363,8 +441,8 @@ contract DisputeGame is IDisputeGame {
         return _params.challenger;
     }
 
-    /// @notice 1 during block bisection (BLOCKS, OPEN_BLOCK), 2 during transaction bisection
-    ///         (TXS, STEP).
+    /// @notice 1 during block bisection (BLOCKS, OPEN_BLOCK), 2 once the block is open (HEADER,
+    ///         TXS, STEP).
     function level() public view returns (uint8) {
         return stage <= Stage.OPEN_BLOCK ? 1 : 2;
     }
@@ -376,6 +454,7 @@ contract DisputeGame is IDisputeGame {
 
     /// @notice Whether the defender's clock is the one running (otherwise the challenger's).
     function defenderToMove() public view returns (bool) {
+        if (stage == Stage.HEADER) return false;
         return !((stage == Stage.BLOCKS || stage == Stage.TXS) && midClaimed);
     }
 
@@ -458,16 +537,109 @@ contract DisputeGame is IDisputeGame {
 
     /// @dev Both tx-count proofs: inclusion of rlp(txCount) or exclusion of rlp(txCount - 1).
     function _proveTxCount(bytes calldata proof, bool tooFew) private {
-        if (status != GameStatus.IN_PROGRESS) revert GameAlreadyResolved();
-        if (stage != Stage.TXS && stage != Stage.STEP) revert WrongStage(Stage.TXS, stage);
-        if (msg.sender != _params.challenger) revert NotChallenger();
-        _requireClockRunning();
+        _requireChallengerAtLevel2();
         uint256 count = txCount;
         (bool exists,) =
             MerkleTrie.get(_rlpIndex(tooFew ? count : count - 1), abi.decode(proof, (bytes[])), transactionsRoot);
         if (exists != tooFew) revert TxCountNotDisproven();
         emit TxCountDisproven(msg.sender, count, tooFew);
         _decide(GameStatus.CHALLENGER_WINS);
+    }
+
+    /// @dev The preconditions of the challenger's level-2 proofs (tx count, header): an undecided
+    ///      game in HEADER, TXS or STEP, the challenger, and the running clock not expired.
+    function _requireChallengerAtLevel2() private view {
+        if (status != GameStatus.IN_PROGRESS) revert GameAlreadyResolved();
+        if (level() != 2) revert WrongStage(Stage.TXS, stage);
+        if (msg.sender != _params.challenger) revert NotChallenger();
+        _requireClockRunning();
+    }
+
+    /// @notice The hash of the header the rules give the opened block with the contents of
+    ///         `headerRlp` (see `proveHeaderInvalid`), or zero when `headerRlp` cannot be a
+    ///         Cancun header at all (not 20 fields, or a receipts root / logs bloom of the wrong
+    ///         size). A challenger compares it with `blockHash()` before proving anything.
+    function ruledHeaderHash(bytes calldata headerRlp, bytes calldata parentHeaderRlp, bytes calldata l1BlockProof)
+        public
+        view
+        returns (bytes32)
+    {
+        if (level() != 2) revert WrongStage(Stage.HEADER, stage);
+        if (keccak256(parentHeaderRlp) != _ctx.parentHash) revert ParentHeaderMismatch();
+        RLPItem[] memory f = RLPReader.toItem(headerRlp).readList();
+        if (f.length != 20) return bytes32(0);
+        bytes memory receiptsRoot = f[5].readRawBytes();
+        bytes memory bloom = f[6].readRawBytes();
+        if (
+            receiptsRoot.length != 33 || receiptsRoot[0] != 0xa0 || bloom.length != 259 || bloom[0] != 0xb9
+                || bloom[1] != 0x01 || bloom[2] != 0x00
+        ) return bytes32(0);
+        bytes32 stateRoot = f[3].readBytes32();
+        (uint256 gasLimit, uint256 baseFee, bytes32 mixHash) = _blockRules(stateRoot, parentHeaderRlp, l1BlockProof);
+        uint256 number = _ctx.number;
+        bytes[] memory h = new bytes[](20);
+        h[0] = RLPWriter.encodeBytes32(_ctx.parentHash);
+        h[1] = RLPWriter.encodeBytes32(EMPTY_OMMERS_HASH);
+        h[2] = RLPWriter.encodeBytes(abi.encodePacked(SEQUENCER_FEE_VAULT));
+        h[3] = RLPWriter.encodeBytes32(stateRoot);
+        h[4] = RLPWriter.encodeBytes32(transactionsRoot);
+        h[5] = receiptsRoot;
+        h[6] = bloom;
+        h[7] = RLPWriter.encodeUint(0); // difficulty
+        h[8] = RLPWriter.encodeUint(number);
+        h[9] = RLPWriter.encodeUint(gasLimit);
+        h[10] = RLPWriter.encodeUint(f[10].readUint256()); // gasUsed: committed to by D_txCount
+        h[11] = RLPWriter.encodeUint(IOracleL2Time(IGameFactoryOracle(factory).oracle()).computeL2Timestamp(number));
+        h[12] = RLPWriter.encodeBytes(EXTRA_DATA);
+        h[13] = RLPWriter.encodeBytes32(mixHash);
+        h[14] = hex"880000000000000000"; // nonce: eight zero bytes
+        h[15] = RLPWriter.encodeUint(baseFee);
+        h[16] = RLPWriter.encodeBytes32(EMPTY_TRIE_ROOT); // withdrawals root
+        h[17] = RLPWriter.encodeUint(0); // blob gas used
+        h[18] = RLPWriter.encodeUint(0); // excess blob gas
+        h[19] = RLPWriter.encodeBytes32(bytes32(0)); // parent beacon block root
+        return keccak256(RLPWriter.encodeList(h));
+    }
+
+    /// @dev The gas limit, base fee and mixHash the rules give the disputed block: `L1Block`'s
+    ///      slots 3 and 5 in its post-state (`stateRoot`), and EIP-1559 over the parent header
+    ///      exactly as `parallax_protocol::next_base_fee` (u128 arithmetic, saturating at
+    ///      2^64 - 1), floored at the minimum base fee.
+    function _blockRules(bytes32 stateRoot, bytes calldata parentHeaderRlp, bytes calldata l1BlockProof)
+        private
+        pure
+        returns (uint256 gasLimit, uint256 baseFee, bytes32 mixHash)
+    {
+        (bytes[] memory accountProof, bytes[] memory slot3Proof, bytes[] memory slot5Proof) =
+            abi.decode(l1BlockProof, (bytes[], bytes[], bytes[]));
+        (bool exists, Account memory l1Block) = SecureMerkleTrie.getAccount(L1_BLOCK, accountProof, stateRoot);
+        if (!exists) revert L1BlockMissing();
+        mixHash = bytes32(SecureMerkleTrie.getStorage(bytes32(uint256(3)), slot3Proof, l1Block.storageRoot));
+        uint256 rules = SecureMerkleTrie.getStorage(bytes32(uint256(5)), slot5Proof, l1Block.storageRoot);
+        // forge-lint: disable-next-line(unsafe-typecast) -- unpacking one field of L1Block slot 5
+        gasLimit = uint64(rules >> 64);
+        RLPItem[] memory p = RLPReader.toItem(parentHeaderRlp).readList();
+        if (p.length < 16) revert InvalidHeader();
+        uint256 parentBaseFee = p[15].readUint256();
+        // forge-lint: disable-next-line(unsafe-typecast) -- unpacking one field of L1Block slot 5
+        uint256 elasticity = uint32(rules >> 128);
+        // forge-lint: disable-next-line(unsafe-typecast) -- unpacking one field of L1Block slot 5
+        uint256 denominator = uint32(rules >> 160);
+        uint256 target = p[9].readUint256() / (elasticity == 0 ? 1 : elasticity);
+        uint256 used = p[10].readUint256();
+        if (target == 0 || used == target) {
+            baseFee = parentBaseFee;
+        } else if (used > target) {
+            uint256 delta = parentBaseFee * (used - target) / target / (denominator == 0 ? 1 : denominator);
+            baseFee = parentBaseFee + (delta == 0 ? 1 : delta);
+        } else {
+            uint256 delta = parentBaseFee * (target - used) / target / (denominator == 0 ? 1 : denominator);
+            baseFee = parentBaseFee > delta ? parentBaseFee - delta : 0;
+        }
+        if (baseFee > type(uint64).max) baseFee = type(uint64).max;
+        // forge-lint: disable-next-line(unsafe-typecast) -- unpacking one field of L1Block slot 5
+        uint256 minBaseFee = uint64(rules >> 192);
+        if (baseFee < minBaseFee) baseFee = minBaseFee;
     }
 
     /// @dev Reverts unless `txRlp` is the transaction at position `lo` of the disputed block.
@@ -513,6 +685,17 @@ contract DisputeGame is IDisputeGame {
     function _decide(GameStatus outcome) private {
         status = outcome;
         emit Resolved(outcome);
+    }
+
+    /// @dev Checks the disputed output root's preimage (with the header's hash), records that
+    ///      hash and publishes the header for `proveHeaderInvalid`.
+    function _openHeader(bytes32 postStateRoot, bytes32 postMessagePasserRoot, bytes calldata headerRlp) private {
+        bytes32 postBlockHash = keccak256(headerRlp);
+        if (_outputRoot(postStateRoot, postMessagePasserRoot, postBlockHash) != claimHi) {
+            revert PostOutputMismatch();
+        }
+        blockHash = postBlockHash;
+        emit HeaderOpened(postBlockHash, headerRlp);
     }
 
     /// @dev Decodes the header, checks it against the game (parent, number, state root) and

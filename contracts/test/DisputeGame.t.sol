@@ -289,6 +289,8 @@ contract DisputeGameTest is GameFixture {
         bytes32 d0 = _d(0, fxTxCount);
         bytes32 dT = _d(fxTxCount, fxTxCount);
         vm.expectEmit(address(game));
+        emit DisputeGame.HeaderOpened(fxBlockHash, fxHeader);
+        vm.expectEmit(address(game));
         // forge-lint: disable-next-line(unsafe-typecast) -- test values in range
         emit DisputeGame.BlockOpened(defender, fxNumber, fxTxCount, fxTxRoot, d0, dT, uint64(CLOCK));
         _openBlock(game, fxTxCount);
@@ -310,6 +312,100 @@ contract DisputeGameTest is GameFixture {
         assertEq(ctx.prevRandao, vm.parseJsonBytes32(fx, ".mixHash"));
         assertEq(ctx.parentHash, fxParentHash);
         assertEq(game.turn(), defender);
+    }
+
+    /// @dev Opens the fixture block without accepting its header (the game waits in HEADER).
+    function _openOnly(uint256 txCount) internal returns (DisputeGame game) {
+        game = _create(0, 10);
+        _bisectBlocks(game, fxNumber);
+        vm.prank(defender);
+        game.openBlock(
+            fxParentStateRoot,
+            PRE_PASSER_ROOT,
+            fxParentHash,
+            fxStateRoot,
+            fxPasserRoot,
+            fxHeader,
+            txCount,
+            FINAL_RECEIPTS,
+            fxPasserProof
+        );
+    }
+
+    function test_header_challengerJudgesTheOpenedHeaderFirst() public {
+        DisputeGame game = _openOnly(1);
+        assertEq(uint8(game.stage()), uint8(Stage.HEADER));
+        assertEq(game.level(), 2);
+        assertEq(game.turn(), challenger, "the challenger's clock runs");
+        assertEq(game.blockHash(), fxBlockHash);
+        // Nobody plays the transactions before the header is judged, so a step cannot end the
+        // game ahead of a header proof.
+        (bytes32 root, uint256 gas, bytes32 receipts) = _pre(0, 1);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongStage.selector, Stage.STEP, Stage.HEADER));
+        game.step(root, gas, receipts, _tx(0), _txProof(0), "");
+        vm.prank(defender);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongStage.selector, Stage.TXS, Stage.HEADER));
+        game.defendTx(bytes32(0));
+        vm.prank(defender);
+        vm.expectRevert(DisputeGame.NotChallenger.selector);
+        game.acceptHeader();
+
+        vm.warp(block.timestamp + 10);
+        vm.expectEmit(address(game));
+        emit DisputeGame.HeaderAccepted(challenger, uint64(CLOCK - 10));
+        vm.prank(challenger);
+        game.acceptHeader();
+        assertEq(uint8(game.stage()), uint8(Stage.STEP), "one transaction: straight to the step");
+        assertEq(game.turn(), defender);
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongStage.selector, Stage.HEADER, Stage.STEP));
+        game.acceptHeader();
+    }
+
+    function test_header_acceptedMultiTxBlockBisects() public {
+        DisputeGame game = _openOnly(fxTxCount);
+        vm.prank(challenger);
+        game.acceptHeader();
+        assertEq(uint8(game.stage()), uint8(Stage.TXS));
+        assertEq(game.turn(), defender);
+    }
+
+    function test_header_challengerTimesOut_defenderWins() public {
+        DisputeGame game = _openOnly(fxTxCount);
+        _expireTurn(game);
+        vm.prank(challenger);
+        vm.expectRevert(DisputeGame.ClockExpired.selector);
+        game.acceptHeader();
+        game.resolve();
+        assertEq(uint8(game.status()), uint8(GameStatus.DEFENDER_WINS));
+    }
+
+    function test_header_txCountProofAllowedBeforeAcceptance() public {
+        DisputeGame game = _openOnly(fxTxCount - 1);
+        vm.prank(challenger);
+        game.proveTxCountTooLow(_txProof(fxTxCount - 1));
+        assertEq(uint8(game.status()), uint8(GameStatus.CHALLENGER_WINS));
+    }
+
+    function test_proveHeaderInvalid_checksItsInputs() public {
+        DisputeGame game = _create(0, 10);
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongStage.selector, Stage.TXS, Stage.BLOCKS));
+        game.proveHeaderInvalid(fxHeader, "", "");
+
+        game = _openOnly(fxTxCount);
+        vm.prank(defender);
+        vm.expectRevert(DisputeGame.NotChallenger.selector);
+        game.proveHeaderInvalid(fxHeader, "", "");
+        // Only the header `openBlock` received (and published) can be judged.
+        bytes memory other = bytes.concat(fxHeader, hex"00");
+        vm.prank(challenger);
+        vm.expectRevert(DisputeGame.HeaderNotOpened.selector);
+        game.proveHeaderInvalid(other, "", "");
+        vm.prank(challenger);
+        vm.expectRevert(DisputeGame.ParentHeaderMismatch.selector);
+        game.proveHeaderInvalid(fxHeader, fxHeader, "");
+        assertEq(uint8(game.status()), uint8(GameStatus.IN_PROGRESS));
     }
 
     function test_openBlock_oneTxGoesStraightToStep() public {

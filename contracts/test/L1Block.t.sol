@@ -14,11 +14,12 @@ contract L1BlockTest is Test {
     /// @dev Every field's bytes differ from every other field's, so a field read at a wrong offset
     ///      or with a wrong width cannot pass. The Rust test `contracts/tests/l1block.rs` checks
     ///      that `L1Info::encode` produces exactly these bytes for the same values.
-    bytes internal constant VECTOR = hex"2736154f" hex"0102030405060708" hex"1112131415161718"
+    bytes internal constant VECTOR = hex"c058103c" hex"0102030405060708" hex"1112131415161718"
         hex"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
         hex"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
         hex"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f" hex"8182838485868788"
-        hex"000000000000000000000000a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3" hex"c1c2c3c4" hex"d1d2d3d4";
+        hex"000000000000000000000000a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3" hex"c1c2c3c4" hex"d1d2d3d4"
+        hex"e1e2e3e4e5e6e7e8" hex"f1f2f3f4" hex"b5b6b7b8" hex"9192939495969798";
 
     struct Values {
         uint64 number;
@@ -30,6 +31,10 @@ contract L1BlockTest is Test {
         bytes32 batcherHash;
         uint32 baseFeeScalar;
         uint32 blobBaseFeeScalar;
+        uint64 gasLimit;
+        uint32 eip1559Elasticity;
+        uint32 eip1559Denominator;
+        uint64 minBaseFee;
     }
 
     function setUp() public {
@@ -38,17 +43,17 @@ contract L1BlockTest is Test {
 
     function test_constants() public view {
         assertEq(l1Block.DEPOSITOR(), DEPOSITOR);
-        assertEq(l1Block.CALLDATA_LENGTH(), 164);
-        assertEq(L1Block.setL1BlockValues.selector, bytes4(0x2736154f));
-        assertEq(keccak256(bytes(l1Block.version())), keccak256("2.0.0"));
+        assertEq(l1Block.CALLDATA_LENGTH(), 188);
+        assertEq(L1Block.setL1BlockValuesV3.selector, bytes4(0xc058103c));
+        assertEq(keccak256(bytes(l1Block.version())), keccak256("3.0.0"));
     }
 
     /// @notice The calldata built one byte at a time at the documented offsets is the packed
     ///         encoding, equals the fixed vector, and is read back field by field.
     function test_layout_byteByByte() public {
         Values memory v = _vectorValues();
-        bytes memory data = new bytes(164);
-        _put(data, 0, 0x2736154f, 4);
+        bytes memory data = new bytes(188);
+        _put(data, 0, 0xc058103c, 4);
         _put(data, 4, v.number, 8);
         _put(data, 12, v.timestamp, 8);
         _put(data, 20, v.basefee, 32);
@@ -58,6 +63,10 @@ contract L1BlockTest is Test {
         _put(data, 124, uint256(v.batcherHash), 32);
         _put(data, 156, v.baseFeeScalar, 4);
         _put(data, 160, v.blobBaseFeeScalar, 4);
+        _put(data, 164, v.gasLimit, 8);
+        _put(data, 172, v.eip1559Elasticity, 4);
+        _put(data, 176, v.eip1559Denominator, 4);
+        _put(data, 180, v.minBaseFee, 8);
         assertEq(data, VECTOR, "byte-by-byte != vector");
         assertEq(_encode(v), VECTOR, "encodePacked != vector");
 
@@ -65,33 +74,24 @@ contract L1BlockTest is Test {
         _assertStored(v);
     }
 
-    function testFuzz_roundTrip(
-        uint64 number,
-        uint64 timestamp,
-        uint256 basefee,
-        uint256 blobBaseFee,
-        bytes32 hash,
-        uint64 sequenceNumber,
-        bytes32 batcherHash,
-        uint32 baseFeeScalar,
-        uint32 blobBaseFeeScalar
-    ) public {
-        Values memory v = Values(
-            number, timestamp, basefee, blobBaseFee, hash, sequenceNumber, batcherHash, baseFeeScalar, blobBaseFeeScalar
-        );
+    function testFuzz_roundTrip(Values memory v) public {
         _set(_encode(v));
         _assertStored(v);
         // A second write replaces every field (no stale bits in the packed slots).
         Values memory w = Values(
-            ~number,
-            ~timestamp,
-            ~basefee,
-            ~blobBaseFee,
-            ~hash,
-            ~sequenceNumber,
-            ~batcherHash,
-            ~baseFeeScalar,
-            ~blobBaseFeeScalar
+            ~v.number,
+            ~v.timestamp,
+            ~v.basefee,
+            ~v.blobBaseFee,
+            ~v.hash,
+            ~v.sequenceNumber,
+            ~v.batcherHash,
+            ~v.baseFeeScalar,
+            ~v.blobBaseFeeScalar,
+            ~v.gasLimit,
+            ~v.eip1559Elasticity,
+            ~v.eip1559Denominator,
+            ~v.minBaseFee
         );
         _set(_encode(w));
         _assertStored(w);
@@ -112,7 +112,10 @@ contract L1BlockTest is Test {
         bytes32 s5 = vm.load(address(l1Block), bytes32(uint256(5)));
         assertEq(uint256(s5) & type(uint32).max, 0xc1c2c3c4, "slot 5 bytes 0-3: baseFeeScalar");
         assertEq(uint256(s5 >> 32) & type(uint32).max, 0xd1d2d3d4, "slot 5 bytes 4-7: blobBaseFeeScalar");
-        assertEq(uint256(s5 >> 64), 0, "slot 5 bytes 8-31: unused");
+        assertEq(uint256(s5 >> 64) & type(uint64).max, 0xe1e2e3e4e5e6e7e8, "slot 5 bytes 8-15: gasLimit");
+        assertEq(uint256(s5 >> 128) & type(uint32).max, 0xf1f2f3f4, "slot 5 bytes 16-19: eip1559Elasticity");
+        assertEq(uint256(s5 >> 160) & type(uint32).max, 0xb5b6b7b8, "slot 5 bytes 20-23: eip1559Denominator");
+        assertEq(uint256(s5 >> 192), 0x9192939495969798, "slot 5 bytes 24-31: minBaseFee");
     }
 
     function testFuzz_otherSender_reverts(address sender) public {
@@ -123,25 +126,25 @@ contract L1BlockTest is Test {
     }
 
     function test_wrongLength_reverts() public {
-        bytes memory short = new bytes(163);
-        bytes memory long = new bytes(165);
-        for (uint256 i; i < 163; ++i) {
+        bytes memory short = new bytes(187);
+        bytes memory long = new bytes(189);
+        for (uint256 i; i < 187; ++i) {
             short[i] = VECTOR[i];
             long[i] = VECTOR[i];
         }
-        long[163] = VECTOR[163];
+        long[187] = VECTOR[187];
         _expectLengthRevert(short);
         _expectLengthRevert(long);
         // The ABI-encoded call (selector only) is not a valid update either.
-        _expectLengthRevert(abi.encodeCall(L1Block.setL1BlockValues, ()));
+        _expectLengthRevert(abi.encodeCall(L1Block.setL1BlockValuesV3, ()));
         assertEq(l1Block.number(), 0, "nothing stored");
     }
 
     function testFuzz_wrongLength_reverts(uint256 length) public {
         length = bound(length, 4, 1024);
-        vm.assume(length != 164);
+        vm.assume(length != 188);
         bytes memory data = new bytes(length);
-        _put(data, 0, 0x2736154f, 4);
+        _put(data, 0, 0xc058103c, 4);
         _expectLengthRevert(data);
     }
 
@@ -166,11 +169,15 @@ contract L1BlockTest is Test {
         v.batcherHash = bytes32(uint256(uint160(0xa0A1A2a3A4A5a6a7a8a9AaaBaCADAeAfb0B1b2b3)));
         v.baseFeeScalar = 0xc1c2c3c4;
         v.blobBaseFeeScalar = 0xd1d2d3d4;
+        v.gasLimit = 0xe1e2e3e4e5e6e7e8;
+        v.eip1559Elasticity = 0xf1f2f3f4;
+        v.eip1559Denominator = 0xb5b6b7b8;
+        v.minBaseFee = 0x9192939495969798;
     }
 
     function _encode(Values memory v) internal pure returns (bytes memory) {
         return abi.encodePacked(
-            L1Block.setL1BlockValues.selector,
+            L1Block.setL1BlockValuesV3.selector,
             v.number,
             v.timestamp,
             v.basefee,
@@ -179,7 +186,11 @@ contract L1BlockTest is Test {
             v.sequenceNumber,
             v.batcherHash,
             v.baseFeeScalar,
-            v.blobBaseFeeScalar
+            v.blobBaseFeeScalar,
+            v.gasLimit,
+            v.eip1559Elasticity,
+            v.eip1559Denominator,
+            v.minBaseFee
         );
     }
 
@@ -217,5 +228,9 @@ contract L1BlockTest is Test {
         assertEq(l1Block.batcherHash(), v.batcherHash, "batcherHash");
         assertEq(l1Block.baseFeeScalar(), v.baseFeeScalar, "baseFeeScalar");
         assertEq(l1Block.blobBaseFeeScalar(), v.blobBaseFeeScalar, "blobBaseFeeScalar");
+        assertEq(l1Block.gasLimit(), v.gasLimit, "gasLimit");
+        assertEq(l1Block.eip1559Elasticity(), v.eip1559Elasticity, "eip1559Elasticity");
+        assertEq(l1Block.eip1559Denominator(), v.eip1559Denominator, "eip1559Denominator");
+        assertEq(l1Block.minBaseFee(), v.minBaseFee, "minBaseFee");
     }
 }

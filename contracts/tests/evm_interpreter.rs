@@ -1063,6 +1063,9 @@ fn l1_info_deposit(sequence_number: u64) -> DepositTx {
         sequence_number,
         batcher_hash: B256::repeat_byte(0x22),
         scalars: SCALARS,
+        gas_limit: 30_000_000,
+        eip1559: Default::default(),
+        min_base_fee: 1_000_000,
     }
     .deposit()
 }

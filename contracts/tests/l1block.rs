@@ -16,14 +16,14 @@ use parallax_executor::revm::context::result::ExecutionResult;
 use parallax_protocol::{
     l1_info::{L1Info, L1_INFO_GAS_LIMIT, L1_INFO_LEN, L1_INFO_SELECTOR},
     predeploys::{L1_BLOCK, L1_INFO_DEPOSITOR},
-    L1FeeScalars,
+    Eip1559Params, L1FeeScalars,
 };
 use proptest::prelude::*;
 
 /// The same vector as `VECTOR` in `contracts/test/L1Block.t.sol`: every field's bytes differ,
 /// so a field at a wrong offset or width on either side cannot pass.
 const VECTOR: [u8; L1_INFO_LEN] = hex!(
-    "2736154f"
+    "c058103c"
     "0102030405060708"
     "1112131415161718"
     "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
@@ -33,6 +33,10 @@ const VECTOR: [u8; L1_INFO_LEN] = hex!(
     "000000000000000000000000a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3"
     "c1c2c3c4"
     "d1d2d3d4"
+    "e1e2e3e4e5e6e7e8"
+    "f1f2f3f4"
+    "b5b6b7b8"
+    "9192939495969798"
 );
 
 fn vector_info() -> L1Info {
@@ -50,6 +54,12 @@ fn vector_info() -> L1Info {
             base_fee_scalar: 0xc1c2c3c4,
             blob_base_fee_scalar: 0xd1d2d3d4,
         },
+        gas_limit: 0xe1e2e3e4e5e6e7e8,
+        eip1559: Eip1559Params {
+            elasticity: 0xf1f2f3f4,
+            denominator: 0xb5b6b7b8,
+        },
+        min_base_fee: 0x9192939495969798,
     }
 }
 
@@ -82,6 +92,12 @@ fn stored(chain: &mut Chain) -> L1Info {
             base_fee_scalar: get(chain, L1Block::baseFeeScalarCall {}),
             blob_base_fee_scalar: get(chain, L1Block::blobBaseFeeScalarCall {}),
         },
+        gas_limit: get(chain, L1Block::gasLimitCall {}),
+        eip1559: Eip1559Params {
+            elasticity: get(chain, L1Block::eip1559ElasticityCall {}).into(),
+            denominator: get(chain, L1Block::eip1559DenominatorCall {}).into(),
+        },
+        min_base_fee: get(chain, L1Block::minBaseFeeCall {}),
     }
 }
 
@@ -100,9 +116,15 @@ fn write_and_check(chain: &mut Chain, info: &L1Info) {
         chain.storage(L1_BLOCK, U256::from(4)),
         U256::from_be_bytes(info.batcher_hash.0)
     );
-    // Slot 5: baseFeeScalar (bytes 0-3) | blobBaseFeeScalar (4-7): the one-step verifier reads it.
+    // Slot 5: baseFeeScalar (bytes 0-3) | blobBaseFeeScalar (4-7): the one-step verifier reads
+    // them; gasLimit (8-15) | eip1559Elasticity (16-19) | eip1559Denominator (20-23) |
+    // minBaseFee (24-31): the dispute game's header check reads them.
     let slot5 = U256::from(info.scalars.base_fee_scalar)
-        | (U256::from(info.scalars.blob_base_fee_scalar) << 32);
+        | (U256::from(info.scalars.blob_base_fee_scalar) << 32)
+        | (U256::from(info.gas_limit) << 64)
+        | (U256::from(info.eip1559.elasticity) << 128)
+        | (U256::from(info.eip1559.denominator) << 160)
+        | (U256::from(info.min_base_fee) << 192);
     assert_eq!(
         chain.storage(L1_BLOCK, U256::from(5)),
         slot5,
@@ -121,7 +143,7 @@ fn revert_data(result: ExecutionResult) -> Bytes {
 fn rust_encoder_matches_the_solidity_vector() {
     let info = vector_info();
     assert_eq!(info.encode()[..], VECTOR[..]);
-    assert_eq!(L1_INFO_SELECTOR, L1Block::setL1BlockValuesCall::SELECTOR);
+    assert_eq!(L1_INFO_SELECTOR, L1Block::setL1BlockValuesV3Call::SELECTOR);
     let mut chain = chain();
     write_and_check(&mut chain, &info);
     assert_eq!(
@@ -148,6 +170,12 @@ fn edge_values_round_trip_and_overwrite() {
             base_fee_scalar: u32::MAX,
             blob_base_fee_scalar: u32::MAX,
         },
+        gas_limit: u64::MAX,
+        eip1559: Eip1559Params {
+            elasticity: u32::MAX.into(),
+            denominator: u32::MAX.into(),
+        },
+        min_base_fee: u64::MAX,
     };
     let mut chain = chain();
     // All ones, then all zeros (no stale bits may survive in the packed slot), then the vector.
@@ -170,7 +198,7 @@ fn fits_the_deposit_gas_limit() {
 }
 
 #[test]
-fn only_the_depositor_writes_and_only_164_bytes() {
+fn only_the_depositor_writes_and_only_188_bytes() {
     let mut chain = chain();
     let before = vector_info();
     write_and_check(&mut chain, &before);
@@ -190,7 +218,7 @@ fn only_the_depositor_writes_and_only_164_bytes() {
     let data = other.encode();
     let mut long = data.to_vec();
     long.push(0);
-    let selector_only = L1Block::setL1BlockValuesCall {}.abi_encode();
+    let selector_only = L1Block::setL1BlockValuesV3Call {}.abi_encode();
     for wrong in [&data[..L1_INFO_LEN - 1], &long[..], &selector_only[..]] {
         let output = revert_data(send(&mut chain, L1_INFO_DEPOSITOR, wrong.to_vec()));
         let error =
@@ -239,6 +267,7 @@ fn l1_info() -> impl Strategy<Value = L1Info> {
         u64_value(),
         batcher,
         any::<(u32, u32)>(),
+        (u64_value(), any::<(u32, u32)>(), u64_value()),
     )
         .prop_map(
             |(
@@ -250,6 +279,7 @@ fn l1_info() -> impl Strategy<Value = L1Info> {
                 sequence_number,
                 batcher_hash,
                 (base_fee_scalar, blob_base_fee_scalar),
+                (gas_limit, (elasticity, denominator), min_base_fee),
             )| {
                 L1Info {
                     number,
@@ -263,6 +293,12 @@ fn l1_info() -> impl Strategy<Value = L1Info> {
                         base_fee_scalar,
                         blob_base_fee_scalar,
                     },
+                    gas_limit,
+                    eip1559: Eip1559Params {
+                        elasticity: elasticity.into(),
+                        denominator: denominator.into(),
+                    },
+                    min_base_fee,
                 }
             },
         )

@@ -93,6 +93,14 @@ pub enum Position {
         /// The first disputed block.
         block: u64,
     },
+    /// Level 2, block `block` is open: the challenger must accept its header or prove it breaks
+    /// the header rules.
+    JudgeHeader {
+        /// The disputed block.
+        block: u64,
+        /// The defender's transaction count.
+        tx_count: u64,
+    },
     /// Level 2, the defender must claim the trace commitment at `bisection.mid()`.
     ClaimTx {
         /// The disputed block.
@@ -138,7 +146,9 @@ impl Position {
             Self::ClaimBlock { .. } | Self::OpenBlock { .. } | Self::ClaimTx { .. } => {
                 Some(Party::Defender)
             }
-            Self::ChooseBlock { .. } | Self::ChooseTx { .. } => Some(Party::Challenger),
+            Self::ChooseBlock { .. } | Self::ChooseTx { .. } | Self::JudgeHeader { .. } => {
+                Some(Party::Challenger)
+            }
             Self::Step { .. } => Some(Party::Defender),
             Self::Resolved { .. } => None,
         }
@@ -164,6 +174,10 @@ impl std::fmt::Display for Position {
                 bisection.mid()
             ),
             Self::OpenBlock { block } => write!(f, "block {block}: defender opens it"),
+            Self::JudgeHeader { block, tx_count } => write!(
+                f,
+                "block {block} ({tx_count} transactions): challenger judges its header"
+            ),
             Self::ClaimTx {
                 block,
                 tx_count,
@@ -210,6 +224,8 @@ pub enum Move {
         /// Its transaction count.
         tx_count: u64,
     },
+    /// `acceptHeader()`: the opened header follows the header rules (or cannot be shown not to).
+    AcceptHeader,
     /// `defendTx(commitment)`.
     ClaimTx(B256),
     /// `chooseTx(agree)`.
@@ -220,6 +236,13 @@ pub enum Move {
         block: u64,
         /// The true count.
         actual: u64,
+    },
+    /// `proveHeaderInvalid(...)`: the disputed header of `block` breaks the header rules. The
+    /// player decides this one itself (it needs the game's header and an L1 simulation, see
+    /// `GamePlayer::check_header`); [`honest_move`] never returns it.
+    DisproveHeader {
+        /// The block.
+        block: u64,
     },
     /// `step(...)`: the one-step proof of transaction `tx_index` of `block`.
     Step {
@@ -285,11 +308,13 @@ pub fn honest_move<T: Truth>(us: Party, position: &Position, truth: &T) -> Resul
             Party::Challenger,
             Position::ChooseTx {
                 block, tx_count, ..
-            },
+            }
+            | Position::JudgeHeader { block, tx_count },
         ) if truth.tx_count(*block)? != *tx_count => Move::DisputeTxCount {
             block: *block,
             actual: truth.tx_count(*block)?,
         },
+        (Party::Challenger, Position::JudgeHeader { .. }) => Move::AcceptHeader,
         (
             Party::Defender,
             Position::ClaimTx {
@@ -444,15 +469,19 @@ impl<'t, T: Truth> Referee<'t, T> {
                 },
             ) if block == opened && *tx_count >= 1 => {
                 self.tx_claims = vec![(*tx_count, final_claim)];
-                Position::ClaimTx {
+                Position::JudgeHeader {
                     block: *block,
                     tx_count: *tx_count,
-                    bisection: Bisection {
-                        lo: 0,
-                        hi: *tx_count,
-                    },
                 }
             }
+            (Position::JudgeHeader { block, tx_count }, Move::AcceptHeader) => Position::ClaimTx {
+                block: *block,
+                tx_count: *tx_count,
+                bisection: Bisection {
+                    lo: 0,
+                    hi: *tx_count,
+                },
+            },
             (
                 Position::ClaimTx {
                     block,
@@ -489,6 +518,7 @@ impl<'t, T: Truth> Referee<'t, T> {
                 | Position::ChooseTx {
                     block, tx_count, ..
                 }
+                | Position::JudgeHeader { block, tx_count }
                 | Position::Step {
                     block, tx_count, ..
                 },

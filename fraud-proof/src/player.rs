@@ -11,13 +11,17 @@
 //! sends a move twice.
 
 use alloy::{
-    primitives::{Address, Bytes, U256},
+    eips::BlockId,
+    primitives::{keccak256, Address, Bytes, B256, U256},
     providers::{DynProvider, Provider},
-    sol_types::SolCall,
+    rpc::types::Filter,
+    sol_types::{SolCall, SolEvent},
 };
 use parallax_contracts::{DisputeGame, OutputOracle};
 use parallax_state::store::{ChainStore, DisputeGameRecord, HeadKind};
 use parallax_txmgr::{TxCandidate, TxError, TxManager};
+
+use alloy_rlp::Decodable;
 
 use crate::{
     game::{honest_move, Bisection, Move, Party, Position},
@@ -98,6 +102,28 @@ pub enum Action {
     ClaimedCredit {
         /// Wei withdrawn.
         amount: U256,
+    },
+}
+
+/// What the header rules say about a game's disputed header, as the challenger sees it
+/// ([`GamePlayer::check_header`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HeaderCheck {
+    /// The game's header is the local chain's.
+    Agrees,
+    /// The header's state root is not the local chain's: the `L1Block` proofs cannot be built
+    /// here, and the trace bisection decides.
+    StateDiffers,
+    /// The header is what the rules give (`DisputeGame.ruledHeaderHash`): it differs from the
+    /// local chain's only where phase 1 cannot prove it (receipts root, logs bloom).
+    FollowsRules,
+    /// The rules give the header hashing to `ruled`, not the opened one: `call` is the
+    /// `proveHeaderInvalid` calldata that wins the game.
+    Provable {
+        /// The hash of the header the rules give.
+        ruled: B256,
+        /// The calldata to send.
+        call: Bytes,
     },
 }
 
@@ -287,6 +313,12 @@ impl<S: ChainStore> GamePlayer<S> {
                 .await?;
             return Ok(Some(Action::TimedOut { index }));
         }
+        if let Some(action) = self
+            .disprove_header(index, address, us, &position, txmgr)
+            .await?
+        {
+            return Ok(Some(action));
+        }
         let answers = self.truth.prefetch(&position).await?;
         let the_move = honest_move(us, &position, &answers)?;
         let data = match &the_move {
@@ -298,6 +330,7 @@ impl<S: ChainStore> GamePlayer<S> {
             }
             .abi_encode(),
             Move::ChooseTx(agree) => DisputeGame::chooseTxCall { agree: *agree }.abi_encode(),
+            Move::AcceptHeader => DisputeGame::acceptHeaderCall {}.abi_encode(),
             Move::OpenBlock { block, .. } => {
                 let args = self.truth.open_block_args(*block).await?;
                 DisputeGame::openBlockCall {
@@ -324,6 +357,12 @@ impl<S: ChainStore> GamePlayer<S> {
                     DisputeGame::proveTxCountTooHighCall { proof }.abi_encode()
                 }
             }
+            Move::DisproveHeader { .. } => {
+                return Err(PlayerError::UnexpectedGame {
+                    game: address,
+                    reason: "honest_move proposed a header disproof".into(),
+                })
+            }
             Move::Step { block, tx_index } => {
                 let step = self.truth.step_args(*block, *tx_index).await?;
                 DisputeGame::stepCall {
@@ -340,6 +379,105 @@ impl<S: ChainStore> GamePlayer<S> {
         tracing::info!(index, game = %address, ?us, ?the_move, "dispute game move");
         self.send(txmgr, address, data, U256::ZERO).await?;
         Ok(Some(Action::Moved { index, the_move }))
+    }
+
+    /// As challenger when the block is open (the game waits for us to judge its header):
+    /// proves the header wrong if the rules say so. Returns the action if a proof was sent;
+    /// otherwise [`honest_move`] accepts the header.
+    async fn disprove_header(
+        &self,
+        index: u64,
+        address: Address,
+        us: Party,
+        position: &Position,
+        txmgr: &TxManager<S>,
+    ) -> Result<Option<Action>, PlayerError> {
+        let Position::JudgeHeader { block, .. } = *position else {
+            return Ok(None);
+        };
+        if us != Party::Challenger {
+            return Ok(None);
+        }
+        match self.check_header(address, block, BlockId::latest()).await? {
+            HeaderCheck::Provable { call: data, ruled } => {
+                tracing::warn!(index, game = %address, block, %ruled, "disputed header breaks the header rules; proving it");
+                self.send(txmgr, address, data.into(), U256::ZERO).await?;
+                Ok(Some(Action::Moved {
+                    index,
+                    the_move: Move::DisproveHeader { block },
+                }))
+            }
+            other => {
+                tracing::info!(index, game = %address, block, ?other, "disputed header not provably wrong; accepting it");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Whether the disputed header of `game` (block `block`, as its `HeaderOpened` event
+    /// published it) breaks the header rules: the game's `ruledHeaderHash` with proofs from
+    /// the local chain, on L1 state `at` (the player asks about the latest; tests pin the
+    /// block where the game was open).
+    pub async fn check_header(
+        &self,
+        game: Address,
+        block: u64,
+        at: BlockId,
+    ) -> Result<HeaderCheck, PlayerError> {
+        let contract = DisputeGame::new(game, self.provider.clone());
+        let disputed = contract.blockHash().block(at).call().await?;
+        if disputed == self.truth.output(block).await?.block_hash {
+            return Ok(HeaderCheck::Agrees);
+        }
+        let filter = Filter::new()
+            .address(game)
+            .event_signature(DisputeGame::HeaderOpened::SIGNATURE_HASH)
+            .topic1(disputed)
+            .from_block(0);
+        let header_rlp = self
+            .provider
+            .get_logs(&filter)
+            .await?
+            .iter()
+            .filter_map(|log| log.log_decode::<DisputeGame::HeaderOpened>().ok())
+            .map(|event| event.inner.data.headerRlp.clone())
+            .find(|rlp| keccak256(rlp) == disputed)
+            .ok_or_else(|| PlayerError::UnexpectedGame {
+                game,
+                reason: format!("no HeaderOpened event for header {disputed}"),
+            })?;
+        let Some(state_root) = header_state_root(&header_rlp) else {
+            // `openBlock` read the state root from this header, so it is there.
+            return Err(PlayerError::UnexpectedGame {
+                game,
+                reason: "opened header has no state root".into(),
+            });
+        };
+        let Some(args) = self.truth.header_disproof_args(block, state_root).await? else {
+            return Ok(HeaderCheck::StateDiffers);
+        };
+        let ruled = contract
+            .ruledHeaderHash(
+                header_rlp.clone(),
+                args.parent_header_rlp.clone(),
+                args.l1_block_proof.clone(),
+            )
+            .block(at)
+            .call()
+            .await?;
+        if ruled == disputed {
+            return Ok(HeaderCheck::FollowsRules);
+        }
+        Ok(HeaderCheck::Provable {
+            ruled,
+            call: DisputeGame::proveHeaderInvalidCall {
+                headerRlp: header_rlp,
+                parentHeaderRlp: args.parent_header_rlp,
+                l1BlockProof: args.l1_block_proof,
+            }
+            .abi_encode()
+            .into(),
+        })
     }
 
     async fn send(
@@ -360,6 +498,22 @@ impl<S: ChainStore> GamePlayer<S> {
             .await?;
         Ok(())
     }
+}
+
+/// The state root (fourth field) of an RLP header, without requiring the rest to be a
+/// well-formed header: a disputed header may break any other rule.
+fn header_state_root(rlp: &[u8]) -> Option<B256> {
+    let mut payload = rlp;
+    let list = alloy_rlp::Header::decode(&mut payload).ok()?;
+    if !list.list || payload.len() < list.payload_length {
+        return None;
+    }
+    let mut fields = &payload[..list.payload_length];
+    for _ in 0..3 {
+        let item = alloy_rlp::Header::decode(&mut fields).ok()?;
+        fields = fields.get(item.payload_length..)?;
+    }
+    B256::decode(&mut fields).ok()
 }
 
 /// `abi.encode(bytes[])`, the proof encoding of the game's proof arguments.
@@ -403,10 +557,11 @@ pub async fn read_position(
         },
         0 => Position::ClaimBlock { bisection },
         1 => Position::OpenBlock { block: hi },
-        2 | 3 => {
+        2..=4 => {
             let block = to_u64(game.blockContext().call().await?.number);
             let tx_count = to_u64(game.txCount().call().await?);
             match stage {
+                4 => Position::JudgeHeader { block, tx_count },
                 3 => Position::Step {
                     block,
                     tx_count,

@@ -8,15 +8,18 @@
 
 use std::{collections::HashMap, sync::Arc};
 
+use alloy::sol_types::SolValue;
 use alloy_consensus::Header;
 use alloy_primitives::{Address, Bytes, B256, U256};
 use parallax_executor::revm::database_interface::DatabaseRef;
 use parallax_executor::{AccountBasic, AccountChange, ExecutionEnv, RollupTx, StateChanges};
 use parallax_protocol::{
-    output_root, predeploys::L2_TO_L1_MESSAGE_PASSER, OutputRootInput, RollupConfig,
+    output_root,
+    predeploys::{L1_BLOCK, L2_TO_L1_MESSAGE_PASSER},
+    OutputRootInput, RollupConfig,
 };
 use parallax_state::{
-    store::{output_root_input, ChainStore, StoreError, StoredBlock},
+    store::{output_root_input, ChainStore, HistoricalState, StoreError, StoredBlock},
     Trie,
 };
 use tokio::sync::Mutex;
@@ -67,16 +70,42 @@ pub enum TruthError {
     NotPrefetched(&'static str),
 }
 
-/// A deliberate lie, for the malicious-proposer demo: `extra_wei` more in `account` after the
-/// last transaction of `block`.
+/// A deliberate lie, for the malicious-proposer demo: block `block` as `lie` falsifies it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Corruption {
-    /// The block whose post-state is falsified.
+    /// The block whose output root is falsified.
     pub block: u64,
-    /// The account credited out of thin air.
-    pub account: Address,
-    /// How much.
-    pub extra_wei: U256,
+    /// What is false about it.
+    pub lie: Lie,
+}
+
+/// What a [`Corruption`] falsifies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lie {
+    /// `extra_wei` more in `account` after the block's last transaction: the state root and
+    /// the trace's last commitment are wrong, so the game goes down to the one-step proof.
+    Balance {
+        /// The account credited out of thin air.
+        account: Address,
+        /// How much.
+        extra_wei: U256,
+    },
+    /// The header's timestamp `seconds` later than the rules give: state, gas and receipts are
+    /// right, so only `proveHeaderInvalid` exposes it.
+    Timestamp {
+        /// How far the header's timestamp is shifted.
+        seconds: u64,
+    },
+}
+
+/// Everything `proveHeaderInvalid` needs besides the disputed header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderDisproofArgs {
+    /// The agreed parent's header, RLP-encoded.
+    pub parent_header_rlp: Bytes,
+    /// `abi.encode(bytes[] accountProof, bytes[] slot3Proof, bytes[] slot5Proof)` of `L1Block`
+    /// in the block's post-state.
+    pub l1_block_proof: Bytes,
 }
 
 /// Everything `openBlock` needs for one block (DISPUTE.md, level 2).
@@ -236,28 +265,34 @@ impl<S: ChainStore> ChainTruth<S> {
             let mut trace = trace_block(&env, &txs, &mut world)
                 .map_err(|source| TruthError::Trace { block, source })?;
             let mut header = stored.header;
-            if let Some(lie) = corruption {
-                let mut info = world
-                    .basic_ref(lie.account)
-                    .map_err(|source| TruthError::State { block, source })?
-                    .map(|info| AccountBasic::from(&info))
-                    .unwrap_or_default();
-                info.balance = info.balance.saturating_add(lie.extra_wei);
-                let mut changes = StateChanges::default();
-                changes.accounts.insert(
-                    lie.account,
-                    AccountChange {
-                        info: Some(info),
-                        ..AccountChange::default()
-                    },
-                );
-                world
-                    .apply_changes(&changes)
-                    .map_err(|source| TruthError::State { block, source })?;
-                if let Some(last) = trace.steps.last_mut() {
-                    last.after.state_root = world.state_root();
+            match corruption.map(|corruption| corruption.lie) {
+                Some(Lie::Balance { account, extra_wei }) => {
+                    let mut info = world
+                        .basic_ref(account)
+                        .map_err(|source| TruthError::State { block, source })?
+                        .map(|info| AccountBasic::from(&info))
+                        .unwrap_or_default();
+                    info.balance = info.balance.saturating_add(extra_wei);
+                    let mut changes = StateChanges::default();
+                    changes.accounts.insert(
+                        account,
+                        AccountChange {
+                            info: Some(info),
+                            ..AccountChange::default()
+                        },
+                    );
+                    world
+                        .apply_changes(&changes)
+                        .map_err(|source| TruthError::State { block, source })?;
+                    if let Some(last) = trace.steps.last_mut() {
+                        last.after.state_root = world.state_root();
+                    }
+                    header.state_root = world.state_root();
                 }
-                header.state_root = world.state_root();
+                Some(Lie::Timestamp { seconds }) => {
+                    header.timestamp = header.timestamp.saturating_add(seconds);
+                }
+                None => {}
             }
             let (message_passer_proof, message_passer_storage_root) = world
                 .account_proof(&L2_TO_L1_MESSAGE_PASSER)
@@ -301,6 +336,37 @@ impl<S: ChainStore> ChainTruth<S> {
             final_receipts_hash: view.trace.end().receipts_hash,
             message_passer_proof: view.message_passer_proof.clone(),
         })
+    }
+
+    /// The arguments of `proveHeaderInvalid` for `block` whose disputed header has state root
+    /// `state_root`, or `None` when that is not the local chain's state root (then the
+    /// `L1Block` proofs cannot be built here, and the trace bisection decides instead).
+    pub async fn header_disproof_args(
+        &self,
+        block: u64,
+        state_root: B256,
+    ) -> Result<Option<HeaderDisproofArgs>, TruthError> {
+        let parent = block.checked_sub(1).ok_or(TruthError::Unknown(block))?;
+        if self.stored(block).await?.header.state_root != state_root {
+            return Ok(None);
+        }
+        let parent_header = self.stored(parent).await?.header;
+        let proof = HistoricalState::at(self.store.clone(), block)
+            .await?
+            .proof(&L1_BLOCK, &[U256::from(3), U256::from(5)])
+            .await?;
+        // One proof per requested slot, in order.
+        let mut slots = proof.storage_proofs.into_iter().map(|(_, _, nodes)| nodes);
+        let (slot3, slot5) = (
+            slots.next().unwrap_or_default(),
+            slots.next().unwrap_or_default(),
+        );
+        Ok(Some(HeaderDisproofArgs {
+            parent_header_rlp: alloy_rlp::encode(&parent_header).into(),
+            l1_block_proof: (proof.account_proof, slot3, slot5)
+                .abi_encode_params()
+                .into(),
+        }))
     }
 
     /// The arguments of `step` for transaction `tx_index` of `block`: the agreed pre-state
@@ -401,7 +467,7 @@ impl<S: ChainStore> ChainTruth<S> {
                 let mid = bisection.mid();
                 answers.outputs.insert(mid, self.output_root(mid).await?);
             }
-            Position::OpenBlock { block } => {
+            Position::OpenBlock { block } | Position::JudgeHeader { block, .. } => {
                 answers
                     .tx_counts
                     .insert(*block, self.block(*block).await?.trace.len() as u64);

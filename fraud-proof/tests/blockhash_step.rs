@@ -33,7 +33,7 @@ use parallax_executor::revm::{
 };
 use parallax_fraud_proof::{
     step_model::{self, state},
-    truth::{ChainTruth, Corruption},
+    truth::{ChainTruth, Corruption, Lie},
 };
 use parallax_protocol::predeploys::{BASE_FEE_VAULT, L1_FEE_VAULT};
 use parallax_sequencer::genesis::dev_accounts;
@@ -279,8 +279,10 @@ async fn a_step_reading_older_block_hashes_decides_for_the_challenger() {
         // challenger (`postCommitment != D_hi`).
         let lie = Corruption {
             block,
-            account: Address::repeat_byte(0x66),
-            extra_wei: U256::from(1),
+            lie: Lie::Balance {
+                account: Address::repeat_byte(0x66),
+                extra_wei: U256::from(1),
+            },
         };
         let liar = ChainTruth::corrupted(store.clone(), rollup.clone(), lie);
         let claimed = liar

@@ -21,7 +21,7 @@ use alloy_trie::{proof::verify_proof, Nibbles, TrieAccount};
 use parallax_executor::AccountBasic;
 use parallax_fraud_proof::{
     trace::{trace_block, TraceState},
-    truth::{BlockView, ChainTruth, Corruption, OpenBlockArgs},
+    truth::{BlockView, ChainTruth, Corruption, Lie, OpenBlockArgs},
 };
 use parallax_protocol::{output_root, predeploys::L2_TO_L1_MESSAGE_PASSER};
 use parallax_sequencer::{chain::replay_inputs, genesis::dev_accounts};
@@ -201,8 +201,10 @@ async fn replayed_blocks_end_in_their_header_state() {
 
     let lie = Corruption {
         block: busiest,
-        account: Address::repeat_byte(0x66),
-        extra_wei: U256::from(1),
+        lie: Lie::Balance {
+            account: Address::repeat_byte(0x66),
+            extra_wei: U256::from(1),
+        },
     };
     let liar = ChainTruth::corrupted(store.clone(), rollup.clone(), lie);
     let lying = liar

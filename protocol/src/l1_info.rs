@@ -1,12 +1,12 @@
 //! The L1-info deposit: the first transaction of every L2 block, writing the block's L1 origin
 //! into the [`L1Block`](crate::predeploys::L1_BLOCK) predeploy.
 //!
-//! Calldata layout (164 bytes, big-endian, tightly packed after the selector, so Solidity reads
+//! Calldata layout (188 bytes, big-endian, tightly packed after the selector, so Solidity reads
 //! each field with one `calldataload` and a shift, or with `bytesN(msg.data[a:b])`):
 //!
 //! | offset | size | field | Solidity |
 //! | ---: | ---: | --- | --- |
-//! | 0 | 4 | selector `0x2736154f` = `bytes4(keccak256("setL1BlockValues()"))` | |
+//! | 0 | 4 | selector `0xc058103c` = `bytes4(keccak256("setL1BlockValuesV3()"))` | |
 //! | 4 | 8 | L1 block number | `uint64(bytes8(msg.data[4:12]))` |
 //! | 12 | 8 | L1 timestamp (s) | `uint64(bytes8(msg.data[12:20]))` |
 //! | 20 | 32 | L1 base fee (wei) | `uint256(bytes32(msg.data[20:52]))` |
@@ -16,27 +16,35 @@
 //! | 124 | 32 | batcher hash = `bytes32(uint256(uint160(batcher)))` | `bytes32(msg.data[124:156])` |
 //! | 156 | 4 | L1 base fee scalar | `uint32(bytes4(msg.data[156:160]))` |
 //! | 160 | 4 | L1 blob base fee scalar | `uint32(bytes4(msg.data[160:164]))` |
+//! | 164 | 8 | L2 block gas limit | `uint64(bytes8(msg.data[164:172]))` |
+//! | 172 | 4 | EIP-1559 elasticity | `uint32(bytes4(msg.data[172:176]))` |
+//! | 176 | 4 | EIP-1559 denominator | `uint32(bytes4(msg.data[176:180]))` |
+//! | 180 | 8 | minimum L2 base fee (wei) | `uint64(bytes8(msg.data[180:188]))` |
 //!
-//! The function is declared `setL1BlockValues()` (no ABI parameters) so the selector dispatches
+//! The function is declared `setL1BlockValuesV3()` (no ABI parameters) so the selector dispatches
 //! normally while the payload stays packed; `L1Block` must require `msg.sender ==`
-//! [`L1_INFO_DEPOSITOR`] and `msg.data.length == 164`. A new layout gets a new selector.
+//! [`L1_INFO_DEPOSITOR`] and `msg.data.length == 188`. A new layout gets a new selector.
 //!
 //! The fee scalars ride along (as on the OP Stack since Ecotone) so that a block carries every
 //! input of its L1 data fees: replaying or proving one transaction needs the L2 state alone, not
-//! the SystemConfig history on L1.
+//! the SystemConfig history on L1. The gas limit and base-fee rules ride along for the same
+//! reason one level up: with them in the L2 state, the dispute game checks a disputed header's
+//! gas limit and base fee (`DisputeGame.proveHeaderInvalid`) from the block's own post-state
+//! and its parent header.
 
-use alloy_primitives::{Address, Bytes, TxKind, B256, U256};
+use alloy_primitives::{Bytes, TxKind, B256, U256};
 
 use crate::block::{BlockId, L1BlockInfo, L2BlockInfo};
+use crate::config::Eip1559Params;
 use crate::deposit::{l1_info_source_hash, DepositTx};
 use crate::predeploys::{L1_BLOCK, L1_INFO_DEPOSITOR};
-use crate::system_config::L1FeeScalars;
+use crate::system_config::{L1FeeScalars, SystemConfigState};
 
-/// `bytes4(keccak256("setL1BlockValues()"))`.
-pub const L1_INFO_SELECTOR: [u8; 4] = [0x27, 0x36, 0x15, 0x4f];
+/// `bytes4(keccak256("setL1BlockValuesV3()"))`.
+pub const L1_INFO_SELECTOR: [u8; 4] = [0xc0, 0x58, 0x10, 0x3c];
 
 /// Length of the L1-info calldata.
-pub const L1_INFO_LEN: usize = 164;
+pub const L1_INFO_LEN: usize = 188;
 
 /// Gas limit of the L1-info deposit: ample for seven storage writes, and not charged to the
 /// block (it is a system deposit).
@@ -61,13 +69,19 @@ pub struct L1Info {
     pub batcher_hash: B256,
     /// L1 data fee scalars in force at the origin (SystemConfig).
     pub scalars: L1FeeScalars,
+    /// The L2 block's gas limit (SystemConfig at the origin): its header must carry it.
+    pub gas_limit: u64,
+    /// EIP-1559 parameters of the L2 block's base fee (SystemConfig at the origin).
+    pub eip1559: Eip1559Params,
+    /// Floor of the L2 block's base fee (rollup config).
+    pub min_base_fee: u64,
 }
 
 /// Calldata that is not a valid L1-info payload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum L1InfoError {
     /// Not exactly [`L1_INFO_LEN`] bytes.
-    #[error("L1-info calldata is {0} bytes, expected 164")]
+    #[error("L1-info calldata is {0} bytes, expected 188")]
     Length(usize),
     /// Another function's selector.
     #[error("L1-info calldata has selector {0:02x?}")]
@@ -78,14 +92,9 @@ pub enum L1InfoError {
 }
 
 impl L1Info {
-    /// The values for an L2 block at `sequence_number` in epoch `origin`, posted by `batcher`,
-    /// with the fee `scalars` in force at that origin.
-    pub fn new(
-        origin: &L1BlockInfo,
-        sequence_number: u64,
-        batcher: Address,
-        scalars: L1FeeScalars,
-    ) -> Self {
+    /// The values for an L2 block at `sequence_number` in epoch `origin`, under the
+    /// `SystemConfig` values in force at that origin.
+    pub fn new(origin: &L1BlockInfo, sequence_number: u64, config: &SystemConfigState) -> Self {
         Self {
             number: origin.number,
             timestamp: origin.timestamp,
@@ -93,12 +102,15 @@ impl L1Info {
             blob_base_fee: U256::from(origin.blob_base_fee),
             hash: origin.hash,
             sequence_number,
-            batcher_hash: batcher.into_word(),
-            scalars,
+            batcher_hash: config.batcher.into_word(),
+            scalars: config.l1_fee_scalars,
+            gas_limit: config.gas_limit,
+            eip1559: config.eip1559,
+            min_base_fee: config.min_base_fee,
         }
     }
 
-    /// The 164-byte calldata (layout in the module docs).
+    /// The 188-byte calldata (layout in the module docs).
     pub fn encode(&self) -> Bytes {
         let mut out = Vec::with_capacity(L1_INFO_LEN);
         out.extend_from_slice(&L1_INFO_SELECTOR);
@@ -111,6 +123,12 @@ impl L1Info {
         out.extend_from_slice(self.batcher_hash.as_slice());
         out.extend_from_slice(&self.scalars.base_fee_scalar.to_be_bytes());
         out.extend_from_slice(&self.scalars.blob_base_fee_scalar.to_be_bytes());
+        out.extend_from_slice(&self.gas_limit.to_be_bytes());
+        // Validated rollup configs and `SystemConfig` events keep both within 32 bits.
+        let narrow = |value: u64| u32::try_from(value).unwrap_or(u32::MAX);
+        out.extend_from_slice(&narrow(self.eip1559.elasticity).to_be_bytes());
+        out.extend_from_slice(&narrow(self.eip1559.denominator).to_be_bytes());
+        out.extend_from_slice(&self.min_base_fee.to_be_bytes());
         out.into()
     }
 
@@ -146,6 +164,12 @@ impl L1Info {
                 base_fee_scalar: u32_at(156),
                 blob_base_fee_scalar: u32_at(160),
             },
+            gas_limit: u64_at(164),
+            eip1559: Eip1559Params {
+                elasticity: u64::from(u32_at(172)),
+                denominator: u64::from(u32_at(176)),
+            },
+            min_base_fee: u64_at(180),
         })
     }
 
@@ -195,11 +219,11 @@ impl L1Info {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloy_primitives::keccak256;
+    use alloy_primitives::{keccak256, Address};
 
     #[test]
     fn selector_is_the_function_signature() {
-        assert_eq!(keccak256("setL1BlockValues()")[..4], L1_INFO_SELECTOR[..]);
+        assert_eq!(keccak256("setL1BlockValuesV3()")[..4], L1_INFO_SELECTOR[..]);
     }
 
     #[test]
@@ -212,12 +236,20 @@ mod tests {
             base_fee: 7,
             blob_base_fee: 9,
         };
-        let batcher = Address::repeat_byte(0x42);
-        let scalars = L1FeeScalars {
-            base_fee_scalar: 0x0a0b_0c0d,
-            blob_base_fee_scalar: 0x0e0f_1011,
+        let config = SystemConfigState {
+            batcher: Address::repeat_byte(0x42),
+            gas_limit: 0x1213_1415_1617_1819,
+            eip1559: Eip1559Params {
+                elasticity: 0x1a1b_1c1d,
+                denominator: 0x1e1f_2021,
+            },
+            l1_fee_scalars: L1FeeScalars {
+                base_fee_scalar: 0x0a0b_0c0d,
+                blob_base_fee_scalar: 0x0e0f_1011,
+            },
+            min_base_fee: 0x2223_2425_2627_2829,
         };
-        let info = L1Info::new(&origin, 5, batcher, scalars);
+        let info = L1Info::new(&origin, 5, &config);
         let data = info.encode();
         assert_eq!(data.len(), L1_INFO_LEN);
         assert_eq!(data[4..12], 0x0102u64.to_be_bytes());
@@ -230,8 +262,12 @@ mod tests {
         assert_eq!(data[136..156], [0x42; 20]);
         assert_eq!(data[156..160], [0x0a, 0x0b, 0x0c, 0x0d]);
         assert_eq!(data[160..164], [0x0e, 0x0f, 0x10, 0x11]);
+        assert_eq!(data[164..172], 0x1213_1415_1617_1819u64.to_be_bytes());
+        assert_eq!(data[172..176], [0x1a, 0x1b, 0x1c, 0x1d]);
+        assert_eq!(data[176..180], [0x1e, 0x1f, 0x20, 0x21]);
+        assert_eq!(data[180..188], 0x2223_2425_2627_2829u64.to_be_bytes());
         assert_eq!(L1Info::decode(&data), Ok(info));
-        assert_eq!(L1Info::decode(&data[1..]), Err(L1InfoError::Length(163)));
+        assert_eq!(L1Info::decode(&data[1..]), Err(L1InfoError::Length(187)));
         let mut wrong = data.to_vec();
         wrong[0] = 0;
         assert!(matches!(

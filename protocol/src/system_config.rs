@@ -61,6 +61,9 @@ pub struct SystemConfigState {
     pub eip1559: Eip1559Params,
     /// L1 data fee scalars.
     pub l1_fee_scalars: L1FeeScalars,
+    /// Floor of the L2 base fee: the rollup config's, which no event changes. It travels with
+    /// the other base-fee rules so a block's L1-info deposit carries all of them.
+    pub min_base_fee: u64,
 }
 
 /// A `SystemConfig` event with one of the topics above but a malformed body: the contract
@@ -83,6 +86,7 @@ impl SystemConfigState {
             gas_limit: config.gas_limit,
             eip1559: config.eip1559,
             l1_fee_scalars: config.l1_fee_scalars,
+            min_base_fee: config.min_base_fee,
         }
     }
 

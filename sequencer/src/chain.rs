@@ -460,7 +460,7 @@ impl<S: ChainStore> Chain<S> {
     fn next_env(&self, head: &Head, attributes: &PayloadAttributes) -> (Header, ExecutionEnv) {
         let rollup = &self.params.rollup;
         let parent = &head.header;
-        let base_fee = next_base_fee(parent, rollup, attributes.eip1559);
+        let base_fee = next_base_fee(parent, attributes.eip1559, attributes.min_base_fee);
         let header = Header {
             parent_hash: head.hash,
             ommers_hash: EMPTY_OMMER_ROOT_HASH,
@@ -491,7 +491,7 @@ impl<S: ChainStore> Chain<S> {
             gas_limit: parent.gas_limit,
             timestamp: parent.timestamp + 1,
             mix_hash: parent.mix_hash,
-            base_fee_per_gas: Some(next_base_fee(parent, rollup, rollup.eip1559)),
+            base_fee_per_gas: Some(next_base_fee(parent, rollup.eip1559, rollup.min_base_fee)),
             ..Default::default()
         };
         execution_env(rollup, &header)
@@ -803,19 +803,20 @@ pub fn stored_l1_info(block: &StoredBlock) -> Result<L1Info, ChainError> {
 }
 
 /// The base fee of a block after `parent` under `eip1559` (the SystemConfig values in force at
-/// its origin), floored at the rollup's minimum.
+/// its origin), floored at `min_base_fee`. `DisputeGame.proveHeaderInvalid` computes the same
+/// from the parent header and the rules the block's L1-info deposit stored.
 pub fn next_base_fee(
     parent: &Header,
-    rollup: &RollupConfig,
     eip1559: parallax_protocol::config::Eip1559Params,
+    min_base_fee: u64,
 ) -> u64 {
     parallax_protocol::next_base_fee(
         parent.gas_used,
         parent.gas_limit,
-        parent.base_fee_per_gas.unwrap_or(rollup.min_base_fee),
+        parent.base_fee_per_gas.unwrap_or(min_base_fee),
         eip1559,
     )
-    .max(rollup.min_base_fee)
+    .max(min_base_fee)
 }
 
 /// Code deployed by `changes`, as the store keeps it.

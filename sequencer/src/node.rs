@@ -515,8 +515,8 @@ pub async fn start<S: ChainStore>(
                 let state = state.read().await;
                 let base_fee = next_base_fee(
                     &state.head.header,
-                    &chain.params().rollup,
                     attributes.eip1559,
+                    attributes.min_base_fee,
                 );
                 pool.lock().await.select(
                     base_fee,

@@ -113,7 +113,7 @@ abstract contract GameFixture is Test {
         assertEq(game.lo() + 1, target, "bisected to the target block");
     }
 
-    /// @dev Opens the fixture block with `txCount` transactions.
+    /// @dev Opens the fixture block with `txCount` transactions; the challenger accepts the header.
     function _openBlock(DisputeGame game, uint256 txCount) internal {
         vm.prank(defender);
         game.openBlock(
@@ -127,6 +127,8 @@ abstract contract GameFixture is Test {
             FINAL_RECEIPTS,
             fxPasserProof
         );
+        vm.prank(challenger);
+        game.acceptHeader();
     }
 
     /// @dev Plays level 2 until the interval is (target, target + 1).

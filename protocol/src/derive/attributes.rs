@@ -40,6 +40,8 @@ pub struct PayloadAttributes {
     pub gas_limit: u64,
     /// EIP-1559 parameters for this block's base fee rules (SystemConfig value at the origin).
     pub eip1559: Eip1559Params,
+    /// Floor of this block's base fee.
+    pub min_base_fee: u64,
     /// Header coinbase: always the sequencer fee vault predeploy, so every replica agrees.
     pub fee_recipient: Address,
     /// Header `prevRandao` (`mixHash`): the L1 origin's hash, the only randomness all nodes
@@ -68,12 +70,7 @@ impl PayloadAttributes {
 pub fn build_attributes(block: &DerivedBlock) -> PayloadAttributes {
     let origin: &L1Epoch = &block.origin;
     let system_config = &origin.system_config;
-    let l1_info = L1Info::new(
-        &origin.info,
-        block.sequence_number,
-        system_config.batcher,
-        system_config.l1_fee_scalars,
-    );
+    let l1_info = L1Info::new(&origin.info, block.sequence_number, system_config);
     let mut transactions = Vec::with_capacity(1 + origin.deposits.len() + block.transactions.len());
     transactions.push(l1_info.deposit().encode());
     if block.sequence_number == 0 {
@@ -92,6 +89,7 @@ pub fn build_attributes(block: &DerivedBlock) -> PayloadAttributes {
         deposit_count,
         gas_limit: system_config.gas_limit,
         eip1559: system_config.eip1559,
+        min_base_fee: system_config.min_base_fee,
         fee_recipient: SEQUENCER_FEE_VAULT,
         prev_randao: origin.info.hash,
         derived_from: block.derived_from,

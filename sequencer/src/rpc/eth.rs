@@ -670,11 +670,8 @@ impl<S: ChainStore> EthApi<S> {
     async fn next_base_fee(&self) -> u64 {
         let state = self.chain.state();
         let head = &state.read().await.head;
-        crate::chain::next_base_fee(
-            &head.header,
-            &self.chain.params().rollup,
-            self.chain.params().rollup.eip1559,
-        )
+        let rollup = &self.chain.params().rollup;
+        crate::chain::next_base_fee(&head.header, rollup.eip1559, rollup.min_base_fee)
     }
 
     /// Decodes, recovers and pools a raw transaction.
