@@ -314,22 +314,11 @@ contract DisputeGameTest is GameFixture {
         assertEq(game.turn(), defender);
     }
 
-    /// @dev Opens the fixture block without accepting its header (the game waits in HEADER).
+    /// @dev A game with the fixture block open and its header not yet judged.
     function _openOnly(uint256 txCount) internal returns (DisputeGame game) {
         game = _create(0, 10);
         _bisectBlocks(game, fxNumber);
-        vm.prank(defender);
-        game.openBlock(
-            fxParentStateRoot,
-            PRE_PASSER_ROOT,
-            fxParentHash,
-            fxStateRoot,
-            fxPasserRoot,
-            fxHeader,
-            txCount,
-            FINAL_RECEIPTS,
-            fxPasserProof
-        );
+        _openBlockOnly(game, txCount);
     }
 
     function test_header_challengerJudgesTheOpenedHeaderFirst() public {

@@ -115,6 +115,13 @@ abstract contract GameFixture is Test {
 
     /// @dev Opens the fixture block with `txCount` transactions; the challenger accepts the header.
     function _openBlock(DisputeGame game, uint256 txCount) internal {
+        _openBlockOnly(game, txCount);
+        vm.prank(challenger);
+        game.acceptHeader();
+    }
+
+    /// @dev Opens the fixture block with `txCount` transactions (the game waits in HEADER).
+    function _openBlockOnly(DisputeGame game, uint256 txCount) internal {
         vm.prank(defender);
         game.openBlock(
             fxParentStateRoot,
@@ -127,8 +134,6 @@ abstract contract GameFixture is Test {
             FINAL_RECEIPTS,
             fxPasserProof
         );
-        vm.prank(challenger);
-        game.acceptHeader();
     }
 
     /// @dev Plays level 2 until the interval is (target, target + 1).
