@@ -311,15 +311,16 @@ impl<S: ChainStore> Proposer<S> {
                 // That is not a failure: propose what the oracle expects on the next step. The
                 // estimate may run on the pending block, where a resolution is already in, so
                 // both views are asked.
-                let latest = to_u64(self.oracle.nextBlockNumber().call().await?);
-                let pending = to_u64(
-                    self.oracle
-                        .nextBlockNumber()
-                        .block(alloy::eips::BlockId::pending())
-                        .call()
-                        .await?,
-                );
-                let expected = if latest != next { latest } else { pending };
+                let mut expected = to_u64(self.oracle.nextBlockNumber().call().await?);
+                if expected == next {
+                    expected = to_u64(
+                        self.oracle
+                            .nextBlockNumber()
+                            .block(alloy::eips::BlockId::pending())
+                            .call()
+                            .await?,
+                    );
+                }
                 if expected != next {
                     tracing::info!(next, expected, "the oracle moved while proposing; retrying");
                     self.lie_from = lie_from;

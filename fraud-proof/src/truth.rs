@@ -14,6 +14,7 @@ use alloy_primitives::{Address, Bytes, B256, U256};
 use parallax_executor::revm::database_interface::DatabaseRef;
 use parallax_executor::{AccountBasic, AccountChange, ExecutionEnv, RollupTx, StateChanges};
 use parallax_protocol::{
+    l1_info::slots,
     output_root,
     predeploys::{L1_BLOCK, L2_TO_L1_MESSAGE_PASSER},
     OutputRootInput, RollupConfig,
@@ -347,13 +348,20 @@ impl<S: ChainStore> ChainTruth<S> {
         state_root: B256,
     ) -> Result<Option<HeaderDisproofArgs>, TruthError> {
         let parent = block.checked_sub(1).ok_or(TruthError::Unknown(block))?;
-        if self.stored(block).await?.header.state_root != state_root {
+        let header = |number: u64| async move {
+            self.store
+                .header(number)
+                .await?
+                .map(|stored| stored.header)
+                .ok_or(TruthError::Unknown(number))
+        };
+        if header(block).await?.state_root != state_root {
             return Ok(None);
         }
-        let parent_header = self.stored(parent).await?.header;
+        let parent_header = header(parent).await?;
         let proof = HistoricalState::at(self.store.clone(), block)
             .await?
-            .proof(&L1_BLOCK, &[U256::from(3), U256::from(5)])
+            .proof(&L1_BLOCK, &[slots::HASH, slots::SCALARS_AND_BLOCK_RULES])
             .await?;
         // One proof per requested slot, in order.
         let mut slots = proof.storage_proofs.into_iter().map(|(_, _, nodes)| nodes);

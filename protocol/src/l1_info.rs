@@ -46,6 +46,22 @@ pub const L1_INFO_SELECTOR: [u8; 4] = [0xc0, 0x58, 0x10, 0x3c];
 /// Length of the L1-info calldata.
 pub const L1_INFO_LEN: usize = 188;
 
+/// `L1Block` storage slots the node and the fraud proof read directly (layout in
+/// `contracts/src/L2/L1Block.sol`; new fields are only appended).
+pub mod slots {
+    use alloy_primitives::U256;
+
+    /// L1 origin base fee: input of the L1 data fee.
+    pub const BASE_FEE: U256 = U256::from_limbs([1, 0, 0, 0]);
+    /// L1 origin blob base fee: input of the L1 data fee.
+    pub const BLOB_BASE_FEE: U256 = U256::from_limbs([2, 0, 0, 0]);
+    /// L1 origin hash: every L2 header's mixHash.
+    pub const HASH: U256 = U256::from_limbs([3, 0, 0, 0]);
+    /// L1 fee scalars (bytes 0-7), then the block's gas limit (8-15), EIP-1559 elasticity
+    /// (16-19) and denominator (20-23) and minimum base fee (24-31).
+    pub const SCALARS_AND_BLOCK_RULES: U256 = U256::from_limbs([5, 0, 0, 0]);
+}
+
 /// Gas limit of the L1-info deposit: ample for seven storage writes, and not charged to the
 /// block (it is a system deposit).
 pub const L1_INFO_GAS_LIMIT: u64 = 1_000_000;

@@ -23,6 +23,7 @@ pub mod tx;
 use std::collections::{HashMap, HashSet};
 
 use alloy_primitives::{b256, keccak256, Address, Bytes, B256, I256, U256};
+use parallax_protocol::l1_info::slots as l1_block_slots;
 
 use crate::{mpt::MptError, trace::receipt_leaf};
 pub use commit::COMMITMENT_VERSION;
@@ -680,9 +681,9 @@ impl MachineState {
         } else {
             l1_fee(
                 t.l1_gas_used,
-                witness.slot(L1_BLOCK, U256::from(1))?,
-                witness.slot(L1_BLOCK, U256::from(2))?,
-                witness.slot(L1_BLOCK, U256::from(5))?,
+                witness.slot(L1_BLOCK, l1_block_slots::BASE_FEE)?,
+                witness.slot(L1_BLOCK, l1_block_slots::BLOB_BASE_FEE)?,
+                witness.slot(L1_BLOCK, l1_block_slots::SCALARS_AND_BLOCK_RULES)?,
             )
         };
         let reason = m.validate(s)?;
