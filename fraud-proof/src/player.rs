@@ -57,6 +57,13 @@ pub enum PlayerError {
     },
 }
 
+/// Blocks per `eth_getLogs` query: public L1 endpoints refuse wider ranges (their caps run
+/// from about 1,000 to 10,000 blocks).
+const LOG_QUERY_BLOCKS: u64 = 1_000;
+
+/// `DisputeGame.stage()` while the challenger judges the opened header (`Stage.HEADER`).
+const STAGE_HEADER: u8 = 4;
+
 /// What the player is for.
 #[derive(Clone, Debug)]
 pub struct PlayerConfig {
@@ -414,6 +421,40 @@ impl<S: ChainStore> GamePlayer<S> {
         }
     }
 
+    /// The header `game` published in its `HeaderOpened` event with hash `hash`, searched from
+    /// L1 block `to` back to `from` in windows public endpoints accept (they cap the block range
+    /// of `eth_getLogs`); the newest window first, where the event usually is.
+    async fn opened_header(
+        &self,
+        game: Address,
+        hash: B256,
+        from: u64,
+        to: u64,
+    ) -> Result<Option<Bytes>, PlayerError> {
+        let mut window_end = to;
+        loop {
+            let window_start = window_end.saturating_sub(LOG_QUERY_BLOCKS - 1).max(from);
+            let filter = Filter::new()
+                .address(game)
+                .event_signature(DisputeGame::HeaderOpened::SIGNATURE_HASH)
+                .topic1(hash)
+                .from_block(window_start)
+                .to_block(window_end);
+            let found = self
+                .provider
+                .get_logs(&filter)
+                .await?
+                .iter()
+                .filter_map(|log| log.log_decode::<DisputeGame::HeaderOpened>().ok())
+                .map(|event| event.inner.data.headerRlp.clone())
+                .find(|rlp| keccak256(rlp) == hash);
+            if found.is_some() || window_start <= from {
+                return Ok(found);
+            }
+            window_end = window_start - 1;
+        }
+    }
+
     /// Whether the disputed header of `game` (block `block`, as its `HeaderOpened` event
     /// published it) breaks the header rules: the game's `ruledHeaderHash` with proofs from
     /// the local chain, on L1 state `at` (the player asks about the latest; tests pin the
@@ -425,23 +466,39 @@ impl<S: ChainStore> GamePlayer<S> {
         at: BlockId,
     ) -> Result<HeaderCheck, PlayerError> {
         let contract = DisputeGame::new(game, self.provider.clone());
+        // One L1 block for every read, even when `at` is a tag that moves meanwhile.
+        let l1_block =
+            self.provider
+                .get_block(at)
+                .await?
+                .ok_or_else(|| PlayerError::UnexpectedGame {
+                    game,
+                    reason: format!("L1 block {at} not found"),
+                })?;
+        let at = BlockId::number(l1_block.header.number);
         let disputed = contract.blockHash().block(at).call().await?;
         if disputed == self.truth.output(block).await?.block_hash {
             return Ok(HeaderCheck::Agrees);
         }
-        let filter = Filter::new()
-            .address(game)
-            .event_signature(DisputeGame::HeaderOpened::SIGNATURE_HASH)
-            .topic1(disputed)
-            .from_block(0);
+        // In the HEADER stage the challenger's turn started with `openBlock`, and L1 timestamps
+        // rise by at least a second a block: the event is at most that many blocks back.
+        let opened_no_earlier_than = if contract.stage().block(at).call().await? == STAGE_HEADER {
+            let opened_at = contract.turnStartedAt().block(at).call().await?;
+            l1_block
+                .header
+                .number
+                .saturating_sub(l1_block.header.timestamp.saturating_sub(opened_at))
+        } else {
+            0
+        };
         let header_rlp = self
-            .provider
-            .get_logs(&filter)
+            .opened_header(
+                game,
+                disputed,
+                opened_no_earlier_than,
+                l1_block.header.number,
+            )
             .await?
-            .iter()
-            .filter_map(|log| log.log_decode::<DisputeGame::HeaderOpened>().ok())
-            .map(|event| event.inner.data.headerRlp.clone())
-            .find(|rlp| keccak256(rlp) == disputed)
             .ok_or_else(|| PlayerError::UnexpectedGame {
                 game,
                 reason: format!("no HeaderOpened event for header {disputed}"),
@@ -561,7 +618,7 @@ pub async fn read_position(
             let block = to_u64(game.blockContext().call().await?.number);
             let tx_count = to_u64(game.txCount().call().await?);
             match stage {
-                4 => Position::JudgeHeader { block, tx_count },
+                STAGE_HEADER => Position::JudgeHeader { block, tx_count },
                 3 => Position::Step {
                     block,
                     tx_count,
