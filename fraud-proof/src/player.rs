@@ -61,8 +61,19 @@ pub enum PlayerError {
 /// from about 1,000 to 10,000 blocks).
 const LOG_QUERY_BLOCKS: u64 = 1_000;
 
-/// `DisputeGame.stage()` while the challenger judges the opened header (`Stage.HEADER`).
-const STAGE_HEADER: u8 = 4;
+/// `DisputeGame.stage()` values (the contract's `Stage` enum, in declaration order).
+mod game_stage {
+    /// Level 1: bisection over blocks.
+    pub(super) const BLOCKS: u8 = 0;
+    /// The defender opens the first disputed block.
+    pub(super) const OPEN_BLOCK: u8 = 1;
+    /// Level 2: bisection over the block's transactions.
+    pub(super) const TXS: u8 = 2;
+    /// The one-step proof of one transaction.
+    pub(super) const STEP: u8 = 3;
+    /// The challenger judges the opened header.
+    pub(super) const HEADER: u8 = 4;
+}
 
 /// What the player is for.
 #[derive(Clone, Debug)]
@@ -482,15 +493,16 @@ impl<S: ChainStore> GamePlayer<S> {
         }
         // In the HEADER stage the challenger's turn started with `openBlock`, and L1 timestamps
         // rise by at least a second a block: the event is at most that many blocks back.
-        let opened_no_earlier_than = if contract.stage().block(at).call().await? == STAGE_HEADER {
-            let opened_at = contract.turnStartedAt().block(at).call().await?;
-            l1_block
-                .header
-                .number
-                .saturating_sub(l1_block.header.timestamp.saturating_sub(opened_at))
-        } else {
-            0
-        };
+        let opened_no_earlier_than =
+            if contract.stage().block(at).call().await? == game_stage::HEADER {
+                let opened_at = contract.turnStartedAt().block(at).call().await?;
+                l1_block
+                    .header
+                    .number
+                    .saturating_sub(l1_block.header.timestamp.saturating_sub(opened_at))
+            } else {
+                0
+            };
         let header_rlp = self
             .opened_header(
                 game,
@@ -608,18 +620,18 @@ pub async fn read_position(
     let bisection = Bisection { lo, hi };
     let mid_claimed = game.midClaimed().call().await?;
     Ok(match stage {
-        0 if mid_claimed => Position::ChooseBlock {
+        game_stage::BLOCKS if mid_claimed => Position::ChooseBlock {
             bisection,
             claim: game.midClaim().call().await?,
         },
-        0 => Position::ClaimBlock { bisection },
-        1 => Position::OpenBlock { block: hi },
-        2..=4 => {
+        game_stage::BLOCKS => Position::ClaimBlock { bisection },
+        game_stage::OPEN_BLOCK => Position::OpenBlock { block: hi },
+        game_stage::TXS | game_stage::STEP | game_stage::HEADER => {
             let block = to_u64(game.blockContext().call().await?.number);
             let tx_count = to_u64(game.txCount().call().await?);
             match stage {
-                STAGE_HEADER => Position::JudgeHeader { block, tx_count },
-                3 => Position::Step {
+                game_stage::HEADER => Position::JudgeHeader { block, tx_count },
+                game_stage::STEP => Position::Step {
                     block,
                     tx_count,
                     tx_index: lo,
